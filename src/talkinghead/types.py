@@ -1,0 +1,200 @@
+"""The data contracts passed between pipeline stages (see DESIGN.md, "Pipeline and contracts").
+
+Stages exchange these frozen dataclasses, never dicts or file paths. Arrays are numpy;
+shapes, dtypes and units are given per field.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+#: Audio feature frame rate (frames per second): one frame every 10 ms.
+FEATURE_RATE = 100.0
+#: Number of mel bands in :class:`AudioFeatures`.
+N_MELS = 80
+#: Number of MediaPipe face-mesh landmarks (468 mesh + 10 iris).
+N_LANDMARKS = 478
+
+
+@dataclass(frozen=True)
+class Speech:
+    """Mono speech, decoded and resampled once at the edge.
+
+    Attributes:
+        samples: float32 ``[N]`` in [-1, 1].
+        sample_rate: samples per second (Hz), > 0.
+    """
+
+    samples: np.ndarray
+    sample_rate: int
+
+    @property
+    def duration_s(self) -> float:
+        """Duration in seconds."""
+        return float(len(self.samples)) / float(self.sample_rate)
+
+
+@dataclass(frozen=True)
+class AudioFeatures:
+    """Frame-level acoustic features at :data:`FEATURE_RATE` (100 Hz, 10 ms hop).
+
+    Attributes:
+        mel: float32 ``[T, 80]`` natural-log mel power spectrogram (floor 1e-10).
+        energy: float32 ``[T]`` loudness as RMS level in dBFS (about -100 for digital silence, 0 at full scale).
+        f0: float32 ``[T]`` fundamental frequency in Hz, 0 where unvoiced.
+        formants: float32 ``[T, 2]`` first and second formant (F1, F2) in Hz, 0 where unvoiced or unknown.
+        frame_rate: frames per second (100).
+    """
+
+    mel: np.ndarray
+    energy: np.ndarray
+    f0: np.ndarray
+    formants: np.ndarray
+    frame_rate: float = FEATURE_RATE
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.energy.shape[0])
+
+
+@dataclass(frozen=True)
+class PhoneSegment:
+    """One phone: ARPAbet symbol without stress digits (``"AA"``, ``"P"``), or ``"SIL"`` for silence."""
+
+    phone: str
+    start_s: float
+    end_s: float
+
+
+@dataclass(frozen=True)
+class PhoneSegments:
+    """A phone sequence covering (part of) an utterance.
+
+    Attributes:
+        segments: phones in time order, non-overlapping, times in seconds.
+        source: how they were obtained: ``"alignment"`` (known transcript), ``"recognition"``,
+            ``"tts"``, or ``"none"`` (no phones: the acoustic path drives the mouth).
+    """
+
+    segments: tuple[PhoneSegment, ...]
+    source: str
+
+    def __len__(self) -> int:
+        return len(self.segments)
+
+
+@dataclass(frozen=True)
+class FaceMesh:
+    """A face found in an image.
+
+    Attributes:
+        landmarks: float32 ``[478, 3]``: x, y in image pixels; z is relative depth in the same
+            pixel scale (MediaPipe convention: smaller z is nearer the camera).
+        rotation_deg: float32 ``[3]`` head pose pitch, yaw, roll in degrees.
+        translation: float32 ``[3]`` head translation from MediaPipe's facial transformation matrix (cm).
+        box: ``(x0, y0, x1, y1)`` integer face crop box in image pixels (may extend past the image).
+        image_size: ``(height, width)`` of the image the face was found in.
+        blendshape_names: names of the 52 ARKit-style blendshapes (empty if unavailable).
+        blendshapes: float32 ``[52]`` blendshape scores in [0, 1].
+    """
+
+    landmarks: np.ndarray
+    rotation_deg: np.ndarray
+    translation: np.ndarray
+    box: tuple[int, int, int, int]
+    image_size: tuple[int, int]
+    blendshape_names: tuple[str, ...] = ()
+    blendshapes: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+
+    def blendshape(self, name: str) -> float:
+        """Score of one blendshape by ARKit name, 0.0 if not present."""
+        try:
+            return float(self.blendshapes[self.blendshape_names.index(name)])
+        except ValueError:
+            return 0.0
+
+
+@dataclass(frozen=True)
+class MotionSequence:
+    """Facial motion at the video frame rate; never sees pixels.
+
+    Landmark offsets are expressed in a face-normalised frame: frontal (head pose removed),
+    x to the image right, y down, z away from the camera, in units of the inter-ocular
+    distance (distance between the outer eye corners). The renderer scales and poses them
+    onto a particular face.
+
+    Attributes:
+        fps: video frames per second (> 0).
+        au_names: names of the K action-unit / blendshape channels.
+        au: float32 ``[F, K]`` coefficients in [0, 1].
+        landmark_offsets: float32 ``[F, 478, 3]`` offsets from the identity's neutral mesh (IOD units).
+        head_pose: float32 ``[F, 6]``: pitch, yaw, roll (degrees); tx, ty, tz (IOD units).
+        blink: float32 ``[F]`` eyelid closure in [0, 1] (1 = fully closed).
+        source: which model produced it (``"rules"``, ``"acoustic"``, ``"learned"``...).
+    """
+
+    fps: float
+    au_names: tuple[str, ...]
+    au: np.ndarray
+    landmark_offsets: np.ndarray
+    head_pose: np.ndarray
+    blink: np.ndarray
+    source: str = "rules"
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.au.shape[0])
+
+    def curve(self, name: str) -> np.ndarray:
+        """One action-unit curve ``[F]`` by name. Raises KeyError if absent."""
+        if name not in self.au_names:
+            raise KeyError(f"no action unit {name!r}; have {', '.join(self.au_names)}")
+        return self.au[:, self.au_names.index(name)]
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write as ``.npz`` (arrays) with a JSON header (fps, names, source), atomically."""
+        path = Path(path)
+        meta = json.dumps({"fps": self.fps, "au_names": list(self.au_names), "source": self.source})
+        fd, tmp = tempfile.mkstemp(suffix=".npz", dir=path.parent or ".")
+        os.close(fd)
+        try:
+            np.savez_compressed(
+                tmp,
+                meta=np.array(meta),
+                au=self.au,
+                landmark_offsets=self.landmark_offsets,
+                head_pose=self.head_pose,
+                blink=self.blink,
+            )
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> MotionSequence:
+        """Read a file written by :meth:`save`."""
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"]))
+            return cls(
+                fps=float(meta["fps"]),
+                au_names=tuple(meta["au_names"]),
+                au=z["au"],
+                landmark_offsets=z["landmark_offsets"],
+                head_pose=z["head_pose"],
+                blink=z["blink"],
+                source=str(meta.get("source", "rules")),
+            )
+
+
+class InputError(ValueError):
+    """A user-facing problem with an input or output path (unreadable file, no face, silent audio...).
+
+    The message is one line that names the file and the problem; the CLI prints it and exits non-zero.
+    """
