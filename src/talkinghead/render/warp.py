@@ -1,0 +1,136 @@
+"""Dense motion field from moved landmarks, and backward warping.
+
+The idea is first-order-model / Audio2Head's keypoint-driven dense motion: sparse points move,
+a dense field moves every pixel, and the source image is sampled backwards through it. Here the
+sparse points are the 468-point face mesh plus rings of points on hair, neck and background and
+the image border. The field is piecewise affine over a fixed triangulation (MediaPipe's face
+tessellation, the mouth and eye openings, and a Delaunay triangulation outside the face), so it is exact
+at every landmark, continuous, and the identity at the border: the background stays put.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from scipy.spatial import Delaunay
+
+from talkinghead.face.regions import FACE_OVAL, N_MESH, hole_triangles, tessellation
+
+
+@dataclass(frozen=True)
+class WarpMesh:
+    """A triangulated control mesh over a work image.
+
+    Attributes:
+        source: float32 ``[V, 2]`` vertex positions in the source work image (pixels).
+        triangles: int32 ``[M, 3]`` vertex indices, in drawing order (later ones win overlaps).
+        num_face: number of leading vertices that are face-mesh landmarks (468).
+        ring_follow: float32 ``[V]`` how much each vertex follows the head's rigid motion
+            (1 for face vertices, between 0 and 1 on hair/neck rings, 0 on the static border).
+    """
+
+    source: np.ndarray
+    triangles: np.ndarray
+    num_face: int
+    ring_follow: np.ndarray
+
+
+def build_warp_mesh(landmarks: np.ndarray, size: tuple[int, int]) -> WarpMesh:
+    """Control mesh for a face in a work image.
+
+    Args:
+        landmarks: float ``[478, 2+]`` face landmarks in work-image pixels (as detected).
+        size: ``(height, width)`` of the work image.
+    Returns:
+        The WarpMesh: 468 face vertices, then rings at 1.35x, 2x and 3.2x the face oval around its
+        centre (following the head by 0.9, 0.35 and 0; less below the chin), then the border.
+    """
+    h, w = size
+    face = landmarks[:N_MESH, :2].astype(np.float64)
+    oval = face[list(FACE_OVAL)]
+    c = oval.mean(axis=0)
+    rings, follow = [], []
+    below_chin = (oval[:, 1] - c[1]) / (np.ptp(oval[:, 1]) / 2.0)  # -1 top .. +1 chin
+    for k, f in ((1.35, 0.9), (2.0, 0.35), (3.2, 0.0)):
+        rings.append(c + k * (oval - c))
+        neck = np.clip(below_chin, 0.0, 1.0)
+        follow.append(f * (1.0 - 0.6 * neck))
+    n_border = 8
+    xs = np.linspace(0, w - 1, n_border + 1)
+    ys = np.linspace(0, h - 1, n_border + 1)
+    border = np.concatenate([
+        np.stack([xs, np.zeros_like(xs)], 1), np.stack([xs, np.full_like(xs, h - 1)], 1),
+        np.stack([np.zeros_like(ys[1:-1]), ys[1:-1]], 1), np.stack([np.full_like(ys[1:-1], w - 1), ys[1:-1]], 1),
+    ])
+    outer_pts = np.concatenate(rings + [border])
+    outer_follow = np.concatenate(follow + [np.zeros(len(border))])
+    # Keep outer points that are not inside the face, nor duplicates.
+    inside = np.array([cv2.pointPolygonTest(oval.astype(np.float32), (float(x), float(y)), False) >= 0 for x, y in outer_pts])
+    outer_pts, outer_follow = outer_pts[~inside], outer_follow[~inside]
+    source = np.concatenate([face, outer_pts]).astype(np.float32)
+    follow_all = np.concatenate([np.ones(N_MESH), outer_follow]).astype(np.float32)
+    # Outside triangles: Delaunay over oval + outer points, minus those inside the oval.
+    oval_idx = np.array(FACE_OVAL)
+    pts = np.concatenate([oval, outer_pts])
+    idx_map = np.concatenate([oval_idx, N_MESH + np.arange(len(outer_pts))])
+    tri = Delaunay(pts).simplices
+    cent = pts[tri].mean(axis=1)
+    keep = np.array([cv2.pointPolygonTest(oval.astype(np.float32), (float(x), float(y)), False) < 0 for x, y in cent])
+    outer_tris = idx_map[tri[keep]]
+    triangles = np.concatenate([outer_tris, hole_triangles(), tessellation()]).astype(np.int32)
+    return WarpMesh(source=source, triangles=triangles, num_face=N_MESH, ring_follow=follow_all)
+
+
+def backward_map(mesh: WarpMesh, target: np.ndarray, size: tuple[int, int], step: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """Dense backward map: for each output pixel, where to sample the source.
+
+    Rasterises the target triangles (at 1/``step`` resolution, then upsampled bilinearly) and
+    applies each triangle's affine target->source map. Pixels outside every triangle map to
+    themselves.
+
+    Args:
+        mesh: the control mesh (source positions and triangles).
+        target: float ``[V, 2]`` target vertex positions (pixels).
+        size: ``(height, width)`` of the output.
+        step: map subsampling factor (1 = exact per pixel; 2 is visually identical and ~4x cheaper).
+    Returns:
+        ``(map_x, map_y)`` float32 ``[H, W]`` for :func:`cv2.remap`.
+    """
+    h, w = size
+    hs, ws = (h + step - 1) // step, (w + step - 1) // step
+    src = mesh.source.astype(np.float64)
+    tgt = target.astype(np.float64)
+    tris = mesh.triangles
+    tp = tgt[tris]  # [M,3,2]
+    sp = src[tris]
+    tmat = np.concatenate([tp.transpose(0, 2, 1), np.ones((len(tris), 1, 3))], axis=1)  # [M,3,3]
+    det = np.linalg.det(tmat)
+    ok = np.abs(det) > 1e-6
+    aff = np.zeros((len(tris), 2, 3))
+    aff[ok] = np.einsum("mij,mjk->mik", sp[ok].transpose(0, 2, 1), np.linalg.inv(tmat[ok]))
+    # Rasterise triangle ids in target space.
+    ids = np.full((hs, ws), -1, np.int32)
+    scale = 16.0 / step
+    # Sample k sits at output coordinate (k + 0.5) * step - 0.5, the centre convention of cv2.resize.
+    off = 0.5 * step - 0.5
+    poly = np.round((tp - off) * scale).astype(np.int32)
+    for m in np.nonzero(ok)[0]:
+        cv2.fillConvexPoly(ids, poly[m], int(m), lineType=cv2.LINE_8, shift=4)
+    gx, gy = np.meshgrid((np.arange(ws) * step + off).astype(np.float32), (np.arange(hs) * step + off).astype(np.float32))
+    a = aff[ids].astype(np.float32)  # [hs,ws,2,3]; id -1 picks the last row, fixed below
+    mx = a[..., 0, 0] * gx + a[..., 0, 1] * gy + a[..., 0, 2]
+    my = a[..., 1, 0] * gx + a[..., 1, 1] * gy + a[..., 1, 2]
+    none = ids < 0
+    mx[none] = gx[none]
+    my[none] = gy[none]
+    if step > 1:
+        mx = cv2.resize(mx, (ws * step, hs * step), interpolation=cv2.INTER_LINEAR)[:h, :w]
+        my = cv2.resize(my, (ws * step, hs * step), interpolation=cv2.INTER_LINEAR)[:h, :w]
+    return mx, my
+
+
+def warp(image: np.ndarray, map_x: np.ndarray, map_y: np.ndarray) -> np.ndarray:
+    """Sample ``image`` (uint8 ``[H, W, 3]``) through a backward map; bilinear, edges replicated."""
+    return cv2.remap(image, map_x, map_y, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
