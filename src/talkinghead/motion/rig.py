@@ -40,7 +40,7 @@ AU_NAMES: tuple[str, ...] = (
 )
 
 #: Full-scale displacements in IOD units.
-JAW_DROP = 0.30
+JAW_DROP = 0.24
 PUCKER_NARROW = 0.28
 FUNNEL_NARROW = 0.18
 STRETCH_WIDEN = 0.12

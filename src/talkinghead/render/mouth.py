@@ -59,7 +59,7 @@ def mouth_style(image: np.ndarray, landmarks: np.ndarray) -> MouthStyle:
         grey = np.full(3, c.mean(), np.float32)
         return np.clip((grey + colourful * (c - grey)) * bright, 0, 255)
 
-    return MouthStyle(cavity=tone((48.0, 16.0, 18.0)), teeth=tone((228.0, 222.0, 206.0)), tongue=tone((160.0, 72.0, 74.0)))
+    return MouthStyle(cavity=tone((34.0, 12.0, 13.0)), teeth=tone((212.0, 204.0, 188.0)), tongue=tone((138.0, 58.0, 60.0)))
 
 
 def _smooth_contour(pts: np.ndarray, n: int = 24) -> np.ndarray:
@@ -124,11 +124,11 @@ def paint_mouth(frame: np.ndarray, landmarks: np.ndarray, style: MouthStyle, sou
     shade = 1.0 - 0.35 * np.clip(np.abs(along), 0, 1) ** 2
     interior *= shade[..., None]
     # Tongue: a soft ellipse low in the mouth, seen when it is open.
-    tongue_c = lo.mean(0) - down * 0.18 * gap
+    tongue_c = lo.mean(0) + down * 0.05 * gap
     tr = rel - (tongue_c - centre)
-    te = (tr @ axis / (0.32 * width)) ** 2 + (tr @ down / max(0.45 * gap, 1.0)) ** 2
+    te = (tr @ axis / (0.3 * width)) ** 2 + (tr @ down / max(0.4 * gap, 1.0)) ** 2
     t_alpha = np.clip(1.0 - te, 0.0, 1.0) * np.clip((gap - 0.08 * width) / (0.1 * width), 0.0, 1.0)
-    interior += (style.tongue - interior) * (0.85 * t_alpha)[..., None]
+    interior += (style.tongue - interior) * (0.7 * t_alpha)[..., None]
     # Teeth: bands hanging from the upper lip and rising from the lower lip, across the middle.
     n = len(up)
     span = np.abs(np.linspace(-1.0, 1.0, n))

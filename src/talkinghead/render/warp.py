@@ -11,6 +11,7 @@ at every landmark, continuous, and the identity at the border: the background st
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -99,7 +100,7 @@ def backward_map(mesh: WarpMesh, target: np.ndarray, size: tuple[int, int], step
         ``(map_x, map_y)`` float32 ``[H, W]`` for :func:`cv2.remap`.
     """
     h, w = size
-    hs, ws = (h + step - 1) // step, (w + step - 1) // step
+    hs, ws = -(-(h - 1) // step) + 1, -(-(w - 1) // step) + 1
     src = mesh.source.astype(np.float64)
     tgt = target.astype(np.float64)
     tris = mesh.triangles
@@ -113,12 +114,10 @@ def backward_map(mesh: WarpMesh, target: np.ndarray, size: tuple[int, int], step
     # Rasterise triangle ids in target space.
     ids = np.full((hs, ws), -1, np.int32)
     scale = 16.0 / step
-    # Sample k sits at output coordinate (k + 0.5) * step - 0.5, the centre convention of cv2.resize.
-    off = 0.5 * step - 0.5
-    poly = np.round((tp - off) * scale).astype(np.int32)
+    poly = np.round(tp * scale).astype(np.int32)
     for m in np.nonzero(ok)[0]:
         cv2.fillConvexPoly(ids, poly[m], int(m), lineType=cv2.LINE_8, shift=4)
-    gx, gy = np.meshgrid((np.arange(ws) * step + off).astype(np.float32), (np.arange(hs) * step + off).astype(np.float32))
+    gx, gy = np.meshgrid((np.arange(ws) * step).astype(np.float32), (np.arange(hs) * step).astype(np.float32))
     a = aff[ids].astype(np.float32)  # [hs,ws,2,3]; id -1 picks the last row, fixed below
     mx = a[..., 0, 0] * gx + a[..., 0, 1] * gy + a[..., 0, 2]
     my = a[..., 1, 0] * gx + a[..., 1, 1] * gy + a[..., 1, 2]
@@ -126,9 +125,17 @@ def backward_map(mesh: WarpMesh, target: np.ndarray, size: tuple[int, int], step
     mx[none] = gx[none]
     my[none] = gy[none]
     if step > 1:
-        mx = cv2.resize(mx, (ws * step, hs * step), interpolation=cv2.INTER_LINEAR)[:h, :w]
-        my = cv2.resize(my, (ws * step, hs * step), interpolation=cv2.INTER_LINEAR)[:h, :w]
+        # Sample k sits at output pixel k * step: upsample exactly with a remap of the map itself.
+        ux, uy = _upsample_grid(h, w, step)
+        mx = cv2.remap(mx, ux, uy, interpolation=cv2.INTER_LINEAR)
+        my = cv2.remap(my, ux, uy, interpolation=cv2.INTER_LINEAR)
     return mx, my
+
+
+@lru_cache(maxsize=8)
+def _upsample_grid(h: int, w: int, step: int) -> tuple[np.ndarray, np.ndarray]:
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32) / step, np.arange(h, dtype=np.float32) / step)
+    return gx, gy
 
 
 def warp(image: np.ndarray, map_x: np.ndarray, map_y: np.ndarray) -> np.ndarray:

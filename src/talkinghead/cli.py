@@ -1,0 +1,151 @@
+"""Command line: ``talkinghead generate | demo | bench``.
+
+Heavy libraries are imported inside the commands so ``--help`` is instant.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from talkinghead import __version__
+
+app = typer.Typer(
+    help="Make a portrait speak: lip-synced talking-head video from one photo and speech, on a CPU, offline.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+#: The shipped public-domain demo: NASA portrait of Eileen Collins, and J. F. Kennedy's 1961 inaugural address.
+DEMO_TRANSCRIPT = "and so my fellow americans ask not what your country can do for you ask what you can do for your country"
+
+
+def _assets() -> Path:
+    from importlib import resources
+
+    return Path(str(resources.files("talkinghead") / "assets"))
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"talkinghead {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log what each stage decides."),
+) -> None:
+    """talkinghead: portrait + speech -> talking-head mp4."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s: %(message)s")
+
+
+def _run_generate(portrait: Path, audio: Path, output: Path, transcript: Optional[str], size: int, fps: float,
+                  pose_scale: float, still: bool, blink_rate: float, full_frame: bool, face: int, phones: str,
+                  seed: int, motion_out: Optional[Path], quiet: bool) -> None:
+    from talkinghead.pipeline import GenerateConfig, generate
+    from talkinghead.types import InputError
+
+    if transcript is not None and transcript.startswith("@"):
+        tpath = Path(transcript[1:])
+        try:
+            transcript = tpath.read_text(encoding="utf-8")
+        except OSError as e:
+            _fail(f"{tpath}: cannot read transcript ({e.strerror})")
+    config = GenerateConfig(size=size, fps=fps, pose_scale=0.0 if still else pose_scale, blink_rate=blink_rate,
+                            full_frame=full_frame, face_index=face, phones=phones, seed=seed)
+    try:
+        times = generate(portrait, audio, output, transcript=transcript, config=config, progress=not quiet,
+                         motion_out=motion_out)
+    except InputError as e:
+        _fail(str(e))
+    except KeyboardInterrupt:
+        _fail("interrupted; no output written")
+    if not quiet:
+        typer.echo(f"wrote {output} ({times.total:.1f} s)", err=True)
+
+
+@app.command()
+def generate(
+    portrait: Path = typer.Argument(..., help="Portrait image with a face (jpg, png, webp, bmp; photo, painting or cartoon)."),
+    audio: Path = typer.Argument(..., help="Speech: wav, flac, mp3, m4a, ogg, or a video whose audio track is used."),
+    output: Path = typer.Option(Path("talkinghead.mp4"), "--output", "-o", help="mp4 to write (H.264 + AAC); written atomically."),
+    transcript: Optional[str] = typer.Option(None, "--transcript", "-t", help="The words spoken (English), or @FILE to read them: exact phone alignment, best lip-sync."),
+    size: int = typer.Option(512, "--size", help="Side of the square face-centred output, in pixels (64-2048)."),
+    fps: float = typer.Option(25.0, "--fps", help="Output frame rate (1-60)."),
+    pose_scale: float = typer.Option(1.0, "--pose-scale", help="Head-motion amplitude: 0 still, 1 natural, up to 3."),
+    still: bool = typer.Option(False, "--still", help="Keep the head still (same as --pose-scale 0); lips and blinks still move."),
+    blink_rate: float = typer.Option(15.0, "--blink-rate", help="Blinks per minute (0 = never)."),
+    full_frame: bool = typer.Option(False, "--full-frame", help="Output the whole portrait (up to 1280 px), the head animated in place, instead of a face crop."),
+    face: int = typer.Option(0, "--face", help="Which face to animate when there are several: 0 = largest, 1 = next..."),
+    phones: str = typer.Option("auto", "--phones", help="How to find phones: auto (align --transcript if given, else recognise English speech, else acoustics), align, recognize, acoustic (any language, fastest)."),
+    seed: int = typer.Option(0, "--seed", help="Random seed for head motion and blink timing."),
+    motion_out: Optional[Path] = typer.Option(None, "--motion-out", help="Also save the motion (action units, landmark offsets, head pose, blinks) as .npz."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Animate PORTRAIT speaking AUDIO and write an mp4."""
+    _run_generate(portrait, audio, output, transcript, size, fps, pose_scale, still, blink_rate, full_frame, face,
+                  phones, seed, motion_out, quiet)
+
+
+@app.command()
+def demo(
+    output: Path = typer.Option(Path("demo.mp4"), "--output", "-o", help="mp4 to write."),
+    size: int = typer.Option(512, "--size", help="Side of the square output, in pixels."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Run on the built-in public-domain demo (NASA portrait, JFK's 1961 inaugural address)."""
+    a = _assets()
+    _run_generate(a / "astronaut.png", a / "jfk.flac", output, DEMO_TRANSCRIPT, size, 25.0, 1.0, False, 15.0, False,
+                  0, "auto", 0, None, quiet)
+
+
+@app.command()
+def bench(
+    audio: list[Path] = typer.Option(None, "--audio", help="Speech files to time (default: the demo clip; add e.g. a 60 s clip)."),
+    sizes: str = typer.Option("256,512", "--sizes", help="Comma-separated output sizes."),
+    phones: str = typer.Option("auto", "--phones", help="Phone mode (see generate --phones)."),
+    long: str = typer.Option("", "--long", help="Comma-separated extra durations in seconds (e.g. 600) made by repeating the first audio: shows cost is linear and memory flat."),
+    out: Path = typer.Option(Path("reports/bench"), "--out", help="Folder for speed.json and speed.md."),
+) -> None:
+    """Time generation end to end and per stage: real-time factor, fps, peak memory."""
+    import shlex
+    import tempfile
+
+    from talkinghead.eval.speed import make_long_audio, run_case_subprocess, write_reports
+
+    a = _assets()
+    portrait = str(a / "astronaut.png")
+    files = [str(p) for p in (audio or [a / "jfk.flac"])]
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for seconds in [float(s) for s in long.split(",") if s.strip()]:
+            files.append(make_long_audio(files[0], seconds, tmp))
+        cases = [(f, int(s)) for f in files for s in sizes.split(",") if s.strip()]
+        from tqdm import tqdm
+
+        for f, s in tqdm(cases, desc="bench", unit="case"):
+            transcript = DEMO_TRANSCRIPT if Path(f).name == "jfk.flac" else None
+            try:
+                r = run_case_subprocess(portrait, f, s, phones, transcript)
+            except RuntimeError as e:
+                _fail(f"{f}: {e}")
+            results.append(r)
+            typer.echo(f"{r.audio} {r.size}px: RTF {r.rtf:.3f}, {r.fps:.1f} fps, peak {r.peak_rss_mb:.0f} MiB", err=True)
+    _, md = write_reports(results, out, "talkinghead bench " + " ".join(shlex.quote(x) for x in sys.argv[2:]))
+    typer.echo(md.read_text())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

@@ -1,0 +1,262 @@
+"""TalkingHeadPipeline: portrait + speech -> motion -> frames -> mp4, streaming.
+
+Thin glue over the stages (DESIGN.md): ``media`` decodes, ``audio`` analyses, ``face`` finds and
+neutralises the face, ``motion`` makes a MotionSequence (never sees pixels), ``render`` makes
+frames (never hears audio), ``media`` encodes them as they come, so memory does not grow with
+the number of frames.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from talkinghead.types import AudioFeatures, FaceMesh, InputError, MotionSequence, PhoneSegments, Speech
+
+log = logging.getLogger("talkinghead")
+
+#: How phones are obtained: from a transcript, by recognition, or not at all (acoustic path).
+PHONE_MODES = ("auto", "align", "recognize", "acoustic")
+
+
+@dataclass(frozen=True)
+class GenerateConfig:
+    """Everything that shapes one generated video.
+
+    Attributes:
+        size: side of the square face crop in pixels (even, 64..2048); ignored with ``full_frame``.
+        fps: output frame rate (Hz, 1..60).
+        pose_scale: head-motion amplitude (0 = still head, 1 = natural, up to 3).
+        blink_rate: blinks per minute (0 = never).
+        full_frame: composite the animated head back into the whole portrait instead of cropping.
+        face_index: which face to animate when there are several (0 = largest).
+        phones: ``auto`` (align a transcript if given, else recognise English and fall back to
+            the acoustic path when recognition fails), ``align``, ``recognize`` or ``acoustic``.
+        seed: random seed for head wander and blink timing.
+    """
+
+    size: int = 512
+    fps: float = 25.0
+    pose_scale: float = 1.0
+    blink_rate: float = 15.0
+    full_frame: bool = False
+    face_index: int = 0
+    phones: str = "auto"
+    seed: int = 0
+
+    def validate(self) -> None:
+        """Raise InputError for out-of-range settings."""
+        if not (64 <= self.size <= 2048):
+            raise InputError(f"--size must be between 64 and 2048 pixels, got {self.size}")
+        if not (1 <= self.fps <= 60):
+            raise InputError(f"--fps must be between 1 and 60, got {self.fps}")
+        if not (0 <= self.pose_scale <= 3):
+            raise InputError(f"--pose-scale must be between 0 and 3, got {self.pose_scale}")
+        if not (0 <= self.blink_rate <= 60):
+            raise InputError(f"--blink-rate must be between 0 and 60 per minute, got {self.blink_rate}")
+        if self.phones not in PHONE_MODES:
+            raise InputError(f"--phones must be one of {', '.join(PHONE_MODES)}, got {self.phones!r}")
+        if self.face_index < 0:
+            raise InputError(f"--face must be >= 0, got {self.face_index}")
+
+
+@dataclass
+class StageTimes:
+    """Wall-clock seconds spent per stage of one run (for the real-time factor)."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def add(self, stage: str, dt: float) -> None:
+        self.seconds[stage] = self.seconds.get(stage, 0.0) + dt
+
+    @property
+    def total(self) -> float:
+        return float(sum(self.seconds.values()))
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What the audio stage found: features, voice activity and phones."""
+
+    speech: Speech
+    features: AudioFeatures
+    active: np.ndarray
+    phones: PhoneSegments
+
+
+def analyse_speech(speech: Speech, transcript: str | None, mode: str, times: StageTimes | None = None) -> Analysis:
+    """Audio features, voice activity and phones for one utterance.
+
+    Args:
+        speech: mono speech (any rate; 16 kHz is best).
+        transcript: the words spoken, if known (English).
+        mode: one of :data:`PHONE_MODES`.
+        times: optional stage timer.
+    Returns:
+        The Analysis; ``phones.source`` says how phones were found (``"none"`` = acoustic path).
+    """
+    from talkinghead.audio.features import compute_features, speech_activity
+    from talkinghead.audio.phones import AlignmentError, align_transcript, recognition_failed, recognize_phones
+
+    times = times or StageTimes()
+    t = time.perf_counter()
+    feats = compute_features(speech)
+    active = speech_activity(feats)
+    times.add("audio_features", time.perf_counter() - t)
+    t = time.perf_counter()
+    none = PhoneSegments(segments=(), source="none")
+    phones = none
+    if mode == "auto":
+        mode = "align" if transcript else "recognize"
+    if mode == "align":
+        if not transcript:
+            raise InputError("--phones align needs --transcript")
+        try:
+            phones = align_transcript(speech, transcript)
+        except AlignmentError as e:
+            log.warning("forced alignment failed (%s); using the acoustic path", e)
+    elif mode == "recognize":
+        phones = recognize_phones(speech)
+        if recognition_failed(phones, speech):
+            log.info("speech recognition found too little (not English?); using the acoustic path")
+            phones = none
+    times.add("audio_phones", time.perf_counter() - t)
+    return Analysis(speech=speech, features=feats, active=active, phones=phones)
+
+
+class TalkingHeadPipeline:
+    """Portrait -> talking-head video.
+
+    Prepare once per portrait (face detection, neutralisation, renderer set-up), then call
+    :meth:`motion` and :meth:`frames` per speech, or :meth:`generate` for the whole job.
+
+    Args:
+        image: uint8 ``[H, W, 3]`` RGB portrait.
+        config: generation settings.
+        source: the portrait's file name, for error messages.
+    Raises:
+        InputError: no face found, or bad settings.
+    """
+
+    def __init__(self, image: np.ndarray, config: GenerateConfig = GenerateConfig(), source: str = "portrait") -> None:
+        from talkinghead.face.landmarks import find_face
+        from talkinghead.face.neutral import neutralize
+        from talkinghead.render.renderer import RenderConfig, Renderer
+
+        config.validate()
+        self.config = config
+        self.times = StageTimes()
+        t = time.perf_counter()
+        self.face: FaceMesh = find_face(image, face_index=config.face_index, source=source)
+        self.neutral = neutralize(self.face)
+        self.times.add("face", time.perf_counter() - t)
+        t = time.perf_counter()
+        self.renderer = Renderer(image, self.face, self.neutral, RenderConfig(size=config.size, full_frame=config.full_frame))
+        self.times.add("render_setup", time.perf_counter() - t)
+
+    def motion(self, analysis: Analysis) -> MotionSequence:
+        """The MotionSequence for analysed speech (rule path)."""
+        from talkinghead.motion.rules import MotionConfig, rule_motion
+
+        t = time.perf_counter()
+        c = self.config
+        seq = rule_motion(analysis.features, analysis.phones, analysis.active, analysis.speech.duration_s,
+                          MotionConfig(fps=c.fps, pose_scale=c.pose_scale, blink_rate=c.blink_rate, seed=c.seed))
+        self.times.add("motion", time.perf_counter() - t)
+        return seq
+
+    def frames(self, motion: MotionSequence) -> Iterator[np.ndarray]:
+        """Rendered frames, one at a time (uint8 ``[H, W, 3]`` RGB)."""
+        for i in range(motion.num_frames):
+            t = time.perf_counter()
+            frame = self.renderer.render(motion.landmark_offsets[i], motion.head_pose[i], float(motion.blink[i]))
+            self.times.add("render", time.perf_counter() - t)
+            yield frame
+
+    def write(self, motion: MotionSequence, speech: Speech, output: str | os.PathLike[str],
+              progress: Callable[[int], None] | None = None) -> None:
+        """Render and encode ``motion`` with ``speech`` into an mp4 at ``output``, atomically."""
+        from talkinghead.media.video import VideoWriter
+
+        with VideoWriter(output, fps=motion.fps, size=self.renderer.output_size, speech=speech) as writer:
+            for frame in self.frames(motion):
+                t = time.perf_counter()
+                writer.write(frame)
+                self.times.add("encode", time.perf_counter() - t)
+                if progress is not None:
+                    progress(1)
+            t = time.perf_counter()
+        self.times.add("encode", time.perf_counter() - t)
+
+
+def generate(
+    portrait: str | os.PathLike[str],
+    audio: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    transcript: str | None = None,
+    config: GenerateConfig = GenerateConfig(),
+    progress: bool = False,
+    motion_out: str | os.PathLike[str] | None = None,
+) -> StageTimes:
+    """Make a talking-head mp4 from a portrait and speech.
+
+    Args:
+        portrait: image file (jpg/png/webp/bmp...) with a face.
+        audio: speech file (wav/flac/mp3/m4a/ogg, or a video whose audio track is used).
+        output: mp4 path to write (H.264 + AAC); written to a temporary file, then renamed.
+        transcript: the words spoken (English), for exact phone alignment.
+        config: settings (size, fps, head motion, blinks...).
+        progress: show a progress bar on stderr.
+        motion_out: also save the MotionSequence (``.npz``) here.
+    Returns:
+        Per-stage wall-clock seconds.
+    Raises:
+        InputError: unreadable or bad input, no face, silent audio, unwritable output.
+    """
+    from talkinghead.media.audio import load_speech
+    from talkinghead.media.image import load_image
+    from talkinghead.media.video import ensure_distinct
+
+    config.validate()
+    output = Path(output)
+    if output.suffix.lower() not in (".mp4", ".m4v", ".mov"):
+        raise InputError(f"{output}: output must be an .mp4 file")
+    ensure_distinct(output, portrait, audio)
+    if not output.parent.exists() or not os.access(output.parent, os.W_OK):
+        raise InputError(f"{output}: output folder does not exist or is not writable")
+    times = StageTimes()
+    t = time.perf_counter()
+    image = load_image(portrait)
+    speech = load_speech(audio)
+    times.add("load", time.perf_counter() - t)
+    pipe = TalkingHeadPipeline(image, config, source=str(portrait))
+    pipe.times = times_merge(times, pipe.times)
+    analysis = analyse_speech(speech, transcript, config.phones, pipe.times)
+    seq = pipe.motion(analysis)
+    if motion_out is not None:
+        seq.save(motion_out)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=seq.num_frames, unit="frame", desc="rendering", dynamic_ncols=True)
+    try:
+        pipe.write(seq, speech, output, progress=bar.update if bar is not None else None)
+    finally:
+        if bar is not None:
+            bar.close()
+    return pipe.times
+
+
+def times_merge(a: StageTimes, b: StageTimes) -> StageTimes:
+    """One StageTimes holding the sums of both."""
+    out = StageTimes(dict(a.seconds))
+    for k, v in b.seconds.items():
+        out.add(k, v)
+    return out
