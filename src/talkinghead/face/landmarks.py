@@ -7,7 +7,11 @@ Mesh: High-fidelity Face Mesh Prediction in Real-time", arXiv:2006.10962.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+import sys
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
@@ -67,6 +71,25 @@ def face_box(landmarks: np.ndarray, scale: float = 1.9) -> tuple[int, int, int, 
     return (x0, y0, x0 + 2 * half, y0 + 2 * half)
 
 
+@contextlib.contextmanager
+def _quiet_native_stderr() -> Iterator[None]:
+    """Silence MediaPipe's native start-up log lines (glog, TFLite) written straight to fd 2."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real fd 2 (e.g. some notebooks): nothing to silence
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 class FaceLandmarker:
     """MediaPipe Face Landmarker on RGB frames, as a context manager.
 
@@ -94,7 +117,8 @@ class FaceLandmarker:
             output_face_blendshapes=True,
             output_facial_transformation_matrixes=True,
         )
-        self._landmarker = vision.FaceLandmarker.create_from_options(opts)
+        with _quiet_native_stderr():
+            self._landmarker = vision.FaceLandmarker.create_from_options(opts)
 
     def __enter__(self) -> FaceLandmarker:
         return self

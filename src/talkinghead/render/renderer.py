@@ -96,12 +96,14 @@ class Renderer:
             del lm
         else:
             size = _even(int(config.size))
+            # The face box, shrunk and shifted to lie inside the picture (no invented borders).
             x0, y0, x1, y1 = face.box
-            side = x1 - x0
             h, w = image.shape[:2]
-            pad = max(0, -x0, -y0, x1 - w, y1 - h)
-            padded = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE) if pad else image
-            crop = padded[y0 + pad:y1 + pad, x0 + pad:x1 + pad]
+            side = min(x1 - x0, h, w)
+            cx, cy = (x0 + x1) // 2, (y0 + y1) // 2
+            x0 = int(np.clip(cx - side // 2, 0, w - side))
+            y0 = int(np.clip(cy - side // 2, 0, h - side))
+            crop = image[y0:y0 + side, x0:x0 + side]
             s = size / side
             interp = cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC
             self.source = cv2.resize(crop, (size, size), interpolation=interp)
