@@ -102,7 +102,7 @@ def analyse_speech(speech: Speech, transcript: str | None, mode: str, times: Sta
         The Analysis; ``phones.source`` says how phones were found (``"none"`` = acoustic path).
     """
     from talkinghead.audio.features import compute_features, speech_activity
-    from talkinghead.audio.phones import AlignmentError, align_transcript, recognition_failed, recognize_phones
+    from talkinghead.audio.phones import AlignmentError, align_transcript, recognize
 
     times = times or StageTimes()
     t = time.perf_counter()
@@ -122,10 +122,12 @@ def analyse_speech(speech: Speech, transcript: str | None, mode: str, times: Sta
         except AlignmentError as e:
             log.warning("forced alignment failed (%s); using the acoustic path", e)
     elif mode == "recognize":
-        phones = recognize_phones(speech)
-        if recognition_failed(phones, speech):
-            log.info("speech recognition found too little (not English?); using the acoustic path")
-            phones = none
+        rec = recognize(speech, feats)
+        if rec.reliable:
+            phones = rec.phones
+            log.info("recognised: %s", rec.transcript)
+        else:
+            log.info("speech recognition is unreliable here (not English?); using the acoustic path")
     times.add("audio_phones", time.perf_counter() - t)
     return Analysis(speech=speech, features=feats, active=active, phones=phones)
 
