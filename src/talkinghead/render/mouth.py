@@ -17,6 +17,10 @@ import numpy as np
 from talkinghead.face.regions import LOWER_INNER_LIP, UPPER_INNER_LIP
 
 
+#: Positions of the gaps between teeth along the mouth, as a fraction of half its width (0 = centre).
+TOOTH_EDGES = (0.0, 0.2, 0.37, 0.52, 0.66)
+
+
 @dataclass(frozen=True)
 class MouthStyle:
     """Colours of the painted interior, float32 RGB in [0, 255], matched to the portrait.
@@ -143,8 +147,11 @@ def paint_mouth(frame: np.ndarray, landmarks: np.ndarray, style: MouthStyle, sou
         cv2.fillPoly(tmask, [poly(band)], 1.0, lineType=cv2.LINE_AA, shift=shift)
         tmask = cv2.GaussianBlur(tmask, (0, 0), 0.6)
         # Teeth darken towards the corners and the cutting edge.
-        tshade = (1.0 - 0.45 * np.clip(np.abs(along) / reach, 0, 1) ** 2)[..., None]
-        interior += (colour * tshade - interior) * tmask[..., None]
+        tshade = 1.0 - 0.45 * np.clip(np.abs(along) / reach, 0, 1) ** 2
+        # Faint gaps between teeth (incisors narrow, then wider towards the back).
+        for edge in TOOTH_EDGES:
+            tshade = tshade * (1.0 - 0.22 * np.exp(-(((np.abs(along) - edge) * width) / 1.2) ** 2))
+        interior += (colour * tshade[..., None] - interior) * tmask[..., None]
     # Contact shadow under the lips, and an anti-aliased edge.
     alpha = cv2.GaussianBlur(mask, (0, 0), 0.7)
     edge = cv2.GaussianBlur(mask, (0, 0), 1.5 + 0.02 * width)
