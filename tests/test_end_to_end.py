@@ -82,7 +82,7 @@ def test_demo_face_in_every_frame_and_mouth_follows_the_alignment(demo_video: Pa
     vowel = gaps[frames_of(VOWELS, 0.06)]
     closed = gaps[frames_of(BILABIALS)]
     pause = gaps[frames_of({"SIL"}, 0.4)]
-    assert len(vowel) >= 5 and len(closed) >= 3 and len(pause) >= 2
+    assert len(vowel) >= 5 and len(closed) >= 2 and len(pause) >= 2  # "my", "americans"
     assert np.median(vowel) > 0.08  # lips clearly apart on open vowels
     assert np.median(closed) < 0.03  # lips closed on p, b, m
     assert np.median(pause) < 0.03  # and in pauses
