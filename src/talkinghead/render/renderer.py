@@ -178,7 +178,8 @@ class Renderer:
         face = self.target_landmarks(offsets, pose, blink)
         outer = self._pose(self._outer3, pose, self.mesh.ring_follow[self.mesh.num_face:])[:, :2]
         target = np.concatenate([face[:N_MESH, :2], outer])
-        mx, my = backward_map(self.mesh, target, self._size, step=self.config.map_step)
+        depth = np.concatenate([face[:N_MESH, 2], np.full(len(outer), self._pivot[2])])
+        mx, my = backward_map(self.mesh, target, self._size, step=self.config.map_step, depth=depth)
         frame = warp(self.source, mx, my)
         paint_mouth(frame, face, self.style, self.source_gap)
         if self.background is None:

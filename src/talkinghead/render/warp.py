@@ -28,6 +28,7 @@ class WarpMesh:
         source: float32 ``[V, 2]`` vertex positions in the source work image (pixels).
         triangles: int32 ``[M, 3]`` vertex indices, in drawing order (later ones win overlaps).
         num_face: number of leading vertices that are face-mesh landmarks (468).
+        num_face_triangles: number of trailing triangles on the face (holes + tessellation).
         ring_follow: float32 ``[V]`` how much each vertex follows the head's rigid motion
             (1 for face vertices, between 0 and 1 on hair/neck rings, 0 on the static border).
     """
@@ -35,6 +36,7 @@ class WarpMesh:
     source: np.ndarray
     triangles: np.ndarray
     num_face: int
+    num_face_triangles: int
     ring_follow: np.ndarray
 
 
@@ -72,30 +74,35 @@ def build_warp_mesh(landmarks: np.ndarray, size: tuple[int, int]) -> WarpMesh:
     outer_pts, outer_follow = outer_pts[~inside], outer_follow[~inside]
     source = np.concatenate([face, outer_pts]).astype(np.float32)
     follow_all = np.concatenate([np.ones(N_MESH), outer_follow]).astype(np.float32)
-    # Outside triangles: Delaunay over oval + outer points, minus those inside the oval.
+    # Outside triangles: Delaunay over oval + outer points. All are kept and drawn first: the
+    # face triangles drawn over them cover the inside of the oval, and no pixel is left out
+    # where the oval is concave (a Delaunay edge need not follow the oval).
     oval_idx = np.array(FACE_OVAL)
     pts = np.concatenate([oval, outer_pts])
     idx_map = np.concatenate([oval_idx, N_MESH + np.arange(len(outer_pts))])
-    tri = Delaunay(pts).simplices
-    cent = pts[tri].mean(axis=1)
-    keep = np.array([cv2.pointPolygonTest(oval.astype(np.float32), (float(x), float(y)), False) < 0 for x, y in cent])
-    outer_tris = idx_map[tri[keep]]
-    triangles = np.concatenate([outer_tris, hole_triangles(), tessellation()]).astype(np.int32)
-    return WarpMesh(source=source, triangles=triangles, num_face=N_MESH, ring_follow=follow_all)
+    outer_tris = idx_map[Delaunay(pts).simplices]
+    face_tris = np.concatenate([hole_triangles(), tessellation()])
+    triangles = np.concatenate([outer_tris, face_tris]).astype(np.int32)
+    return WarpMesh(source=source, triangles=triangles, num_face=N_MESH, num_face_triangles=len(face_tris),
+                    ring_follow=follow_all)
 
 
-def backward_map(mesh: WarpMesh, target: np.ndarray, size: tuple[int, int], step: int = 2) -> tuple[np.ndarray, np.ndarray]:
+def backward_map(mesh: WarpMesh, target: np.ndarray, size: tuple[int, int], step: int = 2,
+                 depth: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Dense backward map: for each output pixel, where to sample the source.
 
     Rasterises the target triangles (at 1/``step`` resolution, then upsampled bilinearly) and
     applies each triangle's affine target->source map. Pixels outside every triangle map to
-    themselves.
+    themselves. Triangles that turned over (seen from behind after a head turn, or folded by
+    a lip deformation) are skipped, and with ``depth`` the face triangles are drawn far to near
+    (painter's algorithm), so the visible surface wins where the mesh overlaps itself.
 
     Args:
         mesh: the control mesh (source positions and triangles).
         target: float ``[V, 2]`` target vertex positions (pixels).
         size: ``(height, width)`` of the output.
         step: map subsampling factor (1 = exact per pixel; 2 is visually identical and ~4x cheaper).
+        depth: optional float ``[V]`` target depth (larger = farther) of the vertices.
     Returns:
         ``(map_x, map_y)`` float32 ``[H, W]`` for :func:`cv2.remap`.
     """
@@ -108,14 +115,26 @@ def backward_map(mesh: WarpMesh, target: np.ndarray, size: tuple[int, int], step
     sp = src[tris]
     tmat = np.concatenate([tp.transpose(0, 2, 1), np.ones((len(tris), 1, 3))], axis=1)  # [M,3,3]
     det = np.linalg.det(tmat)
+    smat = np.concatenate([sp.transpose(0, 2, 1), np.ones((len(tris), 1, 3))], axis=1)
     ok = np.abs(det) > 1e-6
+    # Turned-over tessellation triangles are skipped (the mouth and eye openings may be
+    # degenerate in the source, so they are exempt).
+    first_tess = len(tris) - len(tessellation())
+    flipped = np.sign(det) != np.sign(np.linalg.det(smat))
+    flipped[:first_tess] = False
+    ok &= ~flipped
     aff = np.zeros((len(tris), 2, 3))
     aff[ok] = np.einsum("mij,mjk->mik", sp[ok].transpose(0, 2, 1), np.linalg.inv(tmat[ok]))
     # Rasterise triangle ids in target space.
     ids = np.full((hs, ws), -1, np.int32)
     scale = 16.0 / step
     poly = np.round(tp * scale).astype(np.int32)
-    for m in np.nonzero(ok)[0]:
+    order = np.arange(len(tris))
+    if depth is not None:
+        n_outer = len(tris) - mesh.num_face_triangles
+        far_first = np.argsort(-np.asarray(depth, np.float64)[tris[n_outer:]].mean(axis=1), kind="stable")
+        order = np.concatenate([order[:n_outer], n_outer + far_first])
+    for m in order[ok[order]]:
         cv2.fillConvexPoly(ids, poly[m], int(m), lineType=cv2.LINE_8, shift=4)
     gx, gy = np.meshgrid((np.arange(ws) * step).astype(np.float32), (np.arange(hs) * step).astype(np.float32))
     a = aff[ids].astype(np.float32)  # [hs,ws,2,3]; id -1 picks the last row, fixed below
