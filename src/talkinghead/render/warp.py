@@ -20,6 +20,10 @@ from scipy.spatial import Delaunay
 from talkinghead.face.regions import FACE_OVAL, N_MESH, hole_triangles, tessellation
 
 
+#: Largest magnification (Frobenius norm of the target->source linear map) of a drawn triangle.
+MAX_MAGNIFICATION = 8.0
+
+
 @dataclass(frozen=True)
 class WarpMesh:
     """A triangulated control mesh over a work image.
@@ -125,6 +129,9 @@ def backward_map(mesh: WarpMesh, target: np.ndarray, size: tuple[int, int], step
     ok &= ~flipped
     aff = np.zeros((len(tris), 2, 3))
     aff[ok] = np.einsum("mij,mjk->mik", sp[ok].transpose(0, 2, 1), np.linalg.inv(tmat[ok]))
+    # Triangles squashed to (nearly) nothing in the target (a closed eye, lips pressed together)
+    # are invisible; their affine map would magnify the rasteriser's edge pixels far away.
+    ok &= np.sqrt((aff[:, :, :2] ** 2).sum(axis=(1, 2))) < MAX_MAGNIFICATION
     # Rasterise triangle ids in target space.
     ids = np.full((hs, ws), -1, np.int32)
     scale = 16.0 / step
