@@ -147,5 +147,43 @@ def bench(
     typer.echo(md.read_text())
 
 
+def _names(value: str) -> tuple[str, ...]:
+    return tuple(n.strip() for n in value.split(",") if n.strip())
+
+
+@app.command("eval")
+def eval_(
+    quick: bool = typer.Option(False, "--quick", help="A few clips per set (3 GRID test, 1 unseen speaker, 2 real videos, 2 pairs): minutes, for CI."),
+    sets: str = typer.Option("grid_test,grid_others,videos,cross", "--sets", help="Comma-separated sets: grid_test, grid_validation, grid_others, videos, cross (portrait + speech pairs, no ground truth)."),
+    systems: str = typer.Option("still,loudness,rules", "--systems", help="Comma-separated systems: still, loudness, rules, oracle (the real frames: a self-check)."),
+    out: Path = typer.Option(Path("reports/eval"), "--out", "-o", help="Folder for report.json, report.md and the plots."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="At most N clips per set."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Shared data folder (default: $TALKINGHEAD_DATA, else shared/data here or in a parent folder)."),
+    no_plots: bool = typer.Option(False, "--no-plots", help="Write report.json and report.md only."),
+    seed: int = typer.Option(0, "--seed", help="Random seed for the pipeline's head motion and blinks."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Self-reenactment benchmark: regenerate real clips from their first frame and audio, score against the real frames."""
+    from talkinghead.eval.benchmark import EvalConfig, run_benchmark
+    from talkinghead.eval.datasets import default_data_root
+    from talkinghead.eval.report import write_report
+    from talkinghead.types import InputError
+
+    root = data if data is not None else default_data_root()
+    if root is None or not (root / "MANIFEST.md").is_file():
+        _fail(f"{root or 'shared/data'}: evaluation data not found (give --data or set $TALKINGHEAD_DATA)")
+    config = EvalConfig(sets=_names(sets), systems=_names(systems), quick=quick, limit=limit, seed=seed)
+    try:
+        result = run_benchmark(root, config, progress=not quiet)
+        report = write_report(result, out, plots=not no_plots)
+    except InputError as e:
+        _fail(str(e))
+    except KeyboardInterrupt:
+        _fail("interrupted; no report written")
+    if not quiet:
+        typer.echo((out / "report.md").read_text(encoding="utf-8").split("\n## Plots")[0].split("\n## Per clip")[0], err=True)
+        typer.echo(f"wrote {out / 'report.json'}, {out / 'report.md'} ({len(report['clips'])} rows, {result.elapsed_s:.0f} s)", err=True)
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())

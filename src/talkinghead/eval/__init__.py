@@ -1,0 +1,48 @@
+"""Evaluation: metrics on face tracks and frames, and the self-reenactment benchmark.
+
+- :mod:`talkinghead.eval.track`: MediaPipe face tracks of videos or frame iterators.
+- :mod:`talkinghead.eval.metrics`: lip-sync, landmark, stability, image-quality and identity metrics.
+- :mod:`talkinghead.eval.datasets`: the fixed GRID split, unseen speakers, real talking clips.
+- :mod:`talkinghead.eval.benchmark`: run systems on clips and score them (``talkinghead eval``).
+- :mod:`talkinghead.eval.report`: report.json, report.md and plots.
+"""
+
+from __future__ import annotations
+
+from talkinghead.eval.benchmark import (
+    DEFAULT_SYSTEMS,
+    SYSTEMS,
+    BenchmarkResult,
+    ClipResult,
+    EvalConfig,
+    Scores,
+    evaluate_clip,
+    prepare_reference,
+    run_benchmark,
+    score_frames,
+)
+from talkinghead.eval.datasets import DEFAULT_SETS, SETS, Clip, grid_split, load_set
+from talkinghead.eval.report import write_report
+from talkinghead.eval.track import Track, track_frames, track_video
+
+__all__ = [
+    "DEFAULT_SETS",
+    "DEFAULT_SYSTEMS",
+    "SETS",
+    "SYSTEMS",
+    "BenchmarkResult",
+    "Clip",
+    "ClipResult",
+    "EvalConfig",
+    "Scores",
+    "Track",
+    "evaluate_clip",
+    "grid_split",
+    "load_set",
+    "prepare_reference",
+    "run_benchmark",
+    "score_frames",
+    "track_frames",
+    "track_video",
+    "write_report",
+]

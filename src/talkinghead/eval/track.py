@@ -1,0 +1,163 @@
+"""Track a face through a video with MediaPipe: the raw material of every evaluation metric.
+
+Real and generated frames go through the same model (MediaPipe Face Landmarker in VIDEO mode,
+DESIGN.md "Evaluation"), so their landmarks are directly comparable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from talkinghead.types import N_LANDMARKS, FaceMesh
+
+
+@dataclass(frozen=True)
+class Track:
+    """One face followed through a video.
+
+    Attributes:
+        landmarks: float32 ``[F, 478, 3]``: x, y in image pixels, z relative depth (same scale);
+            rows are NaN where no face was found.
+        pose: float32 ``[F, 3]`` head pose pitch, yaw, roll in degrees (NaN where no face).
+        blink: float32 ``[F]`` eyelid closure score in [0, 1]: mean of MediaPipe's
+            ``eyeBlinkLeft`` and ``eyeBlinkRight`` blendshapes (NaN where no face).
+        fps: frames per second (> 0).
+        size: ``(height, width)`` of the frames in pixels.
+    """
+
+    landmarks: np.ndarray
+    pose: np.ndarray
+    blink: np.ndarray
+    fps: float
+    size: tuple[int, int]
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.landmarks.shape[0])
+
+    @property
+    def found(self) -> np.ndarray:
+        """bool ``[F]``: a face was found in the frame."""
+        return np.isfinite(self.landmarks[:, 0, 0])
+
+    @property
+    def detection_rate(self) -> float:
+        """Share of frames with a face, in [0, 1] (0 for an empty track)."""
+        return float(self.found.mean()) if self.num_frames else 0.0
+
+    def slice(self, start: int, stop: int) -> Track:
+        """Frames ``[start, stop)`` as a new Track."""
+        return Track(landmarks=self.landmarks[start:stop], pose=self.pose[start:stop],
+                     blink=self.blink[start:stop], fps=self.fps, size=self.size)
+
+
+class Tracker:
+    """Incremental face tracker: feed frames one at a time, then take the :class:`Track`.
+
+    Used as a context manager (it holds a MediaPipe graph). Frames must come in time order.
+
+    MediaPipe's VIDEO mode crops each frame around the previous frame's face, and on the first
+    frames that crop is still settling: on a repeated still frame the lips move by up to 2 px
+    over about 8 frames before they stop. So the first frame is first given ``warmup`` times
+    (outputs discarded): a clip's first frames are measured like its later ones, and a still
+    image gives a still track.
+
+    Args:
+        fps: frame rate of the frames (> 0), for MediaPipe's timestamps.
+        warmup: times the first frame is tracked before it counts (>= 0).
+    """
+
+    def __init__(self, fps: float, warmup: int = 10) -> None:
+        from talkinghead.face.landmarks import FaceLandmarker
+
+        if not fps > 0:
+            raise ValueError(f"fps must be > 0, got {fps!r}")
+        self.fps = float(fps)
+        self.warmup = max(0, int(warmup))
+        self._landmarker = FaceLandmarker(video=True, max_faces=1)
+        self._lm: list[np.ndarray] = []
+        self._pose: list[np.ndarray] = []
+        self._blink: list[float] = []
+        self._size: tuple[int, int] | None = None
+
+    def __enter__(self) -> Tracker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the MediaPipe graph (idempotent)."""
+        self._landmarker.close()
+
+    def add(self, frame: np.ndarray) -> FaceMesh | None:
+        """Track one uint8 ``[H, W, 3]`` RGB frame; returns the face found (largest) or None."""
+        if self._size is None:
+            self._size = (int(frame.shape[0]), int(frame.shape[1]))
+            for k in range(self.warmup):
+                self._landmarker.detect(frame, timestamp_ms=int(round(k * 1000.0 / self.fps)))
+        t_ms = int(round((self.warmup + len(self._lm)) * 1000.0 / self.fps))
+        faces = self._landmarker.detect(frame, timestamp_ms=t_ms)
+        if faces:
+            f = faces[0]
+            self._lm.append(f.landmarks.astype(np.float32))
+            self._pose.append(f.rotation_deg.astype(np.float32))
+            self._blink.append(0.5 * (f.blendshape("eyeBlinkLeft") + f.blendshape("eyeBlinkRight")))
+            return f
+        self._lm.append(np.full((N_LANDMARKS, 3), np.nan, np.float32))
+        self._pose.append(np.full(3, np.nan, np.float32))
+        self._blink.append(float("nan"))
+        return None
+
+    def track(self) -> Track:
+        """The frames tracked so far."""
+        n = len(self._lm)
+        return Track(
+            landmarks=np.stack(self._lm) if n else np.zeros((0, N_LANDMARKS, 3), np.float32),
+            pose=np.stack(self._pose) if n else np.zeros((0, 3), np.float32),
+            blink=np.asarray(self._blink, dtype=np.float32),
+            fps=self.fps,
+            size=self._size or (0, 0),
+        )
+
+
+def track_frames(frames: Iterable[np.ndarray], fps: float, limit: int | None = None) -> Track:
+    """Track a face through frames (any iterator, e.g. a generator's output; streamed).
+
+    Args:
+        frames: uint8 ``[H, W, 3]`` RGB frames in time order.
+        fps: their frame rate (> 0).
+        limit: stop after this many frames (None: all).
+    Returns:
+        The :class:`Track` (NaN rows where no face).
+    """
+    with Tracker(fps) as tracker:
+        for i, frame in enumerate(frames):
+            if limit is not None and i >= limit:
+                break
+            tracker.add(frame)
+        return tracker.track()
+
+
+def video_frames(path: str | os.PathLike[str], fps: float | None = None) -> Iterator[np.ndarray]:
+    """RGB frames of a video file on its own constant frame-rate grid (see :func:`read_video`)."""
+    from talkinghead.media.video import probe_video, read_video
+
+    rate = fps if fps is not None else probe_video(path).fps
+    return read_video(path, fps=rate)
+
+
+def track_video(path: str | os.PathLike[str], limit: int | None = None) -> Track:
+    """Track the face through a video file at its own (mean) frame rate.
+
+    Raises:
+        InputError: the file is missing or not a readable video.
+    """
+    from talkinghead.media.video import probe_video
+
+    fps = probe_video(path).fps
+    return track_frames(video_frames(path, fps), fps, limit=limit)
