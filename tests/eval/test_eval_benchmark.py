@@ -9,7 +9,7 @@ import numpy as np
 from typer.testing import CliRunner
 
 from talkinghead.cli import app
-from talkinghead.eval.benchmark import Scores, loudness_motion, rules_available, score_names
+from talkinghead.eval.benchmark import Scores, loudness_motion, score_names
 from talkinghead.eval.datasets import GRID_S1_TEST
 from talkinghead.eval.report import METRICS, REAL_ROW
 from talkinghead.types import Speech
@@ -36,7 +36,7 @@ def test_cli_rejects_unknown_system(shared_data: Path, tmp_path: Path) -> None:
 
 def test_eval_command_writes_reports(shared_data: Path, tmp_path: Path) -> None:
     """One GRID clip (self-reenactment) and one portrait + speech pair (no ground truth)."""
-    systems = ["still", "loudness"] + (["rules"] if rules_available() else [])
+    systems = ["still", "loudness", "rules"]
     out = tmp_path / "eval"
     r = CliRunner().invoke(app, ["eval", "--sets", "grid_test,cross", "--limit", "1", "--systems", ",".join(systems),
                                  "--data", str(shared_data), "--out", str(out), "--quiet"])

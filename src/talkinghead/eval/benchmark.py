@@ -515,21 +515,6 @@ def score_pair(pair: Pair, frames: Iterable[np.ndarray], system: str = "generate
 # -- systems ----------------------------------------------------------------------------
 
 
-def rules_available() -> bool:
-    """Whether the pipeline's audio analysis (``talkinghead.audio``: features and phones) can be imported."""
-    try:
-        from talkinghead.audio.features import compute_features, speech_activity  # noqa: F401
-        from talkinghead.audio.phones import (  # noqa: F401
-            AlignmentError,
-            align_transcript,
-            recognition_failed,
-            recognize_phones,
-        )
-    except ImportError:
-        return False
-    return True
-
-
 def _pipeline(src: Reference | Pair, pose_scale: float, blink_rate: float, config: EvalConfig) -> TalkingHeadPipeline:
     """The pipeline on a source's portrait: full-frame for real clips (frames line up with the
     real ones), a face crop of ``config.crop_size`` for pairs."""
@@ -696,11 +681,7 @@ def run_benchmark(root: Path, config: EvalConfig = EvalConfig(), clips: Sequence
     t0 = time.perf_counter()
     clips = list(clips) if clips is not None else collect_clips(root, config)
     systems = list(config.systems)
-    skipped = {}
-    if "rules" in systems and not rules_available():
-        systems.remove("rules")
-        skipped["rules"] = "talkinghead.audio (features, phones) is not available yet"
-        log.warning("skipping system 'rules': %s", skipped["rules"])
+    skipped: dict[str, str] = {}
     results = []
     failed = {}
     bar = None
