@@ -1,0 +1,193 @@
+"""Transcript normalisation, forced alignment and recognition (pocketsphinx) on real speech."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from talkinghead.audio import (
+    AlignmentError,
+    RecognitionConfig,
+    align,
+    align_transcript,
+    compute_features,
+    normalize_transcript,
+    recognize,
+    recognize_phones,
+)
+from talkinghead.audio.phones import _chunks, _timeline
+from talkinghead.types import PhoneSegment, PhoneSegments, Speech
+
+JFK_TEXT = (
+    "And so, my fellow Americans: ask not what your country can do for you; ask what you can do for your country."
+)
+
+ARPABET = set(
+    "AA AE AH AO AW AY B CH D DH EH ER EY F G HH IH IY JH K L M N NG OW OY P R S SH T TH UH UW V W Y Z ZH SIL".split()
+)
+
+
+def check_timeline(phones: PhoneSegments, duration: float) -> None:
+    """Phones are ARPAbet/SIL, contiguous, in order, and cover [0, duration]."""
+    segs = phones.segments
+    assert segs and segs[0].start_s == 0.0
+    assert segs[-1].end_s == pytest.approx(duration, abs=1e-6)
+    for a, b in zip(segs[:-1], segs[1:]):
+        assert b.start_s == pytest.approx(a.end_s, abs=1e-6)
+    assert all(s.end_s > s.start_s for s in segs)
+    assert {s.phone for s in segs} <= ARPABET
+
+
+def test_normalize_transcript() -> None:
+    assert normalize_transcript("Hello, World! It's  the 2nd time -- in 1961 (42%).") == [
+        "hello", "world", "it's", "the", "second", "time", "in", "nineteen", "sixty", "one", "forty", "two", "percent",
+    ]
+    assert normalize_transcript("Café “déjà vu” rock-n-roll 3.5 7 & 100") == [
+        "cafe", "deja", "vu", "rock", "n", "roll", "three", "point", "five", "seven", "and", "one", "hundred",
+    ]
+    assert normalize_transcript("don’t 'quoted' 21st") == ["don't", "quoted", "twenty", "first"]
+    assert normalize_transcript("こんにちは ...") == []
+
+
+def test_timeline_fills_gaps_and_merges_silence() -> None:
+    segs = [PhoneSegment("AA", 0.2, 0.3), PhoneSegment("SIL", 0.3, 0.4), PhoneSegment("B", 0.5, 0.6)]
+    out = _timeline(segs, 1.0)
+    assert [(s.phone, round(s.start_s, 3), round(s.end_s, 3)) for s in out] == [
+        ("SIL", 0.0, 0.2), ("AA", 0.2, 0.3), ("SIL", 0.3, 0.5), ("B", 0.5, 0.6), ("SIL", 0.6, 1.0),
+    ]
+
+
+def test_chunks_cover_speech_and_respect_max_length() -> None:
+    active = np.zeros(6000, bool)
+    active[100:2600] = True  # 25 s without a pause: must be cut
+    active[2700:2900] = True
+    active[4000:4100] = True
+    energy = np.where(active, -20.0, -60.0)
+    energy[1500] = -40.0  # the quietest frame inside the long run
+    chunks = _chunks(active, energy, max_frames=2000, pad=20)
+    covered = np.zeros(6000, bool)
+    for a, b in chunks:
+        assert b - a <= 2000 + 40
+        covered[a:b] = True
+    assert covered[active].all()
+    assert any(b == 1500 + 20 for _, b in chunks)  # cut at the quietest frame
+
+
+def test_align_jfk(jfk: Speech) -> None:
+    result = align(jfk, JFK_TEXT)
+    phones = result.phones
+    assert phones.source == "alignment"
+    check_timeline(phones, jfk.duration_s)
+    words = [w.word for w in result.words]
+    assert words == normalize_transcript(JFK_TEXT)
+    spoken = [s for s in phones.segments if s.phone != "SIL"]
+    assert [s.phone for s in spoken[:7]] == ["AE", "N", "D", "S", "OW", "M", "AY"]  # and so my
+    assert spoken[5].start_s == pytest.approx(0.97, abs=0.15)  # the M of "my"
+    ask = result.words[5]
+    assert ask.word == "ask" and ask.start_s == pytest.approx(3.25, abs=0.15)
+    pause = [s for s in phones.segments if s.phone == "SIL" and s.end_s == pytest.approx(ask.start_s)]
+    assert pause and pause[0].end_s - pause[0].start_s > 0.7  # the long pause before "ask"
+    assert result.words[-1].word == "country" and result.words[-1].end_s == pytest.approx(10.46, abs=0.15)
+
+
+def test_align_is_rate_independent(shared_data: Path, load_speech: Callable[..., Speech], jfk: Speech) -> None:
+    w16 = align(jfk, JFK_TEXT).words
+    w44 = align(load_speech(shared_data / "audio" / "whisper_jfk.flac", 44100), JFK_TEXT).words
+    assert [w.word for w in w16] == [w.word for w in w44]
+    # (the decoder may pick another pronunciation variant, "can" K AE N / K AH N, so compare words)
+    assert np.mean([abs(a.start_s - b.start_s) + abs(a.end_s - b.end_s) for a, b in zip(w16, w44)]) < 0.03
+
+
+def test_long_alignment_in_chunks_matches_one_pass(jfk: Speech, monkeypatch: pytest.MonkeyPatch) -> None:
+    one = align(jfk, JFK_TEXT)
+    monkeypatch.setattr("talkinghead.audio.phones.MAX_ALIGN_CHUNK_S", 4.0)  # 11 s clip -> chunks cut in pauses
+    chunked = align(jfk, JFK_TEXT)
+    check_timeline(chunked.phones, jfk.duration_s)
+    assert [w.word for w in chunked.words] == [w.word for w in one.words]
+    assert np.mean([abs(a.start_s - b.start_s) for a, b in zip(one.words, chunked.words)]) < 0.03
+
+
+def test_align_skips_unknown_words(jfk: Speech, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="talkinghead.audio.phones"):
+        result = align(jfk, JFK_TEXT.replace("fellow", "fellow qzxvj"))
+    assert "qzxvj" in caplog.text
+    assert [w.word for w in result.words] == normalize_transcript(JFK_TEXT)
+
+
+def test_align_failures_raise_alignment_error(jfk: Speech) -> None:
+    with pytest.raises(AlignmentError):
+        align_transcript(jfk, "")
+    with pytest.raises(AlignmentError):
+        align_transcript(jfk, "qzxvj ... !!")
+    with pytest.raises(AlignmentError):  # far more words than the audio can hold
+        align_transcript(Speech(jfk.samples[:16000], 16000), JFK_TEXT * 3)
+    assert issubclass(AlignmentError, RuntimeError)
+
+
+def _grid(folder: Path, name: str) -> list[tuple[float, float, str]]:
+    rows = [line.split() for line in (folder / "align" / f"{name}.align").read_text().splitlines()]
+    return [(int(a) / 25000, int(b) / 25000, w) for a, b, w in rows if w not in ("sil", "sp")]
+
+
+@pytest.mark.parametrize(
+    ("speaker", "name"), [("s1", "bbaf2n"), ("s1", "lgaz6n"), ("s1", "pbiizn"), ("others", "swwp2s")]
+)
+def test_align_grid_matches_reference_words(
+    shared_data: Path, load_speech: Callable[..., Speech], speaker: str, name: str
+) -> None:
+    folder = shared_data / "grid" / speaker
+    ref = _grid(folder, name)
+    speech = load_speech(folder / "video" / f"{name}.mp4")
+    result = align(speech, " ".join(w for _, _, w in ref))
+    check_timeline(result.phones, speech.duration_s)
+    assert [w.word for w in result.words] == [w for _, _, w in ref]
+    err = [abs(h.start_s - a) for h, (a, _, _) in zip(result.words, ref)]
+    err += [abs(h.end_s - b) for h, (_, b, _) in zip(result.words, ref)]
+    assert np.mean(err) < 0.06
+
+
+def test_recognize_jfk(jfk: Speech) -> None:
+    rec = recognize(jfk)
+    ref = normalize_transcript(JFK_TEXT)
+    hits = sum(min(rec.transcript.split().count(w), ref.count(w)) for w in set(ref))
+    assert hits / len(ref) > 0.6
+    assert rec.phones.source == "recognition"
+    check_timeline(rec.phones, jfk.duration_s)
+    assert 0.0 <= rec.posterior <= 1.0 and 6.0 < rec.speech_s < 9.0
+    assert [w.start_s for w in rec.words] == sorted(w.start_s for w in rec.words)
+    # Phones come from aligning the recognised words: the M of "my" again near 0.97 s.
+    ms = [s for s in rec.phones.segments if s.phone == "M" and 0.7 < s.start_s < 1.3]
+    assert ms
+
+
+def test_recognize_reliability_english_vs_other_languages(
+    shared_data: Path, load_speech: Callable[..., Speech]
+) -> None:
+    english = recognize(load_speech(shared_data / "audio" / "vrt_audio_1.wav"))
+    assert english.reliable and "benchmark" in english.transcript
+    chinese = load_speech(shared_data / "audio" / "sadtalker_chinese_news.wav", 44100)
+    feats = compute_features(chinese)
+    other = recognize(chinese, feats)
+    assert not other.reliable
+    check_timeline(other.phones, chinese.duration_s)
+    assert recognize_phones(chinese, feats).segments == other.phones.segments  # deterministic
+
+
+def test_recognize_in_short_chunks(jfk: Speech) -> None:
+    rec = recognize(jfk, config=RecognitionConfig(max_chunk_s=3.0))
+    check_timeline(rec.phones, jfk.duration_s)
+    assert len(rec.words) > 10
+    assert all(a.end_s <= b.start_s + 1e-6 for a, b in zip(rec.words[:-1], rec.words[1:]))
+
+
+def test_recognize_silence_and_noise() -> None:
+    silent = recognize(Speech(np.zeros(32000, np.float32), 16000))
+    assert silent.words == () and not silent.reliable and silent.speech_s == 0.0
+    assert [s.phone for s in silent.phones.segments] == ["SIL"]
+    rng = np.random.default_rng(0)
+    noise = Speech((0.05 * rng.standard_normal(32000)).astype(np.float32), 16000)
+    assert not recognize(noise).reliable
