@@ -184,15 +184,54 @@ class TalkingHeadPipeline:
     def write(self, motion: MotionSequence, speech: Speech, output: str | os.PathLike[str],
               progress: Callable[[int], None] | None = None) -> None:
         """Render and encode ``motion`` with ``speech`` into an mp4 at ``output``, atomically."""
+        import queue
+        import threading
+
         from talkinghead.media.video import VideoWriter
 
+        # Encoding runs in a second thread so it overlaps with rendering the next frame
+        # (both release the GIL in their native code); a small queue bounds memory.
+        frames: queue.Queue[np.ndarray | None] = queue.Queue(maxsize=4)
+        failure: list[BaseException] = []
+        stop = threading.Event()
+
         with VideoWriter(output, fps=motion.fps, size=self.renderer.output_size, speech=speech) as writer:
-            for frame in self.frames(motion):
-                t = time.perf_counter()
-                writer.write(frame)
-                self.times.add("encode", time.perf_counter() - t)
-                if progress is not None:
-                    progress(1)
+
+            def encode() -> None:
+                try:
+                    while (frame := frames.get()) is not None:
+                        t0 = time.perf_counter()
+                        writer.write(frame)
+                        self.times.add("encode", time.perf_counter() - t0)
+                        if progress is not None:
+                            progress(1)
+                except BaseException as e:  # handed to the rendering thread, which re-raises it
+                    failure.append(e)
+                    stop.set()
+
+            worker = threading.Thread(target=encode, name="talkinghead-encode", daemon=True)
+            worker.start()
+            try:
+                for frame in self.frames(motion):
+                    while not stop.is_set():
+                        try:
+                            frames.put(frame, timeout=0.1)
+                            break
+                        except queue.Full:
+                            continue
+                    if stop.is_set():
+                        break
+            finally:
+                while worker.is_alive():
+                    try:
+                        frames.put(None, timeout=0.1)
+                        break
+                    except queue.Full:
+                        if stop.is_set():
+                            break
+                worker.join()
+            if failure:
+                raise failure[0]
             t = time.perf_counter()
         self.times.add("encode", time.perf_counter() - t)
 
