@@ -365,12 +365,7 @@ def _align_words(
     word pass fails.
     """
     segs = _word_pass(decoder, pcm, text)
-    try:
-        decoder.set_alignment()
-        _decode(decoder, pcm)
-        alignment = decoder.get_alignment()
-    except RuntimeError:
-        alignment = None
+    alignment = _phone_pass(decoder, pcm)
     if alignment is not None:
         words = [
             WordSegment(_base_word(w.name), _t(offset_s, w.start), _t(offset_s, w.start + w.duration), 1.0)
@@ -524,12 +519,7 @@ def _recognize_chunk(decoder: Any, pcm: np.ndarray, offset_s: float) -> tuple[li
     if not words:
         return [], []
     # Phone pass straight on the recognised hypothesis (saves the word pass of a fresh alignment).
-    try:
-        decoder.set_alignment()
-        _decode(decoder, pcm)
-        alignment = decoder.get_alignment()
-    except RuntimeError:
-        alignment = None
+    alignment = _phone_pass(decoder, pcm)
     if alignment is not None:
         return words, _phones_from_alignment(alignment, offset_s)
     try:
@@ -620,6 +610,16 @@ def _pcm16(speech: Speech) -> np.ndarray:
         x = resample_poly(x, DECODER_RATE // g, sr // g).astype(np.float32)
     x = np.nan_to_num(x, nan=0.0, posinf=1.0, neginf=-1.0)
     return (np.clip(x, -1.0, 1.0) * 32767.0).astype(np.int16)
+
+
+def _phone_pass(decoder: Any, pcm: np.ndarray) -> Any:
+    """Phone-level alignment of the decoder's current word hypothesis, or None if it fails."""
+    try:
+        decoder.set_alignment()
+        _decode(decoder, pcm)
+        return decoder.get_alignment()
+    except RuntimeError:
+        return None
 
 
 def _decode(decoder: Any, pcm: np.ndarray) -> None:
