@@ -53,7 +53,7 @@ def main(
 
 def _run_generate(portrait: Path, audio: Path, output: Path, transcript: Optional[str], size: int, fps: float,
                   pose_scale: float, still: bool, blink_rate: float, full_frame: bool, face: int, phones: str,
-                  seed: int, motion_out: Optional[Path], quiet: bool) -> None:
+                  motion: str, seed: int, motion_out: Optional[Path], quiet: bool) -> None:
     from talkinghead.pipeline import GenerateConfig, generate
     from talkinghead.types import InputError
 
@@ -64,7 +64,7 @@ def _run_generate(portrait: Path, audio: Path, output: Path, transcript: Optiona
         except OSError as e:
             _fail(f"{tpath}: cannot read transcript ({e.strerror})")
     config = GenerateConfig(size=size, fps=fps, pose_scale=0.0 if still else pose_scale, blink_rate=blink_rate,
-                            full_frame=full_frame, face_index=face, phones=phones, seed=seed)
+                            full_frame=full_frame, face_index=face, phones=phones, motion=motion, seed=seed)
     try:
         times = generate(portrait, audio, output, transcript=transcript, config=config, progress=not quiet,
                          motion_out=motion_out)
@@ -90,13 +90,14 @@ def generate(
     full_frame: bool = typer.Option(False, "--full-frame", help="Output the whole portrait (up to 1280 px), the head animated in place, instead of a face crop."),
     face: int = typer.Option(0, "--face", help="Which face to animate when there are several: 0 = largest, 1 = next..."),
     phones: str = typer.Option("auto", "--phones", help="How to find phones: auto (align --transcript if given, else recognise English speech, else acoustics), align, recognize, acoustic (any language, fastest)."),
+    motion: str = typer.Option("auto", "--motion", help="Face-motion model: learned (trained on real faces, GRID corpus), rules (visemes + coarticulation; acoustics without phones), or auto (learned when installed, else rules)."),
     seed: int = typer.Option(0, "--seed", help="Random seed for head motion and blink timing."),
     motion_out: Optional[Path] = typer.Option(None, "--motion-out", help="Also save the motion (action units, landmark offsets, head pose, blinks) as .npz."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Animate PORTRAIT speaking AUDIO and write an mp4."""
     _run_generate(portrait, audio, output, transcript, size, fps, pose_scale, still, blink_rate, full_frame, face,
-                  phones, seed, motion_out, quiet)
+                  phones, motion, seed, motion_out, quiet)
 
 
 @app.command()
@@ -108,7 +109,7 @@ def demo(
     """Run on the built-in public-domain demo (NASA portrait, JFK's 1961 inaugural address)."""
     a = _assets()
     _run_generate(a / "astronaut.png", a / "jfk.flac", output, DEMO_TRANSCRIPT, size, 25.0, 1.0, False, 15.0, False,
-                  0, "auto", 0, None, quiet)
+                  0, "auto", "auto", 0, None, quiet)
 
 
 @app.command()
@@ -155,7 +156,7 @@ def _names(value: str) -> tuple[str, ...]:
 def eval_(
     quick: bool = typer.Option(False, "--quick", help="A few clips per set (3 GRID test, 1 unseen speaker, 2 real videos, 2 pairs): minutes, for CI."),
     sets: str = typer.Option("grid_test,grid_others,videos,cross", "--sets", help="Comma-separated sets: grid_test, grid_validation, grid_others, videos, cross (portrait + speech pairs, no ground truth)."),
-    systems: str = typer.Option("still,loudness,rules", "--systems", help="Comma-separated systems: still, loudness, rules, oracle (the real frames: a self-check)."),
+    systems: str = typer.Option("still,loudness,rules,learned", "--systems", help="Comma-separated systems: still, loudness, rules, learned, oracle (the real frames: a self-check)."),
     out: Path = typer.Option(Path("reports/eval"), "--out", "-o", help="Folder for report.json, report.md and the plots."),
     limit: Optional[int] = typer.Option(None, "--limit", help="At most N clips per set."),
     data: Optional[Path] = typer.Option(None, "--data", help="Shared data folder (default: $TALKINGHEAD_DATA, else shared/data here or in a parent folder)."),

@@ -23,6 +23,8 @@ log = logging.getLogger("talkinghead")
 
 #: How phones are obtained: from a transcript, by recognition, or not at all (acoustic path).
 PHONE_MODES = ("auto", "align", "recognize", "acoustic")
+#: Which model turns audio into face motion: the learned one where its weights are installed, or the rules.
+MOTION_MODES = ("auto", "learned", "rules")
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,9 @@ class GenerateConfig:
         face_index: which face to animate when there are several (0 = largest).
         phones: ``auto`` (align a transcript if given, else recognise English and fall back to
             the acoustic path when recognition fails), ``align``, ``recognize`` or ``acoustic``.
+        motion: face-motion model: ``learned`` (trained on GRID, see README), ``rules`` (visemes and
+            coarticulation, or acoustics without phones), or ``auto`` (learned when its weights
+            are installed, else rules).
         seed: random seed for head wander and blink timing.
     """
 
@@ -48,6 +53,7 @@ class GenerateConfig:
     full_frame: bool = False
     face_index: int = 0
     phones: str = "auto"
+    motion: str = "auto"
     seed: int = 0
 
     def validate(self) -> None:
@@ -62,6 +68,8 @@ class GenerateConfig:
             raise InputError(f"--blink-rate must be between 0 and 60 per minute, got {self.blink_rate}")
         if self.phones not in PHONE_MODES:
             raise InputError(f"--phones must be one of {', '.join(PHONE_MODES)}, got {self.phones!r}")
+        if self.motion not in MOTION_MODES:
+            raise InputError(f"--motion must be one of {', '.join(MOTION_MODES)}, got {self.motion!r}")
         if self.face_index < 0:
             raise InputError(f"--face must be >= 0, got {self.face_index}")
 
@@ -163,13 +171,28 @@ class TalkingHeadPipeline:
         self.times.add("render_setup", time.perf_counter() - t)
 
     def motion(self, analysis: Analysis) -> MotionSequence:
-        """The MotionSequence for analysed speech (rule path)."""
+        """The MotionSequence for analysed speech, by the configured motion model.
+
+        Raises:
+            InputError: ``motion="learned"`` but the learned model's weights are not installed.
+        """
+        from talkinghead.motion.learned import LearnedMotion, learned_available, learned_motion
         from talkinghead.motion.rules import MotionConfig, rule_motion
 
         t = time.perf_counter()
         c = self.config
-        seq = rule_motion(analysis.features, analysis.phones, analysis.active, analysis.speech.duration_s,
-                          MotionConfig(fps=c.fps, pose_scale=c.pose_scale, blink_rate=c.blink_rate, seed=c.seed))
+        mc = MotionConfig(fps=c.fps, pose_scale=c.pose_scale, blink_rate=c.blink_rate, seed=c.seed)
+        mode = c.motion
+        if mode == "auto":
+            mode = "learned" if learned_available() else "rules"
+        if mode == "learned":
+            if not learned_available():
+                raise InputError("--motion learned: the learned model's weights are not installed")
+            seq = learned_motion(LearnedMotion.from_file(), analysis.features, analysis.phones, analysis.active,
+                                 analysis.speech.duration_s, mc)
+        else:
+            seq = rule_motion(analysis.features, analysis.phones, analysis.active, analysis.speech.duration_s, mc)
+        log.info("motion: %s (phones: %s)", seq.source, analysis.phones.source)
         self.times.add("motion", time.perf_counter() - t)
         return seq
 

@@ -36,7 +36,7 @@ def test_cli_rejects_unknown_system(shared_data: Path, tmp_path: Path) -> None:
 
 def test_eval_command_writes_reports(shared_data: Path, tmp_path: Path) -> None:
     """One GRID clip (self-reenactment) and one portrait + speech pair (no ground truth)."""
-    systems = ["still", "loudness", "rules"]
+    systems = ["still", "loudness", "rules", "learned"]
     out = tmp_path / "eval"
     r = CliRunner().invoke(app, ["eval", "--sets", "grid_test,cross", "--limit", "1", "--systems", ",".join(systems),
                                  "--data", str(shared_data), "--out", str(out), "--quiet"])

@@ -42,9 +42,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("talkinghead")
 
 #: Systems that can be evaluated, in table order.
-SYSTEMS = ("still", "loudness", "rules", "oracle")
+SYSTEMS = ("still", "loudness", "rules", "learned", "oracle")
 #: Systems evaluated by default.
-DEFAULT_SYSTEMS = ("still", "loudness", "rules")
+DEFAULT_SYSTEMS = ("still", "loudness", "rules", "learned")
 
 
 @dataclass(frozen=True)
@@ -515,14 +515,15 @@ def score_pair(pair: Pair, frames: Iterable[np.ndarray], system: str = "generate
 # -- systems ----------------------------------------------------------------------------
 
 
-def _pipeline(src: Reference | Pair, pose_scale: float, blink_rate: float, config: EvalConfig) -> TalkingHeadPipeline:
+def _pipeline(src: Reference | Pair, pose_scale: float, blink_rate: float, config: EvalConfig,
+              motion: str = "rules") -> TalkingHeadPipeline:
     """The pipeline on a source's portrait: full-frame for real clips (frames line up with the
     real ones), a face crop of ``config.crop_size`` for pairs."""
     from talkinghead.pipeline import GenerateConfig, TalkingHeadPipeline
 
     pair = isinstance(src, Pair)
     cfg = GenerateConfig(size=config.crop_size, fps=src.fps, full_frame=not pair, pose_scale=pose_scale,
-                         blink_rate=blink_rate, seed=config.seed, phones="auto")
+                         blink_rate=blink_rate, seed=config.seed, phones="auto", motion=motion)
     where = str(src.clip.portrait) if pair else f"{src.clip.video} (frame {src.clip.portrait_frame})"
     return TalkingHeadPipeline(src.portrait, cfg, source=where)
 
@@ -571,10 +572,10 @@ def system_frames(system: str, src: Reference | Pair,
         n = max(1, int(round(src.speech.duration_s * src.fps)))
         motion = loudness_motion(src.speech, src.fps, n)
         return pipe.frames(motion), time.perf_counter() - t
-    if system == "rules":
+    if system in ("rules", "learned"):
         from talkinghead.pipeline import analyse_speech
 
-        pipe = _pipeline(src, 1.0, 15.0, config)
+        pipe = _pipeline(src, 1.0, 15.0, config, motion=system)
         analysis = analyse_speech(src.speech, src.clip.transcript, "auto")
         motion = pipe.motion(analysis)
         return pipe.frames(motion), time.perf_counter() - t

@@ -1,0 +1,190 @@
+"""Compare the learned motion path with the rule path by self-reenactment (the eval suite's metrics).
+
+``python -m talkinghead.train.compare --model M.safetensors --sets grid_validation grid_test grid_others``
+
+Per clip: the portrait is the clip's first frame, the drive its own audio with its transcript
+(GRID word alignment; clips without one go through recognition, the pipeline's ``auto``
+mode). Both systems share the same pipeline, audio analysis, head pose and blinks (same seed);
+only the face motion differs. Frames are rendered full-frame, tracked with MediaPipe and scored
+by :func:`talkinghead.eval.benchmark.score_frames` (mouth-opening r, offset, LMD, jitter...).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+#: Systems compared: the rule path, the learned path, and the learned path without forced bilabial closure.
+SYSTEMS = ("rules", "learned", "learned_raw")
+#: Metrics summarised per system (means over clips; ``abs_offset`` = mean |offset|).
+SUMMARY = ("mouth_r", "offset", "abs_offset", "lmd", "lmd_px256", "jitter_ratio", "closure", "loudness_r",
+           "psnr", "ssim", "rtf")
+
+
+def compare_clip(clip: object, model: object, config: object) -> dict[str, dict[str, object]]:
+    """Scores of each of :data:`SYSTEMS` on one real clip (dict per system, plus motion seconds)."""
+    from talkinghead.eval.benchmark import prepare_reference, score_frames
+    from talkinghead.motion.learned import learned_motion
+    from talkinghead.motion.rules import MotionConfig, rule_motion
+    from talkinghead.pipeline import GenerateConfig, TalkingHeadPipeline, analyse_speech
+
+    ref = prepare_reference(clip, config)
+    t = time.perf_counter()
+    cfg = GenerateConfig(size=config.crop_size, fps=ref.fps, full_frame=True, pose_scale=1.0, blink_rate=15.0,
+                         seed=config.seed, phones="auto")
+    pipe = TalkingHeadPipeline(ref.portrait, cfg, source=str(clip.video))
+    analysis = analyse_speech(ref.speech, clip.transcript, "auto")
+    setup = time.perf_counter() - t
+    mc = MotionConfig(fps=ref.fps, pose_scale=1.0, blink_rate=15.0, seed=config.seed)
+    out = {}
+    for system in SYSTEMS:
+        t = time.perf_counter()
+        if system == "rules":
+            motion = rule_motion(analysis.features, analysis.phones, analysis.active, ref.speech.duration_s, mc)
+        else:
+            motion = learned_motion(model, analysis.features, analysis.phones, analysis.active,
+                                    ref.speech.duration_s, mc, bilabial_closure=system == "learned")
+        motion_s = time.perf_counter() - t
+        run = score_frames(ref, pipe.frames(motion), system, config, setup_s=setup + motion_s)
+        out[system] = {**asdict(run.scores), "motion_s": motion_s, "phones": analysis.phones.source}
+    return out
+
+
+def landmark_space(data: Path, model: object, names: Sequence[str]) -> dict[str, dict[str, float]]:
+    """Cheap proxy without rendering: both paths' offsets vs the tracked real offsets of cached clips.
+
+    Uses the shards of :mod:`talkinghead.train.prepare` (features, phones, offsets) for the clips
+    in ``names``; metrics of :func:`talkinghead.train.motion.offset_metrics`, means over clips.
+    """
+    from talkinghead.motion.learned import learned_motion
+    from talkinghead.motion.rules import MotionConfig, rule_motion
+    from talkinghead.train.motion import offset_metrics
+    from talkinghead.types import AudioFeatures, PhoneSegment, PhoneSegments
+
+    want = set(names)
+    rows: dict[str, list[dict[str, float]]] = {"still": [], "rules": [], "learned": [], "learned_no_phones": []}
+    for shard in sorted(data.glob("shard_*.npz")):
+        with np.load(shard, allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"]))
+            fi, ai, pi = z["frame_index"], z["audio_index"], z["phone_index"]
+            for c, name in enumerate(z["names"]):
+                if str(name) not in want:
+                    continue
+                a0, a1 = ai[c], ai[c + 1]
+                feats = AudioFeatures(mel=z["mel"][a0:a1], energy=z["energy"][a0:a1], f0=z["f0"][a0:a1],
+                                      formants=z["formants"][a0:a1])
+                active = z["active"][a0:a1]
+                segs = tuple(PhoneSegment(str(p), float(s0), float(s1)) for p, s0, s1 in
+                             zip(z["phones"][pi[c]:pi[c + 1]], z["phone_start"][pi[c]:pi[c + 1]],
+                                 z["phone_end"][pi[c]:pi[c + 1]]))
+                phones = PhoneSegments(segs, "alignment" if segs else "none")
+                true = z["offsets"][fi[c]:fi[c + 1]]
+                fps = float(meta["fps"][c])
+                dur = len(true) / fps
+                mc = MotionConfig(fps=fps)
+                for key, seq in (("rules", rule_motion(feats, phones, active, dur, mc)),
+                                 ("learned", learned_motion(model, feats, phones, active, dur, mc)),
+                                 ("learned_no_phones", learned_motion(model, feats, PhoneSegments((), "none"),
+                                                                      active, dur, mc))):
+                    n = min(len(true), seq.num_frames)
+                    rows[key].append(offset_metrics(seq.landmark_offsets[:n], true[:n]))
+                rows["still"].append(offset_metrics(np.zeros_like(true), true))
+    return {k: {m: float(np.mean([r[m] for r in v])) for m in v[0]} | {"clips": len(v)} for k, v in rows.items() if v}
+
+
+def summarize(rows: list[dict[str, object]]) -> dict[str, dict[str, float | None]]:
+    """Mean of each :data:`SUMMARY` metric per system over clips (NaN/None skipped)."""
+    out: dict[str, dict[str, float | None]] = {}
+    for system in SYSTEMS:
+        if not rows or system not in rows[0]["scores"]:
+            continue
+        s: dict[str, float | None] = {}
+        for k in SUMMARY:
+            vals = []
+            for r in rows:
+                sc = r["scores"][system]
+                v = abs(sc["offset"]) if k == "abs_offset" and sc["offset"] is not None else sc.get(k)
+                if k == "abs_offset" and sc["offset"] is None:
+                    v = None
+                if v is not None and not (isinstance(v, float) and math.isnan(v)):
+                    vals.append(float(v))
+            s[k] = float(np.mean(vals)) if vals else None
+        s["clips"] = len(rows)
+        out[system] = s
+    return out
+
+
+def markdown(summaries: dict[str, dict[str, dict[str, float | None]]]) -> str:
+    """A side-by-side table: one row per (set, system)."""
+    lines = ["| set | system | clips | " + " | ".join(SUMMARY) + " |", "|---|---|---|" + "---|" * len(SUMMARY)]
+    for set_name, by_sys in summaries.items():
+        for system, s in by_sys.items():
+            cells = ["" if s.get(k) is None else f"{s[k]:.3f}" for k in SUMMARY]
+            lines.append(f"| {set_name} | {system} | {s['clips']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """CLI: ``--model FILE --sets ... [--limit N] [--out DIR]``; writes compare.json and compare.md."""
+    from talkinghead.eval.benchmark import EvalConfig
+    from talkinghead.eval.datasets import default_data_root, load_set
+    from talkinghead.motion.learned import LearnedMotion
+    from talkinghead.types import InputError
+
+    ap = argparse.ArgumentParser(prog="python -m talkinghead.train.compare", description=__doc__.splitlines()[0])
+    ap.add_argument("--model", type=Path, required=True)
+    ap.add_argument("--sets", nargs="+", default=["grid_validation", "grid_test", "grid_others"])
+    ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--out", type=Path, default=Path("reports/learned_vs_rules"))
+    ap.add_argument("--landmark-space", type=Path, default=None, metavar="SHARDS",
+                    help="only the cheap proxy on cached validation/test clips (no rendering)")
+    a = ap.parse_args(argv)
+    if a.landmark_space is not None:
+        from talkinghead.eval.datasets import GRID_S1_TEST, GRID_S1_VALIDATION
+
+        model = LearnedMotion.from_file(a.model)
+        for label, names in (("grid_validation", GRID_S1_VALIDATION), ("grid_test", GRID_S1_TEST)):
+            print(label, json.dumps(landmark_space(a.landmark_space, model, names)))
+        return 0
+    root = default_data_root()
+    if root is None:
+        print("error: shared data folder not found (set TALKINGHEAD_DATA)", file=sys.stderr)
+        return 2
+    model = LearnedMotion.from_file(a.model)
+    config = EvalConfig(identity_frames=0, sheet_frames=0)
+    a.out.mkdir(parents=True, exist_ok=True)
+    results: dict[str, list[dict[str, object]]] = {}
+    for set_name in a.sets:
+        rows = []
+        for clip in load_set(set_name, root, limit=a.limit):
+            if not clip.has_ground_truth:
+                continue
+            t = time.perf_counter()
+            try:
+                scores = compare_clip(clip, model, config)
+            except InputError as e:
+                print(f"{clip.name}: skipped: {e}", file=sys.stderr)
+                continue
+            rows.append({"clip": clip.name, "scores": scores})
+            print(f"{set_name} {clip.name} ({time.perf_counter() - t:.1f}s): "
+                  + "  ".join(f"{s}: r={v['mouth_r']:.3f} lmd={v['lmd']:.4f} jit={v['jitter_ratio']:.2f} "
+                              f"off={v['offset']}" for s, v in scores.items()), file=sys.stderr, flush=True)
+        results[set_name] = rows
+        summaries = {k: summarize(v) for k, v in results.items() if v}
+        (a.out / "compare.json").write_text(json.dumps({"model": str(a.model), "clips": results,
+                                                        "summary": summaries}, indent=1, default=str))
+        (a.out / "compare.md").write_text(markdown(summaries))
+    print(markdown({k: summarize(v) for k, v in results.items() if v}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,436 @@
+"""Training loop of the learned audio-to-motion model (:mod:`talkinghead.motion.learned`, torch: :mod:`.model`).
+
+``python -m talkinghead.train.motion --data data_cache/grid --out model.safetensors``
+(``talkinghead train motion`` once wired into the CLI) trains on the shards of :mod:`talkinghead.train.prepare`.
+The GRID split of :mod:`talkinghead.eval.datasets` is respected: GRID s1 test and
+validation clips are never trained on; validation clips are used for model selection
+(the checkpoint with the best validation mouth-opening correlation is kept).
+
+Losses (on the face-normalised offsets, in units of 0.1 IOD; computed exactly in the fixed
+orthonormal bases' coefficient space, see ``_losses``): landmark MSE with the lip branch
+weighted above the rest; inner-lip gap MSE; velocity and acceleration MSE against jitter;
+blendshape MSE for the explicit head. For part of every batch the fusion gets the
+implicit latent of another clip (HM-Talker's random pairing).
+
+Seeded and deterministic on CPU (``torch.use_deterministic_algorithms``): the same data,
+seed, step count and thread count give the same weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from talkinghead.eval.metrics import GAP_PAIRS, MOUTH
+from talkinghead.motion.learned import (
+    LearnedConfig,
+    content_features,
+    default_lip_index,
+    dynamics_features,
+    frame_index,
+    phone_tokens,
+)
+from talkinghead.types import InputError
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training settings (stored in the checkpoint metadata).
+
+    Attributes:
+        steps: optimisation steps.
+        batch: clips per step.
+        lr: peak learning rate (AdamW, cosine decay after 100 warm-up steps).
+        weight_decay: AdamW weight decay.
+        seed: random seed (initialisation, batches, dropout of phones, pairing).
+        phone_dropout: share of clips trained without phones (UNK), so the model works without alignment.
+        pair_prob: share of each batch whose implicit latent comes from another clip.
+        w_face: weight of non-lip landmarks relative to lip landmarks.
+        w_gap, w_vel, w_acc, w_blend: weights of the lip-gap, velocity, acceleration, blendshape losses.
+        eval_every: steps between validations.
+        max_minutes: stop early after this wall time (0 = no limit; breaks exact reproducibility).
+        threads: torch CPU threads.
+    """
+
+    steps: int = 3000
+    batch: int = 32
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    seed: int = 0
+    phone_dropout: float = 0.3
+    pair_prob: float = 0.25
+    w_face: float = 0.3
+    w_gap: float = 2.0
+    w_vel: float = 1.0
+    w_acc: float = 0.5
+    w_blend: float = 1.0
+    eval_every: int = 200
+    max_minutes: float = 0.0
+    threads: int = 2
+
+
+@dataclass
+class Dataset:
+    """Clips padded to a common length (numpy, float32 unless stated).
+
+    content ``[N, T, 80]``, dynamics ``[N, T, 8]``, tokens int64 ``[N, T]``, index int64 ``[N, F, 4]``,
+    blend ``[N, F, 52]``, offsets ``[N, F, 478, 3]``, mask bool ``[N, F]`` (real frames), names.
+    """
+
+    names: list[str]
+    content: np.ndarray
+    dynamics: np.ndarray
+    tokens: np.ndarray
+    index: np.ndarray
+    blend: np.ndarray
+    offsets: np.ndarray
+    mask: np.ndarray
+
+    def subset(self, keep: Sequence[int]) -> Dataset:
+        k = np.asarray(keep, dtype=np.int64)
+        return Dataset([self.names[i] for i in k], self.content[k], self.dynamics[k], self.tokens[k],
+                       self.index[k], self.blend[k], self.offsets[k], self.mask[k])
+
+
+def load_shards(data: Path) -> Dataset:
+    """Read every ``shard_*.npz`` under ``data`` into one padded :class:`Dataset`.
+
+    Raises:
+        InputError: no shards, or no clips in them.
+    """
+    shards = sorted(data.glob("shard_*.npz"))
+    if not shards:
+        raise InputError(f"{data}: no shard_*.npz files (run `talkinghead train prepare` first)")
+    clips = []
+    for s in shards:
+        with np.load(s, allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"]))
+            fi, ai, pi = z["frame_index"], z["audio_index"], z["phone_index"]
+            arr = {k: z[k] for k in ("offsets", "blendshapes", "mel", "energy", "f0", "formants", "active",
+                                     "phones", "phone_start", "phone_end")}
+            for c, name in enumerate(z["names"]):
+                f0, f1, a0, a1, p0, p1 = fi[c], fi[c + 1], ai[c], ai[c + 1], pi[c], pi[c + 1]
+                fps = float(meta["fps"][c])
+                phones = tuple(zip(arr["phones"][p0:p1], arr["phone_start"][p0:p1], arr["phone_end"][p0:p1]))
+                t = int(a1 - a0)
+                clips.append((str(name), fps, content_features(arr["mel"][a0:a1]),
+                              dynamics_features(arr["energy"][a0:a1], arr["f0"][a0:a1], arr["formants"][a0:a1],
+                                                arr["active"][a0:a1]),
+                              phone_tokens(phones, t), arr["blendshapes"][f0:f1], arr["offsets"][f0:f1]))
+    if not clips:
+        raise InputError(f"{data}: the shards hold no clips")
+    tmax = max(len(c[2]) for c in clips)
+    fmax = max(len(c[5]) for c in clips)
+    n = len(clips)
+    ds = Dataset(names=[c[0] for c in clips], content=np.zeros((n, tmax, 80), np.float32),
+                 dynamics=np.zeros((n, tmax, 8), np.float32), tokens=np.zeros((n, tmax), np.int64),
+                 index=np.zeros((n, fmax, 4), np.int64), blend=np.zeros((n, fmax, 52), np.float32),
+                 offsets=np.zeros((n, fmax, 478, 3), np.float32), mask=np.zeros((n, fmax), bool))
+    for i, (_, fps, cont, dyn, tok, bl, off) in enumerate(clips):
+        t, f = len(cont), len(bl)
+        ds.content[i, :t], ds.dynamics[i, :t], ds.tokens[i, :t] = cont, dyn, tok
+        ds.index[i, :f] = frame_index(f, fps, t)
+        ds.blend[i, :f], ds.offsets[i, :f], ds.mask[i, :f] = bl, off, True
+    return ds
+
+
+def split_names(names: Sequence[str]) -> tuple[list[int], list[int]]:
+    """Indices of training and validation clips: GRID s1 test clips are dropped, validation clips held out."""
+    from talkinghead.eval.datasets import GRID_S1_TEST, GRID_S1_VALIDATION
+
+    test, val = set(GRID_S1_TEST), set(GRID_S1_VALIDATION)
+    train_i = [i for i, n in enumerate(names) if n not in test and n not in val]
+    val_i = [i for i, n in enumerate(names) if n in val]
+    return train_i, val_i
+
+
+def pca_basis(x: np.ndarray, k: int, max_rows: int = 20000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Mean ``[D]`` and top-``k`` principal directions ``[k, D]`` (rows, orthonormal) of ``x [N, D]``."""
+    rng = np.random.default_rng(seed)
+    if len(x) > max_rows:
+        x = x[rng.choice(len(x), max_rows, replace=False)]
+    mean = x.mean(0)
+    _, _, vt = np.linalg.svd(x - mean, full_matrices=False)
+    basis = np.zeros((k, x.shape[1]), np.float32)
+    basis[: min(k, len(vt))] = vt[:k]
+    return mean.astype(np.float32), basis
+
+
+def _pearson(x: np.ndarray, y: np.ndarray) -> float:
+    x, y = x - x.mean(), y - y.mean()
+    d = float(np.sqrt((x * x).sum() * (y * y).sum()))
+    return float((x * y).sum() / d) if d > 1e-12 else 0.0
+
+
+def offset_metrics(pred: np.ndarray, true: np.ndarray) -> dict[str, float]:
+    """Landmark-space metrics of one clip's offsets (``[F, 478, 3]`` IOD units; the neutral cancels).
+
+    mouth_r: Pearson r of the inner-lip gap curves; lmd: mean distance of the 40 lip-contour
+    points (x, y) after removing each frame's mouth centroid (IOD); jitter_ratio: mean lip
+    acceleration magnitude, predicted over real.
+    """
+    gp = np.mean([pred[:, lo, 1] - pred[:, up, 1] for up, lo in GAP_PAIRS], axis=0)
+    gt = np.mean([true[:, lo, 1] - true[:, up, 1] for up, lo in GAP_PAIRS], axis=0)
+    m = list(MOUTH)
+    p, t = pred[:, m, :2], true[:, m, :2]
+    p = p - p.mean(1, keepdims=True)
+    t = t - t.mean(1, keepdims=True)
+
+    def acc(x: np.ndarray) -> float:
+        return float(np.linalg.norm(x[2:] - 2 * x[1:-1] + x[:-2], axis=-1).mean()) if len(x) > 2 else 0.0
+
+    return {"mouth_r": _pearson(gp, gt), "lmd": float(np.linalg.norm(p - t, axis=-1).mean()),
+            "jitter_ratio": acc(pred[:, m, :2]) / max(acc(true[:, m, :2]), 1e-9)}
+
+
+def _losses(model: object, batch: dict, cfg: TrainConfig, proj: dict, gen: object, train: bool) -> tuple:
+    """Total loss, its parts, and the predicted lip/non-lip coefficients.
+
+    The landmark bases are orthonormal and fixed, so the landmark, velocity and acceleration
+    losses on the offsets equal (up to a constant: the targets' residual outside the bases)
+    the same losses on the basis coefficients, which are much cheaper; the lip gap is a
+    linear function of the lip coefficients (``proj["gap"]``).
+    """
+    import torch
+
+    h = model.encode(batch["content"], batch["tokens"], batch["dynamics"], batch["index"])
+    blend, latent = model.heads(h)
+    if train and cfg.pair_prob > 0 and latent.shape[0] > 1:
+        b = latent.shape[0]
+        swap = torch.rand(b, generator=gen) < cfg.pair_prob
+        perm = torch.randperm(b, generator=gen)
+        latent = torch.where(swap[:, None, None], latent[perm], latent)
+    cl, cf = model.coefficients(blend, latent)
+    pred = torch.cat([cl, cfg.w_face ** 0.5 * cf], dim=-1) * 10.0  # units of 0.1 IOD
+    true = torch.cat([batch["lip_c"], cfg.w_face ** 0.5 * batch["face_c"]], dim=-1) * 10.0
+    m2 = batch["mask"].float()
+    nf = m2.sum().clamp(min=1.0)
+    l_lm = (((pred - true) ** 2).sum(-1) * m2).sum() / nf
+    gap_p = (cl * 10.0) @ proj["gap"] + proj["gap0"]
+    l_gap = (((gap_p - batch["gap"] * 10.0) ** 2) * m2).sum() / nf
+    mv = m2[:, 1:] * m2[:, :-1]
+    vel_p, vel_t = pred[:, 1:] - pred[:, :-1], true[:, 1:] - true[:, :-1]
+    l_vel = (((vel_p - vel_t) ** 2).sum(-1) * mv).sum() / mv.sum().clamp(min=1)
+    ma = mv[:, 1:] * mv[:, :-1]
+    acc_p, acc_t = vel_p[:, 1:] - vel_p[:, :-1], vel_t[:, 1:] - vel_t[:, :-1]
+    l_acc = (((acc_p - acc_t) ** 2).sum(-1) * ma).sum() / ma.sum().clamp(min=1)
+    l_bl = (((blend - batch["blend"]) ** 2).mean(-1) * m2).sum() / nf
+    total = l_lm + cfg.w_gap * l_gap + cfg.w_vel * l_vel + cfg.w_acc * l_acc + cfg.w_blend * l_bl
+    parts = {"landmark": l_lm, "gap": l_gap, "vel": l_vel, "acc": l_acc, "blend": l_bl}
+    return total, {k: float(v.detach()) for k, v in parts.items()}, (cl, cf)
+
+
+def _batch(ds: Dataset, idx: np.ndarray, device: str, targets: dict[str, np.ndarray],
+           phone_drop: np.ndarray | None = None) -> dict:
+    import torch
+
+    tok = ds.tokens[idx].copy()
+    if phone_drop is not None:
+        tok[phone_drop] = 0
+    return {"content": torch.from_numpy(ds.content[idx]).to(device),
+            "dynamics": torch.from_numpy(ds.dynamics[idx]).to(device),
+            "tokens": torch.from_numpy(tok).to(device), "index": torch.from_numpy(ds.index[idx]).to(device),
+            "blend": torch.from_numpy(ds.blend[idx]).to(device),
+            "mask": torch.from_numpy(ds.mask[idx]).to(device),
+            **{k: torch.from_numpy(v[idx]).to(device) for k, v in targets.items()}}
+
+
+def coefficient_targets(ds: Dataset, model: object) -> dict[str, np.ndarray]:
+    """Per-frame targets in basis space: lip ``[N, F, k_lip]``, non-lip ``[N, F, k_face]``, lip gap ``[N, F]`` (IOD)."""
+    lip = model.lip_index.cpu().numpy()
+    face = model.face_index.cpu().numpy()
+    n, f = ds.offsets.shape[:2]
+    out = {}
+    for key, ix, mean, basis in (("lip_c", lip, model.lip_mean, model.lip_basis),
+                                 ("face_c", face, model.face_mean, model.face_basis)):
+        x = ds.offsets[:, :, ix].reshape(n, f, -1)
+        out[key] = ((x - mean.cpu().numpy()) @ basis.cpu().numpy().T).astype(np.float32)
+    out["gap"] = np.mean([ds.offsets[:, :, lo, 1] - ds.offsets[:, :, up, 1] for up, lo in GAP_PAIRS], axis=0)
+    out["gap"] = out["gap"].astype(np.float32)
+    return out
+
+
+def gap_projection(model: object) -> dict[str, object]:
+    """The lip gap (x10) as a linear function of lip coefficients (x10): ``gap = c @ gap + gap0``."""
+    import torch
+
+    lip = model.lip_index.cpu().numpy().tolist()
+    g = torch.zeros(len(lip), 3)
+    for up, lo in GAP_PAIRS:
+        g[lip.index(lo), 1] += 1.0 / len(GAP_PAIRS)
+        g[lip.index(up), 1] -= 1.0 / len(GAP_PAIRS)
+    g = g.reshape(-1).to(model.lip_basis.device)
+    return {"gap": model.lip_basis @ g, "gap0": 10.0 * float(model.lip_mean @ g)}
+
+
+def validate(model: object, ds: Dataset, cfg: TrainConfig, proj: dict, targets: dict[str, np.ndarray],
+             device: str, without_phones: bool = False) -> dict[str, float]:
+    """Validation loss and landmark metrics (means over clips), with or without phone input."""
+    import torch
+
+    model.eval()
+    rows, losses = [], []
+    with torch.no_grad():
+        for s in range(0, len(ds.names), 64):
+            idx = np.arange(s, min(len(ds.names), s + 64))
+            drop = np.ones(len(idx), bool) if without_phones else None
+            b = _batch(ds, idx, device, targets, drop)
+            total, _, (cl, cf) = _losses(model, b, cfg, proj, None, train=False)
+            losses.append(float(total) * len(idx))
+            off = np.zeros((len(idx), cl.shape[1], 478, 3), np.float32)
+            off[:, :, model.lip_index.cpu().numpy()] = (cl @ model.lip_basis + model.lip_mean).cpu().numpy().reshape(
+                len(idx), cl.shape[1], -1, 3)
+            off[:, :, model.face_index.cpu().numpy()] = (cf @ model.face_basis + model.face_mean).cpu().numpy().reshape(
+                len(idx), cl.shape[1], -1, 3)
+            for j, i in enumerate(idx):
+                f = int(ds.mask[i].sum())
+                rows.append(offset_metrics(off[j, :f], ds.offsets[i, :f]))
+    model.train()
+    out = {"loss": sum(losses) / max(1, len(ds.names))}
+    for k in rows[0] if rows else ():
+        out[k] = float(np.mean([r[k] for r in rows]))
+    return out
+
+
+def train(data: Path, out: Path, cfg: TrainConfig = TrainConfig(), model_cfg: LearnedConfig | None = None,
+          device: str = "cpu", log_path: Path | None = None, dataset: Dataset | None = None) -> dict[str, object]:
+    """Train and write the best checkpoint (by validation mouth-opening r) to ``out``.
+
+    Args:
+        data: folder of shards (ignored when ``dataset`` is given).
+        out: ``.safetensors`` path; ``OUT.last.safetensors`` holds the final weights.
+        cfg: training settings.
+        model_cfg: model dimensions (default :class:`LearnedConfig` with :func:`default_lip_index`).
+        device: torch device (``cpu``, ``cuda``...).
+        log_path: JSON-lines log (default ``OUT.log.jsonl``).
+        dataset: already loaded data (tests).
+    Returns:
+        Summary: parameters, steps, seconds, best validation metrics, first/last training loss.
+    """
+    import torch
+
+    from talkinghead.train.model import build_model, save_checkpoint
+
+    torch.manual_seed(cfg.seed)
+    torch.set_num_threads(cfg.threads)
+    torch.use_deterministic_algorithms(True)
+    rng = np.random.default_rng(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    ds = dataset if dataset is not None else load_shards(data)
+    tr_i, va_i = split_names(ds.names)
+    if not va_i:  # not GRID: hold out every 20th clip
+        va_i = tr_i[::20]
+        tr_i = [i for i in tr_i if i not in set(va_i)]
+    if not tr_i:
+        raise InputError(f"{data}: no training clips after the split")
+    train_ds, val_ds = ds.subset(tr_i), ds.subset(va_i)
+    mc = model_cfg or LearnedConfig(lip_index=default_lip_index())
+    if not mc.lip_index:
+        mc = replace(mc, lip_index=default_lip_index())
+    model = build_model(mc)
+    # Landmark bases from the training offsets (MoDiTalker's lip / non-lip split).
+    frames = train_ds.offsets[train_ds.mask]
+    lip = list(mc.lip_index)
+    face = [i for i in range(478) if i not in set(lip)]
+    lm, lb = pca_basis(frames[:, lip].reshape(len(frames), -1), mc.n_lip_basis, seed=cfg.seed)
+    fm, fb = pca_basis(frames[:, face].reshape(len(frames), -1), mc.n_face_basis, seed=cfg.seed)
+    with torch.no_grad():
+        model.lip_mean.copy_(torch.from_numpy(lm))
+        model.lip_basis.copy_(torch.from_numpy(lb))
+        model.face_mean.copy_(torch.from_numpy(fm))
+        model.face_basis.copy_(torch.from_numpy(fb))
+    tr_t, va_t = coefficient_targets(train_ds, model), coefficient_targets(val_ds, model)
+    model.to(device)
+    proj = gap_projection(model)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+    def lr_at(step: int) -> float:
+        warm = min(1.0, (step + 1) / 100.0)
+        return cfg.lr * warm * 0.5 * (1.0 + np.cos(np.pi * min(1.0, step / max(1, cfg.steps))))
+
+    log_path = log_path or out.with_suffix(".log.jsonl")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    log = log_path.open("w")
+    n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    extra = {"train": json.dumps(asdict(cfg)), "data": str(data), "n_train": str(len(tr_i)), "n_val": str(len(va_i))}
+    print(f"train: {len(tr_i)} clips, validation: {len(va_i)} clips, {n_params} parameters", file=sys.stderr)
+    t0 = time.perf_counter()
+    best = {"mouth_r": -2.0}
+    first_loss = last_loss = float("nan")
+    order = rng.permutation(len(tr_i))
+    pos = 0
+    step = 0
+    for step in range(cfg.steps):
+        if pos + cfg.batch > len(order):
+            order, pos = rng.permutation(len(tr_i)), 0
+        idx = order[pos:pos + min(cfg.batch, len(order))]
+        pos += cfg.batch
+        drop = rng.random(len(idx)) < cfg.phone_dropout
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step)
+        total, parts, _ = _losses(model, _batch(train_ds, idx, device, tr_t, drop), cfg, proj, gen, train=True)
+        opt.zero_grad()
+        total.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        last_loss = float(total.detach())
+        if step == 0:
+            first_loss = last_loss
+        rec = {"step": step, "loss": last_loss, **parts, "lr": lr_at(step), "s": round(time.perf_counter() - t0, 1)}
+        if step % 50 == 0:
+            print(json.dumps(rec), file=sys.stderr)
+        log.write(json.dumps(rec) + "\n")
+        done = step == cfg.steps - 1 or (cfg.max_minutes > 0 and time.perf_counter() - t0 > 60 * cfg.max_minutes)
+        if (step + 1) % cfg.eval_every == 0 or done:
+            v = validate(model, val_ds, cfg, proj, va_t, device)
+            vn = validate(model, val_ds, cfg, proj, va_t, device, without_phones=True)
+            rec = {"step": step, "val": v, "val_no_phones": vn, "s": round(time.perf_counter() - t0, 1)}
+            print(json.dumps(rec), file=sys.stderr)
+            log.write(json.dumps(rec) + "\n")
+            log.flush()
+            if v["mouth_r"] > best["mouth_r"]:
+                best = {**v, "step": step}
+                save_checkpoint(model.cpu(), out, {**extra, "step": str(step), "val": json.dumps(v)})
+                model.to(device)
+        if done:
+            break
+    save_checkpoint(model.cpu(), out.with_suffix(".last.safetensors"), {**extra, "step": str(step)})
+    log.close()
+    return {"parameters": n_params, "steps": step + 1, "seconds": round(time.perf_counter() - t0, 1),
+            "best_val": best, "first_loss": first_loss, "last_loss": last_loss}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m talkinghead.train.motion --data DIR --out FILE.safetensors [--steps N] [--device cpu]``."""
+    ap = argparse.ArgumentParser(prog="talkinghead train motion", description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, required=True)
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--device", default="cpu")
+    d = TrainConfig()
+    ap.add_argument("--steps", type=int, default=d.steps)
+    ap.add_argument("--batch", type=int, default=d.batch)
+    ap.add_argument("--lr", type=float, default=d.lr)
+    ap.add_argument("--seed", type=int, default=d.seed)
+    ap.add_argument("--eval-every", type=int, default=d.eval_every)
+    ap.add_argument("--max-minutes", type=float, default=d.max_minutes)
+    ap.add_argument("--threads", type=int, default=d.threads)
+    a = ap.parse_args(argv)
+    cfg = replace(d, steps=a.steps, batch=a.batch, lr=a.lr, seed=a.seed, eval_every=a.eval_every,
+                  max_minutes=a.max_minutes, threads=a.threads)
+    try:
+        s = train(a.data, a.out, cfg, device=a.device)
+    except InputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps(s))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

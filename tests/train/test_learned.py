@@ -1,0 +1,160 @@
+"""Learned audio-to-motion: shapes, checkpoint round trip, a tiny training run, shard format (synthetic data).
+
+The numpy forward pass against the torch model: tests/train/test_numpy_forward.py."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("safetensors")
+
+from talkinghead.motion.learned import (  # noqa: E402
+    BLENDSHAPE_NAMES,
+    LearnedConfig,
+    LearnedMotion,
+    default_lip_index,
+    dynamics_features,
+    frame_index,
+    learned_motion,
+    phone_tokens,
+)
+from talkinghead.train.model import build_model, load_checkpoint, save_checkpoint, to_numpy  # noqa: E402
+from talkinghead.types import AudioFeatures, InputError, PhoneSegment, PhoneSegments  # noqa: E402
+
+TINY = LearnedConfig(dim=16, phone_dim=4, enc_layers=1, dec_layers=1, heads=2, attn_window=2, latent_dim=4,
+                     n_lip_basis=4, n_face_basis=3)
+
+
+def _features(t: int = 120, seed: int = 0) -> tuple[AudioFeatures, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    energy = (-60 + 40 * (np.sin(np.arange(t) / 7.0) > 0)).astype(np.float32)
+    f0 = np.where(energy > -30, 120.0, 0.0).astype(np.float32)
+    feats = AudioFeatures(mel=rng.normal(-5, 2, (t, 80)).astype(np.float32), energy=energy, f0=f0,
+                          formants=np.zeros((t, 2), np.float32))
+    return feats, energy > -30
+
+
+def _phones() -> PhoneSegments:
+    return PhoneSegments((PhoneSegment("SIL", 0.0, 0.2), PhoneSegment("M", 0.2, 0.3), PhoneSegment("AA", 0.3, 0.9),
+                          PhoneSegment("SIL", 0.9, 1.2)), source="alignment")
+
+
+def test_input_features_shapes_and_tokens() -> None:
+    feats, active = _features()
+    dyn = dynamics_features(feats.energy, feats.f0, feats.formants, active)
+    assert dyn.shape == (120, 8) and np.isfinite(dyn).all()
+    tok = phone_tokens(_phones(), 120)
+    assert tok[25] != tok[50] and tok[5] == tok[100]  # M vs AA; SIL at both ends
+    assert (phone_tokens(PhoneSegments((), "none"), 120) == 0).all()
+    idx = frame_index(30, 25.0, 120)
+    assert idx.shape == (30, 4) and idx.min() >= 0 and idx.max() <= 119
+
+
+def test_lip_index_splits_mouth_from_the_rest() -> None:
+    lip = set(default_lip_index())
+    assert {13, 14, 78, 308, 152}.issubset(lip)  # inner lips, corners, chin
+    assert not {33, 263, 10}.intersection(lip)   # eye corners, forehead
+
+
+def test_predict_shapes_and_checkpoint_round_trip(tmp_path: Path) -> None:
+    cfg = replace(TINY, lip_index=default_lip_index())
+    torch.manual_seed(0)
+    model = build_model(cfg)
+    path = tmp_path / "m.safetensors"
+    save_checkpoint(model, path, {"note": "test"})
+    lm = LearnedMotion.from_file(path)
+    assert lm.meta["note"] == "test" and LearnedConfig.from_json(lm.meta["config"]) == cfg
+    feats, active = _features()
+    a = to_numpy(model.eval()).predict(feats, _phones(), active, 25.0, 30)
+    b = lm.predict(feats, _phones(), active, 25.0, 30)
+    assert a[0].shape == (30, 52) and a[1].shape == (30, 478, 3)
+    np.testing.assert_allclose(a[1], b[1], atol=1e-6)
+    seq = learned_motion(lm, feats, PhoneSegments((), "none"), active, 1.2)
+    assert seq.num_frames == 30 and seq.au_names == BLENDSHAPE_NAMES and seq.source == "learned"
+    assert seq.landmark_offsets.shape == (30, 478, 3) and seq.head_pose.shape == (30, 6)
+
+
+def test_bad_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="not found"):
+        load_checkpoint(tmp_path / "missing.safetensors")
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"not a safetensors file")
+    with pytest.raises(InputError):
+        load_checkpoint(bad)
+
+
+def _synthetic_dataset(n: int = 12, f: int = 20, seed: int = 0) -> object:
+    """Clips whose mouth opening follows a loudness square wave (learnable from dynamics)."""
+    from talkinghead.train.motion import Dataset
+
+    rng = np.random.default_rng(seed)
+    t = f * 4
+    content = rng.normal(0, 1, (n, t, 80)).astype(np.float32)
+    energy = np.zeros((n, t), np.float32)
+    offsets = np.zeros((n, f, 478, 3), np.float32)
+    for i in range(n):
+        on = (np.sin(np.arange(t) / (3.0 + i % 3)) > 0).astype(np.float32)
+        energy[i] = -60 + 40 * on
+        for j in (14, 17, 87, 178, 317, 402):
+            offsets[i, :, j, 1] = 0.1 * on[::4]
+    dyn = np.stack([dynamics_features(energy[i], np.zeros(t), np.zeros((t, 2)), energy[i] > -30) for i in range(n)])
+    return Dataset(names=[f"c{i}" for i in range(n)], content=content, dynamics=dyn,
+                   tokens=np.zeros((n, t), np.int64), index=np.stack([frame_index(f, 25.0, t)] * n),
+                   blend=np.full((n, f, 52), 0.1, np.float32), offsets=offsets, mask=np.ones((n, f), bool))
+
+
+def test_training_reduces_loss_and_writes_a_loadable_checkpoint(tmp_path: Path) -> None:
+    from talkinghead.train.motion import TrainConfig, train
+
+    out = tmp_path / "model.safetensors"
+    cfg = TrainConfig(steps=2, batch=8, lr=5e-3, eval_every=1, threads=1, seed=0)
+    s = train(tmp_path, out, cfg, model_cfg=TINY, dataset=_synthetic_dataset())
+    assert s["steps"] == 2 and s["last_loss"] < s["first_loss"]
+    assert out.is_file() and out.with_suffix(".last.safetensors").is_file()
+    assert (tmp_path / "model.log.jsonl").is_file()
+    lm = LearnedMotion.from_file(out)
+    feats, active = _features()
+    _, off = lm.predict(feats, PhoneSegments((), "none"), active, 25.0, 30)
+    assert off.shape == (30, 478, 3) and np.isfinite(off).all()
+
+
+def test_training_is_deterministic(tmp_path: Path) -> None:
+    from safetensors.torch import load_file
+
+    from talkinghead.train.motion import TrainConfig, train
+
+    cfg = TrainConfig(steps=2, batch=8, eval_every=10, threads=1, seed=1)
+    ds = _synthetic_dataset()
+    train(tmp_path, tmp_path / "a.safetensors", cfg, model_cfg=TINY, dataset=ds)
+    train(tmp_path, tmp_path / "b.safetensors", cfg, model_cfg=TINY, dataset=ds)
+    a, b = load_file(str(tmp_path / "a.last.safetensors")), load_file(str(tmp_path / "b.last.safetensors"))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_offset_metrics_perfect_prediction() -> None:
+    from talkinghead.train.motion import offset_metrics
+
+    rng = np.random.default_rng(0)
+    true = rng.normal(0, 0.01, (20, 478, 3)).astype(np.float32)
+    m = offset_metrics(true, true)
+    assert m["mouth_r"] == pytest.approx(1.0) and m["lmd"] == pytest.approx(0.0)
+    assert m["jitter_ratio"] == pytest.approx(1.0)
+
+
+def test_shipped_weights_load_and_predict() -> None:
+    from talkinghead.motion.learned import default_weights, learned_available
+
+    if default_weights() is None:
+        pytest.skip("no learned weights shipped in assets/")
+    assert learned_available()
+    lm = LearnedMotion.from_file()
+    assert LearnedMotion.from_file() is lm  # cached
+    feats, active = _features(t=300)
+    seq = learned_motion(lm, feats, _phones(), active, 3.0)
+    assert seq.num_frames == 75 and np.isfinite(seq.landmark_offsets).all()
+    assert 0.0 < float(np.abs(seq.landmark_offsets).max()) < 0.5  # IOD units: moves, but plausibly
