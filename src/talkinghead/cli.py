@@ -185,6 +185,63 @@ def eval_(
         typer.echo((out / "report.md").read_text(encoding="utf-8").split("\n## Plots")[0].split("\n## Per clip")[0], err=True)
         typer.echo(f"wrote {out / 'report.json'}, {out / 'report.md'} ({len(report['clips'])} rows, {result.elapsed_s:.0f} s)", err=True)
 
+train_app = typer.Typer(help="Build training data from talking videos and train the learned motion model (needs the 'train' extra: PyTorch).",
+                        no_args_is_help=True)
+app.add_typer(train_app, name="train")
+
+
+@train_app.command("prepare")
+def train_prepare(
+    videos: Path = typer.Argument(..., help="Folder of talking-face videos (or one with a video/ subfolder; GRID align/ beside it gives transcripts)."),
+    out: Path = typer.Argument(..., help="Output folder for the shards (resumable: existing shards are kept)."),
+    workers: int = typer.Option(2, "--workers", help="Worker processes (MediaPipe takes about 10 ms per frame each)."),
+    clips_per_shard: int = typer.Option(16, "--clips-per-shard", help="Clips per .npz shard."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Only the first N videos."),
+) -> None:
+    """Track landmarks, blendshapes and pose per frame, audio features and phones per clip; write shards."""
+    import json
+
+    from talkinghead.train.prepare import prepare
+    from talkinghead.types import InputError
+
+    try:
+        s = prepare(videos, out, clips_per_shard, workers, limit)
+    except InputError as e:
+        _fail(str(e))
+    typer.echo(json.dumps({k: v for k, v in s.items() if k != "errors"}) + f" errors: {len(s['errors'])}")
+
+
+@train_app.command("motion")
+def train_motion(
+    data: Path = typer.Option(..., "--data", help="Folder of shards from 'talkinghead train prepare'."),
+    out: Path = typer.Option(..., "--out", help="Checkpoint to write (.safetensors, config inside)."),
+    device: str = typer.Option("cpu", "--device", help="Torch device, e.g. cpu or cuda."),
+    steps: int = typer.Option(3000, "--steps", help="Optimisation steps."),
+    batch: int = typer.Option(32, "--batch", help="Clips per step."),
+    lr: float = typer.Option(2e-3, "--lr", help="Peak learning rate."),
+    seed: int = typer.Option(0, "--seed", help="Random seed (training is deterministic for a seed)."),
+    eval_every: int = typer.Option(200, "--eval-every", help="Steps between validations (the best one is kept)."),
+    max_minutes: float = typer.Option(0.0, "--max-minutes", help="Stop after this many minutes (0 = no limit)."),
+    threads: int = typer.Option(2, "--threads", help="CPU threads."),
+) -> None:
+    """Train the learned audio-to-motion model on prepared shards (GRID split: never on validation/test clips)."""
+    import json
+    from dataclasses import replace
+
+    from talkinghead.types import InputError
+
+    try:
+        from talkinghead.train.motion import TrainConfig, train
+    except ImportError as e:
+        _fail(f"training needs PyTorch: pip install 'talkinghead[train]' ({e})")
+    cfg = replace(TrainConfig(), steps=steps, batch=batch, lr=lr, seed=seed, eval_every=eval_every,
+                  max_minutes=max_minutes, threads=threads)
+    try:
+        s = train(data, out, cfg, device=device)
+    except InputError as e:
+        _fail(str(e))
+    typer.echo(json.dumps(s))
+
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())

@@ -1,10 +1,10 @@
 """Training: dataset building from talking videos, training loops, checkpoints (safetensors + config).
 
 - :mod:`talkinghead.train.prepare`: talking videos -> cached shards (landmarks, blendshapes, head
-  pose, normalised landmark offsets, audio features, phones); ``python -m talkinghead.train.prepare``.
+  pose, normalised landmark offsets, audio features, phones); ``talkinghead train prepare``.
 - :mod:`talkinghead.train.model`: the torch model of :mod:`talkinghead.motion.learned` (whose inference is numpy)
   and its checkpoints (``.safetensors``).
-- :mod:`talkinghead.train.motion`: trains :mod:`talkinghead.motion.learned`; ``python -m talkinghead.train.motion``.
+- :mod:`talkinghead.train.motion`: trains :mod:`talkinghead.motion.learned`; ``talkinghead train motion``.
 - :mod:`talkinghead.train.compare`: learned vs rule path by self-reenactment; ``python -m talkinghead.train.compare``.
 
 Nothing heavy is imported here (torch and MediaPipe load inside the functions that need them).

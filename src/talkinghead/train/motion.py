@@ -1,6 +1,6 @@
 """Training loop of the learned audio-to-motion model (:mod:`talkinghead.motion.learned`, torch: :mod:`.model`).
 
-``python -m talkinghead.train.motion --data data_cache/grid --out model.safetensors``
+``talkinghead train motion --data data_cache/grid --out model.safetensors``
 (``talkinghead train motion`` once wired into the CLI) trains on the shards of :mod:`talkinghead.train.prepare`.
 The GRID split of :mod:`talkinghead.eval.datasets` is respected: GRID s1 test and
 validation clips are never trained on; validation clips are used for model selection
@@ -18,7 +18,6 @@ seed, step count and thread count give the same weights.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -404,33 +403,3 @@ def train(data: Path, out: Path, cfg: TrainConfig = TrainConfig(), model_cfg: Le
     log.close()
     return {"parameters": n_params, "steps": step + 1, "seconds": round(time.perf_counter() - t0, 1),
             "best_val": best, "first_loss": first_loss, "last_loss": last_loss}
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m talkinghead.train.motion --data DIR --out FILE.safetensors [--steps N] [--device cpu]``."""
-    ap = argparse.ArgumentParser(prog="talkinghead train motion", description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, required=True)
-    ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--device", default="cpu")
-    d = TrainConfig()
-    ap.add_argument("--steps", type=int, default=d.steps)
-    ap.add_argument("--batch", type=int, default=d.batch)
-    ap.add_argument("--lr", type=float, default=d.lr)
-    ap.add_argument("--seed", type=int, default=d.seed)
-    ap.add_argument("--eval-every", type=int, default=d.eval_every)
-    ap.add_argument("--max-minutes", type=float, default=d.max_minutes)
-    ap.add_argument("--threads", type=int, default=d.threads)
-    a = ap.parse_args(argv)
-    cfg = replace(d, steps=a.steps, batch=a.batch, lr=a.lr, seed=a.seed, eval_every=a.eval_every,
-                  max_minutes=a.max_minutes, threads=a.threads)
-    try:
-        s = train(a.data, a.out, cfg, device=a.device)
-    except InputError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(json.dumps(s))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

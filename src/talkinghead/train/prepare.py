@@ -1,6 +1,6 @@
 """Training-set builder: talking videos -> cached shards of landmarks, blendshapes, pose, audio and phones.
 
-``python -m talkinghead.train.prepare VIDEO_DIR OUT_DIR`` (``talkinghead train prepare`` once wired into the CLI)
+``talkinghead train prepare VIDEO_DIR OUT_DIR``
 tracks every video with MediaPipe Face Landmarker (VIDEO mode, the same model the evaluation
 uses), computes the 100 Hz audio features and, where a word alignment or transcript exists,
 the phone alignment (pocketsphinx forced alignment of the words). Clips are grouped into
@@ -27,7 +27,6 @@ Arrays of a shard are concatenated over its clips; ``frame_index``, ``audio_inde
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
@@ -299,25 +298,3 @@ def prepare(videos_dir: Path, out_dir: Path, clips_per_shard: int = 16, workers:
                "seconds": round(time.perf_counter() - t0, 1)}
     (out_dir / "prepare.json").write_text(json.dumps(summary, indent=2))
     return summary
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m talkinghead.train.prepare VIDEOS OUT [--workers 2] [--clips-per-shard 16] [--limit N]``."""
-    ap = argparse.ArgumentParser(prog="talkinghead train prepare", description=__doc__.splitlines()[0])
-    ap.add_argument("videos", type=Path, help="folder of talking videos (or with a video/ subfolder)")
-    ap.add_argument("out", type=Path, help="output folder for the shards")
-    ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--clips-per-shard", type=int, default=16)
-    ap.add_argument("--limit", type=int, default=None)
-    a = ap.parse_args(argv)
-    try:
-        s = prepare(a.videos, a.out, a.clips_per_shard, a.workers, a.limit)
-    except InputError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(json.dumps({k: v for k, v in s.items() if k != "errors"}), f"errors: {len(s['errors'])}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
