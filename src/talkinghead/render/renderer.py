@@ -50,6 +50,20 @@ class RenderConfig:
     map_step: int = 2
 
 
+@dataclass(frozen=True)
+class MotionField:
+    """One frame's dense motion field over the work region.
+
+    Attributes:
+        map_x, map_y: float32 ``[H, W]`` backward map (source pixel to sample per output pixel).
+        landmarks: float32 ``[478, 3]`` the moved face mesh (pixels), for the mouth interior.
+    """
+
+    map_x: np.ndarray
+    map_y: np.ndarray
+    landmarks: np.ndarray
+
+
 def _rotation(pitch: float, yaw: float, roll: float) -> np.ndarray:
     """3x3 rotation, degrees, image axes (x right, y down, z away); positive pitch = chin down."""
     p, y, r = np.radians([pitch, yaw, roll])
@@ -166,7 +180,7 @@ class Renderer:
         return pts + f * (moved - pts)
 
     def render(self, offsets: np.ndarray, pose: np.ndarray, blink: float) -> np.ndarray:
-        """One output frame.
+        """One output frame: :meth:`motion_field` then :meth:`compose`.
 
         Args:
             offsets: float ``[478, 3]`` landmark offsets (IOD units), one frame of a MotionSequence.
@@ -175,13 +189,24 @@ class Renderer:
         Returns:
             uint8 ``[H, W, 3]`` RGB frame of :attr:`output_size`.
         """
+        return self.compose(self.motion_field(offsets, pose, blink))
+
+    def motion_field(self, offsets: np.ndarray, pose: np.ndarray, blink: float) -> MotionField:
+        """The dense motion field of one frame (the geometric half of :meth:`render`)."""
         face = self.target_landmarks(offsets, pose, blink)
         outer = self._pose(self._outer3, pose, self.mesh.ring_follow[self.mesh.num_face:])[:, :2]
         target = np.concatenate([face[:N_MESH, :2], outer])
         depth = np.concatenate([face[:N_MESH, 2], np.full(len(outer), self._pivot[2])])
         mx, my = backward_map(self.mesh, target, self._size, step=self.config.map_step, depth=depth)
-        frame = warp(self.source, mx, my)
-        paint_mouth(frame, face, self.style, self.source_gap)
+        return MotionField(map_x=mx, map_y=my, landmarks=face)
+
+    def compose(self, field: MotionField) -> np.ndarray:
+        """Warp the portrait through a motion field, paint the mouth, paste into the full frame.
+
+        Independent of other frames, so it can run on another thread than :meth:`motion_field`.
+        """
+        frame = warp(self.source, field.map_x, field.map_y)
+        paint_mouth(frame, field.landmarks, self.style, self.source_gap)
         if self.background is None:
             return frame
         out = self.background.copy()

@@ -117,21 +117,32 @@ def backward_map(mesh: WarpMesh, target: np.ndarray, size: tuple[int, int], step
     tris = mesh.triangles
     tp = tgt[tris]  # [M,3,2]
     sp = src[tris]
-    tmat = np.concatenate([tp.transpose(0, 2, 1), np.ones((len(tris), 1, 3))], axis=1)  # [M,3,3]
-    det = np.linalg.det(tmat)
-    smat = np.concatenate([sp.transpose(0, 2, 1), np.ones((len(tris), 1, 3))], axis=1)
+    # Affine target->source per triangle, in closed form: L = [s1-s0, s2-s0] [t1-t0, t2-t0]^-1.
+    te1, te2 = tp[:, 1] - tp[:, 0], tp[:, 2] - tp[:, 0]
+    se1, se2 = sp[:, 1] - sp[:, 0], sp[:, 2] - sp[:, 0]
+    det = te1[:, 0] * te2[:, 1] - te1[:, 1] * te2[:, 0]  # twice the signed target area
+    sdet = se1[:, 0] * se2[:, 1] - se1[:, 1] * se2[:, 0]
     ok = np.abs(det) > 1e-6
     # Turned-over tessellation triangles are skipped (the mouth and eye openings may be
     # degenerate in the source, so they are exempt).
     first_tess = len(tris) - len(tessellation())
-    flipped = np.sign(det) != np.sign(np.linalg.det(smat))
+    flipped = np.sign(det) != np.sign(sdet)
     flipped[:first_tess] = False
     ok &= ~flipped
+    # Triangles whose corners did not move are the identity, which is the default: not drawn.
+    moved = np.abs(tgt - src).max(axis=1) > 1e-4
+    ok &= moved[tris].any(axis=1)
+    inv_det = np.where(ok, 1.0 / np.where(ok, det, 1.0), 0.0)
+    lin = np.empty((len(tris), 2, 2))
+    for r in range(2):  # row r of L: source coordinate r
+        lin[:, r, 0] = (se1[:, r] * te2[:, 1] - se2[:, r] * te1[:, 1]) * inv_det
+        lin[:, r, 1] = (se2[:, r] * te1[:, 0] - se1[:, r] * te2[:, 0]) * inv_det
     aff = np.zeros((len(tris), 2, 3))
-    aff[ok] = np.einsum("mij,mjk->mik", sp[ok].transpose(0, 2, 1), np.linalg.inv(tmat[ok]))
+    aff[:, :, :2] = lin
+    aff[:, :, 2] = sp[:, 0] - np.einsum("mij,mj->mi", lin, tp[:, 0])
     # Triangles squashed to (nearly) nothing in the target (a closed eye, lips pressed together)
     # are invisible; their affine map would magnify the rasteriser's edge pixels far away.
-    ok &= np.sqrt((aff[:, :, :2] ** 2).sum(axis=(1, 2))) < MAX_MAGNIFICATION
+    ok &= np.sqrt((lin ** 2).sum(axis=(1, 2))) < MAX_MAGNIFICATION
     # Rasterise triangle ids in target space.
     ids = np.full((hs, ws), -1, np.int32)
     scale = 16.0 / step
@@ -141,10 +152,10 @@ def backward_map(mesh: WarpMesh, target: np.ndarray, size: tuple[int, int], step
         n_outer = len(tris) - mesh.num_face_triangles
         far_first = np.argsort(-np.asarray(depth, np.float64)[tris[n_outer:]].mean(axis=1), kind="stable")
         order = np.concatenate([order[:n_outer], n_outer + far_first])
-    for m in order[ok[order]]:
-        cv2.fillConvexPoly(ids, poly[m], int(m), lineType=cv2.LINE_8, shift=4)
-    gx, gy = np.meshgrid((np.arange(ws) * step).astype(np.float32), (np.arange(hs) * step).astype(np.float32))
-    a = aff[ids].astype(np.float32)  # [hs,ws,2,3]; id -1 picks the last row, fixed below
+    for m in order[ok[order]].tolist():
+        cv2.fillConvexPoly(ids, poly[m], m, lineType=cv2.LINE_8, shift=4)
+    gx, gy = _sample_grid(hs, ws, step)
+    a = aff.astype(np.float32)[ids]  # [hs,ws,2,3]; id -1 picks the last row, fixed below
     mx = a[..., 0, 0] * gx + a[..., 0, 1] * gy + a[..., 0, 2]
     my = a[..., 1, 0] * gx + a[..., 1, 1] * gy + a[..., 1, 2]
     none = ids < 0
@@ -153,9 +164,15 @@ def backward_map(mesh: WarpMesh, target: np.ndarray, size: tuple[int, int], step
     if step > 1:
         # Sample k sits at output pixel k * step: upsample exactly with a remap of the map itself.
         ux, uy = _upsample_grid(h, w, step)
-        mx = cv2.remap(mx, ux, uy, interpolation=cv2.INTER_LINEAR)
-        my = cv2.remap(my, ux, uy, interpolation=cv2.INTER_LINEAR)
+        both = cv2.remap(np.dstack([mx, my]), ux, uy, interpolation=cv2.INTER_LINEAR)
+        mx, my = both[..., 0], both[..., 1]
     return mx, my
+
+
+@lru_cache(maxsize=8)
+def _sample_grid(hs: int, ws: int, step: int) -> tuple[np.ndarray, np.ndarray]:
+    gx, gy = np.meshgrid((np.arange(ws) * step).astype(np.float32), (np.arange(hs) * step).astype(np.float32))
+    return gx, gy
 
 
 @lru_cache(maxsize=8)
