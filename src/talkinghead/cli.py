@@ -90,7 +90,7 @@ def generate(
     full_frame: bool = typer.Option(False, "--full-frame", help="Output the whole portrait (up to 1280 px), the head animated in place, instead of a face crop."),
     face: int = typer.Option(0, "--face", help="Which face to animate when there are several: 0 = largest, 1 = next..."),
     phones: str = typer.Option("auto", "--phones", help="How to find phones: auto (align --transcript if given, else recognise English speech, else acoustics), align, recognize, acoustic (any language, fastest)."),
-    motion: str = typer.Option("auto", "--motion", help="Face-motion model: learned (trained on real faces, GRID corpus), rules (visemes + coarticulation; acoustics without phones), or auto (learned when installed, else rules)."),
+    motion: str = typer.Option("auto", "--motion", help="Face-motion model: learned (trained on real faces, GRID corpus), rules (visemes + coarticulation; acoustics without phones), or auto (learned where phones were found, i.e. English or a transcript; rules otherwise)."),
     seed: int = typer.Option(0, "--seed", help="Random seed for head motion and blink timing."),
     motion_out: Optional[Path] = typer.Option(None, "--motion-out", help="Also save the motion (action units, landmark offsets, head pose, blinks) as .npz."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),

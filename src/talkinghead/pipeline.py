@@ -42,7 +42,7 @@ class GenerateConfig:
             the acoustic path when recognition fails), ``align``, ``recognize`` or ``acoustic``.
         motion: face-motion model: ``learned`` (trained on GRID, see README), ``rules`` (visemes and
             coarticulation, or acoustics without phones), or ``auto`` (learned when its weights
-            are installed, else rules).
+            are installed and phones were found, else rules).
         seed: random seed for head wander and blink timing.
     """
 
@@ -184,7 +184,10 @@ class TalkingHeadPipeline:
         mc = MotionConfig(fps=c.fps, pose_scale=c.pose_scale, blink_rate=c.blink_rate, seed=c.seed)
         mode = c.motion
         if mode == "auto":
-            mode = "learned" if learned_available() else "rules"
+            # The learned model wins where there are phones (benchmarks: `talkinghead eval`); without
+            # them (other languages) its mouth follows the speech less than the acoustic rules do
+            # (benchmarks/languages.py), so the rules drive it there.
+            mode = "learned" if learned_available() and analysis.phones.source != "none" else "rules"
         if mode == "learned":
             if not learned_available():
                 raise InputError("--motion learned: the learned model's weights are not installed")
