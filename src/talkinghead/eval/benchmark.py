@@ -401,16 +401,9 @@ def score_frames(ref: Reference, frames: Iterable[np.ndarray], system: str = "ge
     ssims: list[float] = []
     id_frames: dict[int, np.ndarray] = {}
     sheet: dict[int, np.ndarray] = {}
-    gen_s = setup_s
-    it = iter(frames)
+    clock = _GenerationClock(setup_s)
     with Tracker(ref.fps) as tracker:
-        for i in range(n_ref):
-            t = time.perf_counter()
-            try:
-                frame = next(it)
-            except StopIteration:
-                break
-            gen_s += time.perf_counter() - t
+        for i, frame in clock.timed(frames, n_ref):
             if frame.shape[:2] != (h, w):
                 frame = cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA)
             tracker.add(frame)
@@ -453,10 +446,29 @@ def score_frames(ref: Reference, frames: Iterable[np.ndarray], system: str = "ge
         identity=_identity(ref, id_frames, gen),
         loudness_r=M.loudness_correlation(g_open, ref.loudness[:n]),
         closure=M.bilabial_closure(g_open, ref.events, gen.fps),
-        gen_s=gen_s,
-        rtf=gen_s / max(ref.speech.duration_s, 1e-9),
+        gen_s=clock.seconds,
+        rtf=clock.seconds / max(ref.speech.duration_s, 1e-9),
     )
     return SystemRun(system=system, scores=scores, track=gen, opening=g_open, sheet=sheet)
+
+
+class _GenerationClock:
+    """Seconds a system spends producing frames (its set-up plus each ``next()`` on its iterator)."""
+
+    def __init__(self, setup_s: float) -> None:
+        self.seconds = setup_s
+
+    def timed(self, frames: Iterable[np.ndarray], limit: int) -> Iterator[tuple[int, np.ndarray]]:
+        """``(index, frame)`` for at most ``limit`` frames, timing only the generator's own work."""
+        it = iter(frames)
+        for i in range(limit):
+            t = time.perf_counter()
+            try:
+                frame = next(it)
+            except StopIteration:
+                return
+            self.seconds += time.perf_counter() - t
+            yield i, frame
 
 
 def score_pair(pair: Pair, frames: Iterable[np.ndarray], system: str = "generated",
@@ -479,16 +491,9 @@ def score_pair(pair: Pair, frames: Iterable[np.ndarray], system: str = "generate
     sheet_idx = set(_sample_indices(n_max, config.sheet_frames))
     id_frames: dict[int, np.ndarray] = {}
     sheet: dict[int, np.ndarray] = {}
-    gen_s = setup_s
-    it = iter(frames)
+    clock = _GenerationClock(setup_s)
     with Tracker(pair.fps) as tracker:
-        for i in range(n_max):
-            t = time.perf_counter()
-            try:
-                frame = next(it)
-            except StopIteration:
-                break
-            gen_s += time.perf_counter() - t
+        for i, frame in clock.timed(frames, n_max):
             face = tracker.add(frame)
             if i in id_idx:
                 id_frames[i] = np.ascontiguousarray(frame)
@@ -507,7 +512,7 @@ def score_pair(pair: Pair, frames: Iterable[np.ndarray], system: str = "generate
         blink_rate=M.blink_rate(gen.blink, gen.fps), psnr=nan, ssim=nan, identity=_identity(pair, id_frames, gen),
         loudness_r=M.loudness_correlation(g_open, pair.loudness[:n]),
         closure=M.bilabial_closure(g_open, pair.events, gen.fps),
-        gen_s=gen_s, rtf=gen_s / max(pair.speech.duration_s, 1e-9),
+        gen_s=clock.seconds, rtf=clock.seconds / max(pair.speech.duration_s, 1e-9),
     )
     return SystemRun(system=system, scores=scores, track=gen, opening=g_open, sheet=sheet)
 
