@@ -12,7 +12,7 @@ from talkinghead.types import InputError
 CLI = [sys.executable, "-m", "talkinghead.cli"]
 
 
-@pytest.mark.parametrize("bad", [dict(size=10), dict(fps=0), dict(pose_scale=-1), dict(blink_rate=100), dict(phones="magic"), dict(face_index=-1)])
+@pytest.mark.parametrize("bad", [dict(size=10), dict(size=513), dict(fps=0), dict(pose_scale=-1), dict(blink_rate=100), dict(phones="magic"), dict(face_index=-1)])
 def test_config_rejects_out_of_range_settings(bad: dict) -> None:
     with pytest.raises(InputError):
         GenerateConfig(**bad).validate()
@@ -29,4 +29,40 @@ def test_bad_setting_is_a_one_line_error(tmp_path) -> None:
     r = subprocess.run([*CLI, "generate", "a.png", "b.wav", "-o", str(tmp_path / "o.mp4"), "--size", "10"],
                        capture_output=True, text=True, check=False)
     assert r.returncode == 2
-    assert r.stderr.strip().splitlines() == ["error: --size must be between 64 and 2048 pixels, got 10"]
+    assert r.stderr.strip().splitlines() == ["error: --size must be an even number of pixels from 64 to 2048, got 10"]
+
+
+def _assets():
+    from importlib import resources
+    from pathlib import Path
+
+    return Path(str(resources.files("talkinghead") / "assets"))
+
+
+@pytest.mark.parametrize("case", ["motion_out_is_input", "output_is_dir", "transcript_not_utf8", "missing_portrait"])
+def test_more_user_mistakes_are_one_line_errors(tmp_path, case: str) -> None:
+    import shutil
+
+    portrait = tmp_path / "face.png"
+    shutil.copy(_assets() / "astronaut.png", portrait)
+    before = portrait.read_bytes()
+    args = ["generate", str(portrait), str(_assets() / "jfk.flac"), "-o", str(tmp_path / "out.mp4"), "-q"]
+    expect = str(portrait)
+    if case == "motion_out_is_input":
+        args += ["--motion-out", str(portrait)]
+    elif case == "output_is_dir":
+        (tmp_path / "d.mp4").mkdir()
+        args[4] = str(tmp_path / "d.mp4")
+        expect = "is a directory"
+    elif case == "transcript_not_utf8":
+        (tmp_path / "words.txt").write_bytes(b"caf\xe9 \xff\xfe")
+        args += ["--transcript", "@" + str(tmp_path / "words.txt")]
+        expect = "not a UTF-8 text file"
+    else:
+        args[1] = str(tmp_path / "nobody.png")
+        expect = "nobody.png"
+    r = subprocess.run([*CLI, *args], capture_output=True, text=True, check=False)
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and len(lines) == 1 and lines[0].startswith("error:") and expect in lines[0], r.stderr
+    assert portrait.read_bytes() == before
+    assert not (tmp_path / "out.mp4").exists()

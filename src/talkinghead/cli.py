@@ -48,7 +48,8 @@ def main(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log what each stage decides."),
 ) -> None:
     """talkinghead: portrait + speech -> talking-head mp4."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    logging.getLogger("talkinghead").setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
 def _run_generate(portrait: Path, audio: Path, output: Path, transcript: Optional[str], size: int, fps: float,
@@ -63,6 +64,8 @@ def _run_generate(portrait: Path, audio: Path, output: Path, transcript: Optiona
             transcript = tpath.read_text(encoding="utf-8")
         except OSError as e:
             _fail(f"{tpath}: cannot read transcript ({e.strerror})")
+        except UnicodeDecodeError:
+            _fail(f"{tpath}: transcript is not a UTF-8 text file")
     config = GenerateConfig(size=size, fps=fps, pose_scale=0.0 if still else pose_scale, blink_rate=blink_rate,
                             full_frame=full_frame, face_index=face, phones=phones, motion=motion, seed=seed)
     try:
@@ -72,6 +75,9 @@ def _run_generate(portrait: Path, audio: Path, output: Path, transcript: Optiona
         _fail(str(e))
     except KeyboardInterrupt:
         _fail("interrupted; no output written")
+    except Exception as e:  # a bug, not a user mistake: still one line (the traceback with -v)
+        logging.getLogger("talkinghead").debug("traceback", exc_info=True)
+        _fail(f"{output}: generation failed ({type(e).__name__}: {e}); no output written. Run with -v for details.")
     if not quiet:
         typer.echo(f"wrote {output} ({times.total:.1f} s)", err=True)
 

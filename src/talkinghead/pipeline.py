@@ -58,8 +58,8 @@ class GenerateConfig:
 
     def validate(self) -> None:
         """Raise InputError for out-of-range settings."""
-        if not (64 <= self.size <= 2048):
-            raise InputError(f"--size must be between 64 and 2048 pixels, got {self.size}")
+        if not (64 <= self.size <= 2048) or self.size % 2:
+            raise InputError(f"--size must be an even number of pixels from 64 to 2048, got {self.size}")
         if not (1 <= self.fps <= 60):
             raise InputError(f"--fps must be between 1 and 60, got {self.fps}")
         if not (0 <= self.pose_scale <= 3):
@@ -213,6 +213,8 @@ class TalkingHeadPipeline:
         import queue
         import threading
 
+        import av
+
         from talkinghead.media.video import VideoWriter
 
         # Encoding runs in a second thread so it overlaps with rendering the next frame
@@ -225,7 +227,7 @@ class TalkingHeadPipeline:
 
             def encode() -> None:
                 try:
-                    while (frame := frames.get()) is not None:
+                    while (frame := frames.get()) is not None and not stop.is_set():
                         t0 = time.perf_counter()
                         writer.write(frame)
                         self.times.add("encode", time.perf_counter() - t0)
@@ -247,6 +249,9 @@ class TalkingHeadPipeline:
                             continue
                     if stop.is_set():
                         break
+            except BaseException:
+                stop.set()  # rendering failed or was interrupted: the encoder stops at its next frame
+                raise
             finally:
                 while worker.is_alive():
                     try:
@@ -255,9 +260,12 @@ class TalkingHeadPipeline:
                     except queue.Full:
                         if stop.is_set():
                             break
-                worker.join()
+                _join_uninterrupted(worker, stop)
             if failure:
-                raise failure[0]
+                e = failure[0]
+                if isinstance(e, (OSError, av.FFmpegError)):
+                    raise InputError(f"{output}: cannot write the video ({e})") from e
+                raise e
             t = time.perf_counter()
         self.times.add("encode", time.perf_counter() - t)
 
@@ -295,8 +303,13 @@ def generate(
     if output.suffix.lower() not in (".mp4", ".m4v", ".mov"):
         raise InputError(f"{output}: output must be an .mp4 file")
     ensure_distinct(output, portrait, audio)
-    if not output.parent.exists() or not os.access(output.parent, os.W_OK):
-        raise InputError(f"{output}: output folder does not exist or is not writable")
+    _check_writable(output)
+    if motion_out is not None:
+        motion_out = Path(motion_out)
+        if motion_out.suffix.lower() != ".npz":
+            raise InputError(f"{motion_out}: --motion-out must be an .npz file")
+        ensure_distinct(motion_out, portrait, audio, output)
+        _check_writable(motion_out)
     times = StageTimes()
     t = time.perf_counter()
     image = load_image(portrait)
@@ -306,8 +319,6 @@ def generate(
     pipe.times = times_merge(times, pipe.times)
     analysis = analyse_speech(speech, transcript, config.phones, pipe.times)
     seq = pipe.motion(analysis)
-    if motion_out is not None:
-        seq.save(motion_out)
     bar = None
     if progress:
         from tqdm import tqdm
@@ -318,7 +329,34 @@ def generate(
     finally:
         if bar is not None:
             bar.close()
+    if motion_out is not None:  # only once the video exists: a failed run leaves nothing
+        try:
+            seq.save(motion_out)
+        except OSError as e:
+            raise InputError(f"{motion_out}: cannot write the motion file ({e.strerror or e})") from e
     return pipe.times
+
+
+def _check_writable(path: Path) -> None:
+    """Raise InputError unless ``path`` can be created: an existing folder we may write, not a directory."""
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory, not a file")
+    if not path.parent.exists() or not os.access(path.parent, os.W_OK):
+        raise InputError(f"{path}: output folder does not exist or is not writable")
+
+
+def _join_uninterrupted(worker: object, stop: object) -> None:
+    """Join the encoder thread even through Ctrl-C, so the container is never closed under it."""
+    interrupted = False
+    while True:
+        try:
+            worker.join()  # type: ignore[attr-defined]
+            break
+        except KeyboardInterrupt:
+            stop.set()  # type: ignore[attr-defined]
+            interrupted = True
+    if interrupted:
+        raise KeyboardInterrupt
 
 
 def times_merge(a: StageTimes, b: StageTimes) -> StageTimes:

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from talkinghead.face.landmarks import find_face
-from talkinghead.face.neutral import build_canonical_mesh, lip_gap, neutralize
+from talkinghead.face.neutral import lip_gap, neutralize
+from talkinghead.train.canonical import build_canonical_mesh
 from talkinghead.face.regions import canonical_mesh, normalize_mesh
 from talkinghead.media.image import load_image
 from talkinghead.types import InputError

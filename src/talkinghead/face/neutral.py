@@ -64,23 +64,3 @@ def neutralize(face: FaceMesh, min_gap: float = 0.01) -> FaceMesh:
     return FaceMesh(landmarks=pts.astype(np.float32), rotation_deg=face.rotation_deg,
                     translation=face.translation, box=face.box, image_size=face.image_size,
                     blendshape_names=face.blendshape_names, blendshapes=face.blendshapes)
-
-
-def build_canonical_mesh() -> np.ndarray:
-    """The shipped reference mesh: the demo portrait's face, neutralised and normalised, ``[478, 3]``."""
-    from importlib import resources
-
-    from talkinghead.face.landmarks import find_face
-    from talkinghead.media.image import load_image
-
-    path = resources.files("talkinghead") / "assets" / "astronaut.png"
-    face = neutralize(find_face(load_image(str(path)), source=str(path)))
-    return normalize_mesh(face.landmarks)
-
-
-if __name__ == "__main__":  # python -m talkinghead.face.neutral: rebuild assets/canonical_mesh.npy
-    from importlib import resources
-
-    out = resources.files("talkinghead") / "assets" / "canonical_mesh.npy"
-    np.save(str(out), build_canonical_mesh())
-    print(f"wrote {out}")

@@ -133,7 +133,7 @@ def canonical_mesh() -> np.ndarray:
     """A neutral, closed-mouth reference face in the face-normalised frame, float32 ``[478, 3]``.
 
     Shipped as ``assets/canonical_mesh.npy``; made from the public-domain demo portrait by
-    ``python -m talkinghead.face.neutral`` (detect, close the lips, normalise).
+    ``python -m talkinghead.train.canonical`` (detect, close the lips, normalise).
     """
     path = resources.files("talkinghead") / "assets" / "canonical_mesh.npy"
     with path.open("rb") as f:

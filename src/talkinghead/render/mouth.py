@@ -83,7 +83,7 @@ def paint_mouth(frame: np.ndarray, landmarks: np.ndarray, style: MouthStyle, sou
         frame: uint8 ``[H, W, 3]`` RGB warped frame.
         landmarks: float ``[478, 2+]`` target landmarks in frame pixels.
         style: interior colours.
-        source_gap: mean inner-lip gap (pixels) already open in the source; the painted
+        source_gap: largest inner-lip gap (pixels) already open in the source; the painted
             interior fades in only as the opening exceeds it.
     """
     up = _smooth_contour(landmarks[list(UPPER_INNER_LIP), :2].astype(np.float64))

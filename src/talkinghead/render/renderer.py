@@ -133,7 +133,7 @@ class Renderer:
         _, self.iod, _ = face_frame(self._neutral)
         up = self._src_lm[list(UPPER_INNER_LIP[1:-1]), 1]
         lo = self._src_lm[list(LOWER_INNER_LIP[1:-1]), 1]
-        self.source_gap = float(np.clip(np.mean(lo - up), 0.0, None))
+        self.source_gap = float(np.clip(np.max(lo - up), 0.0, None))  # same measure as paint_mouth's gap
         self._pivot = np.array([
             self._neutral[:N_MESH, 0].mean(), self._neutral[:N_MESH, 1].mean(),
             float(np.median(self._neutral[:N_MESH, 2])) + 0.6 * self.iod,

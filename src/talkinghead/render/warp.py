@@ -123,11 +123,12 @@ def backward_map(mesh: WarpMesh, target: np.ndarray, size: tuple[int, int], step
     det = te1[:, 0] * te2[:, 1] - te1[:, 1] * te2[:, 0]  # twice the signed target area
     sdet = se1[:, 0] * se2[:, 1] - se1[:, 1] * se2[:, 0]
     ok = np.abs(det) > 1e-6
-    # Turned-over tessellation triangles are skipped (the mouth and eye openings may be
-    # degenerate in the source, so they are exempt).
+    # Turned-over triangles are skipped; the mouth and eye openings are exempt (they may be
+    # degenerate in the source).
+    first_hole = len(tris) - mesh.num_face_triangles
     first_tess = len(tris) - len(tessellation())
     flipped = np.sign(det) != np.sign(sdet)
-    flipped[:first_tess] = False
+    flipped[first_hole:first_tess] = False
     ok &= ~flipped
     # Triangles whose corners did not move are the identity, which is the default: not drawn.
     moved = np.abs(tgt - src).max(axis=1) > 1e-4
