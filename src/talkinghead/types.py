@@ -172,6 +172,7 @@ class MotionSequence:
                 head_pose=self.head_pose,
                 blink=self.blink,
             )
+            os.chmod(tmp, 0o644)  # mkstemp makes it private; a saved motion file is an ordinary file
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
