@@ -67,7 +67,7 @@ def main() -> None:
                 "turn": int(np.argmax(np.abs(seq.head_pose[:, 1]))),
             }
             r = pipe.renderer
-            cells = [label(r.source if r.background is None else r.source, "source")]
+            cells = [label(r.source, "source")]
             for name, f in picks.items():
                 frame = r.render(seq.landmark_offsets[f], seq.head_pose[f], float(seq.blink[f]))
                 cells.append(label(frame, f"{name} {f / seq.fps:.2f}s"))

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from talkinghead.media.files import one_line
 from talkinghead.types import InputError, Speech
 
 #: Peak absolute amplitude below which audio counts as silent (about -80 dBFS).
@@ -60,7 +61,7 @@ def load_speech(
     except InputError:
         raise
     except (av.FFmpegError, OSError, ValueError, UnicodeDecodeError) as e:
-        raise InputError(f"{p}: cannot decode audio (unreadable or corrupt file: {_one_line(e)})") from e
+        raise InputError(f"{p}: cannot decode audio (unreadable or corrupt file: {one_line(e)})") from e
     if samples.size == 0:
         raise InputError(f"{p}: audio is empty (no samples could be decoded)")
     np.clip(samples, -1.0, 1.0, out=samples)
@@ -109,8 +110,3 @@ def _to_mono(planar: np.ndarray) -> np.ndarray:
     if planar.shape[0] == 1:
         return planar[0].astype(np.float32, copy=True)
     return planar.mean(axis=0, dtype=np.float32)
-
-
-def _one_line(e: BaseException) -> str:
-    text = " ".join(str(getattr(e, "strerror", None) or e).split())
-    return text or type(e).__name__

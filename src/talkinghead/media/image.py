@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import io
 import os
-import secrets
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from talkinghead.media.files import one_line, temp_sibling
 from talkinghead.types import InputError
 
 if TYPE_CHECKING:
@@ -60,11 +60,11 @@ def load_image(path: str | os.PathLike[str]) -> np.ndarray:
                 img = ImageOps.exif_transpose(img)
                 rgb = _to_rgb(img)
     except Image.DecompressionBombError as e:
-        raise InputError(f"{p}: image is too large to decode safely ({_one_line(e)})") from e
+        raise InputError(f"{p}: image is too large to decode safely ({one_line(e)})") from e
     except UnidentifiedImageError as e:
         raise InputError(f"{p}: not an image file (or an unsupported format)") from e
     except (OSError, ValueError, SyntaxError, EOFError) as e:
-        raise InputError(f"{p}: cannot decode image (corrupt or truncated file: {_one_line(e)})") from e
+        raise InputError(f"{p}: cannot decode image (corrupt or truncated file: {one_line(e)})") from e
     h, w = rgb.shape[:2]
     if h < MIN_IMAGE_SIDE or w < MIN_IMAGE_SIDE:
         raise InputError(f"{p}: image is too small ({w}x{h} pixels; need at least {MIN_IMAGE_SIDE} on each side)")
@@ -91,13 +91,13 @@ def save_png(path: str | os.PathLike[str], rgb: np.ndarray) -> None:
     parent = p.parent if str(p.parent) else Path(".")
     if not parent.is_dir():
         raise InputError(f"{p}: output directory {parent} does not exist")
-    tmp = parent / f".{p.name}.{secrets.token_hex(4)}.part"
+    tmp = temp_sibling(p)
     try:
         Image.fromarray(np.ascontiguousarray(arr)).save(tmp, format="PNG")
         os.replace(tmp, p)
     except OSError as e:
         tmp.unlink(missing_ok=True)
-        raise InputError(f"{p}: cannot write image ({_one_line(e)})") from e
+        raise InputError(f"{p}: cannot write image ({one_line(e)})") from e
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -155,8 +155,3 @@ def _icc_to_srgb(img: Image.Image) -> Image.Image:
     except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
         return img
     return out if out is not None else img
-
-
-def _one_line(e: BaseException) -> str:
-    text = " ".join(str(e).split())
-    return text or type(e).__name__

@@ -12,7 +12,6 @@ import contextlib
 import math
 import numbers
 import os
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from talkinghead.media.files import one_line, temp_sibling
 from talkinghead.types import InputError, Speech
 
 if TYPE_CHECKING:
@@ -184,14 +184,14 @@ class VideoWriter:
         if not os.access(parent, os.W_OK | os.X_OK):
             raise InputError(f"{self.path}: output directory {parent} is not writable")
 
-        self._tmp = parent / f".{self.path.name}.{secrets.token_hex(4)}.part"
+        self._tmp = temp_sibling(self.path)
         try:
             self._container = av.open(
                 str(self._tmp), mode="w", format="mp4", container_options={"movflags": "+faststart"}
             )
         except (av.FFmpegError, OSError) as e:
             self._tmp.unlink(missing_ok=True)
-            raise InputError(f"{self.path}: cannot create the output file ({_one_line(e)})") from e
+            raise InputError(f"{self.path}: cannot create the output file ({one_line(e)})") from e
         try:
             self._setup_streams(crf, preset, samples, speech.sample_rate if speech is not None else 0)
         except BaseException:
@@ -340,7 +340,7 @@ class VideoWriter:
             self._tmp = None
         except (av.FFmpegError, OSError) as e:
             self.abort()
-            raise InputError(f"{self.path}: cannot write the video ({_one_line(e)})") from e
+            raise InputError(f"{self.path}: cannot write the video ({one_line(e)})") from e
         except BaseException:
             self.abort()
             raise
@@ -443,7 +443,7 @@ def _iter_frames(path: Path, container: InputContainer, fps: float | None) -> It
                 yield _frame_rgb(prev, reformatter)
                 k += 1
     except av.FFmpegError as e:
-        raise InputError(f"{path}: cannot decode video ({_one_line(e)})") from e
+        raise InputError(f"{path}: cannot decode video ({one_line(e)})") from e
     finally:
         container.close()
 
@@ -471,7 +471,7 @@ def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
         try:
             first = next(iter(container.decode(stream)), None)
         except av.FFmpegError as e:
-            raise InputError(f"{p}: cannot decode video ({_one_line(e)})") from e
+            raise InputError(f"{p}: cannot decode video ({one_line(e)})") from e
         if first is None:
             raise InputError(f"{p}: video stream has no decodable frames")
         width, height = first.width, first.height
@@ -510,7 +510,7 @@ def _open_video(p: Path) -> InputContainer:
     try:
         container = av.open(str(p), mode="r")
     except (av.FFmpegError, OSError, ValueError, UnicodeDecodeError) as e:
-        raise InputError(f"{p}: cannot read video (unreadable or corrupt file: {_one_line(e)})") from e
+        raise InputError(f"{p}: cannot read video (unreadable or corrupt file: {one_line(e)})") from e
     if not container.streams.video:
         container.close()
         raise InputError(f"{p}: no video stream in the file")
@@ -526,7 +526,7 @@ def _count_packets(p: Path) -> int:
             stream = container.streams.video[0]
             return sum(1 for pkt in container.demux(stream) if pkt.size)
     except av.FFmpegError as e:
-        raise InputError(f"{p}: cannot read video ({_one_line(e)})") from e
+        raise InputError(f"{p}: cannot read video ({one_line(e)})") from e
 
 
 def _stream_fps(stream: VideoStream) -> float | None:
@@ -544,8 +544,3 @@ def _frame_rgb(frame: av.VideoFrame, reformatter: VideoReformatter) -> np.ndarra
     if k:
         rgb = np.ascontiguousarray(np.rot90(rgb, k))
     return rgb
-
-
-def _one_line(e: BaseException) -> str:
-    text = " ".join(str(getattr(e, "strerror", None) or e).split())
-    return text or type(e).__name__

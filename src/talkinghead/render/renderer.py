@@ -95,9 +95,8 @@ class Renderer:
             ow, oh = _even(int(round(w * s))), _even(int(round(h * s)))
             sx, sy = ow / w, oh / h
             work = cv2.resize(image, (ow, oh), interpolation=cv2.INTER_AREA) if (ow, oh) != (w, h) else image.copy()
-            to_work = np.array([sx, sy, sx], np.float32), np.zeros(3, np.float32)
+            to_work = np.array([sx, sy, sx], np.float32)
             self.background = work
-            lm = face.landmarks * to_work[0]
             x0, y0, x1, y1 = face.box
             cx, cy, half = (x0 + x1) / 2 * sx, (y0 + y1) / 2 * sy, (x1 - x0) / 2 * 1.5 * sx
             rx0, ry0 = max(0, int(cx - half)), max(0, int(cy - half))
@@ -105,9 +104,8 @@ class Renderer:
             self.roi = (rx0, ry0, rx1, ry1)
             self.source = np.ascontiguousarray(work[ry0:ry1, rx0:rx1])
             shift = np.array([rx0, ry0, 0], np.float32)
-            self._src_lm = face.landmarks * to_work[0] - shift
-            self._neutral = neutral.landmarks * to_work[0] - shift
-            del lm
+            self._src_lm = face.landmarks * to_work - shift
+            self._neutral = neutral.landmarks * to_work - shift
         else:
             size = _even(int(config.size))
             # The face box, shrunk and shifted to lie inside the picture (no invented borders).

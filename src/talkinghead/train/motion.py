@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from talkinghead.eval.metrics import GAP_PAIRS, MOUTH
+from talkinghead.eval.metrics import GAP_PAIRS, MOUTH, pearson
 from talkinghead.motion.learned import (
     LearnedConfig,
     content_features,
@@ -161,12 +161,6 @@ def pca_basis(x: np.ndarray, k: int, max_rows: int = 20000, seed: int = 0) -> tu
     return mean.astype(np.float32), basis
 
 
-def _pearson(x: np.ndarray, y: np.ndarray) -> float:
-    x, y = x - x.mean(), y - y.mean()
-    d = float(np.sqrt((x * x).sum() * (y * y).sum()))
-    return float((x * y).sum() / d) if d > 1e-12 else 0.0
-
-
 def offset_metrics(pred: np.ndarray, true: np.ndarray) -> dict[str, float]:
     """Landmark-space metrics of one clip's offsets (``[F, 478, 3]`` IOD units; the neutral cancels).
 
@@ -184,7 +178,7 @@ def offset_metrics(pred: np.ndarray, true: np.ndarray) -> dict[str, float]:
     def acc(x: np.ndarray) -> float:
         return float(np.linalg.norm(x[2:] - 2 * x[1:-1] + x[:-2], axis=-1).mean()) if len(x) > 2 else 0.0
 
-    return {"mouth_r": _pearson(gp, gt), "lmd": float(np.linalg.norm(p - t, axis=-1).mean()),
+    return {"mouth_r": pearson(gp, gt, min_std=1e-12), "lmd": float(np.linalg.norm(p - t, axis=-1).mean()),
             "jitter_ratio": acc(pred[:, m, :2]) / max(acc(true[:, m, :2]), 1e-9)}
 
 
