@@ -217,10 +217,50 @@ def train_prepare(
     typer.echo(json.dumps({k: v for k, v in s.items() if k != "errors"}) + f" errors: {len(s['errors'])}")
 
 
+@train_app.command("augment")
+def train_augment(
+    videos: Path = typer.Argument(..., help="The folder the shards were prepared from (the clips' videos)."),
+    data: Path = typer.Argument(..., help="Folder of shards from 'talkinghead train prepare'; aug_*.npz files are written beside them."),
+    variants: int = typer.Option(3, "--variants", help="Altered copies of each training clip's speech."),
+    seed: int = typer.Option(0, "--seed", help="Random seed (the copies are the same for a seed)."),
+    workers: int = typer.Option(2, "--workers", help="Worker processes."),
+) -> None:
+    """Altered copies of the training speech (other voices, babble and noise, rooms, band limits) for 'train motion'."""
+    from dataclasses import replace
+
+    from talkinghead.train.augment import AugmentConfig, augment
+    from talkinghead.types import InputError
+
+    try:
+        augment(videos, data, replace(AugmentConfig(), variants=variants, seed=seed), workers)
+    except InputError as e:
+        _fail(str(e))
+
+
+@train_app.command("export")
+def train_export(
+    checkpoint: Path = typer.Argument(..., help="A checkpoint written by 'talkinghead train motion' (.safetensors)."),
+    out: Path = typer.Option(..., "-o", "--out", help="The ONNX file to write (what the product runs)."),
+) -> None:
+    """Export a training checkpoint to the ONNX graph that inference runs (onnxruntime)."""
+    from talkinghead.types import InputError
+
+    try:
+        from talkinghead.train.model import export_onnx, load_checkpoint
+    except ImportError as e:
+        _fail(f"exporting needs PyTorch and onnx: pip install 'talkinghead[train]' ({e})")
+    try:
+        model, meta = load_checkpoint(checkpoint)
+    except InputError as e:
+        _fail(str(e))
+    export_onnx(model, out, {k: v for k, v in meta.items() if k not in ("format", "config")})
+    typer.echo(f"wrote {out}")
+
+
 @train_app.command("motion")
 def train_motion(
     data: Path = typer.Option(..., "--data", help="Folder of shards from 'talkinghead train prepare'."),
-    out: Path = typer.Option(..., "--out", help="Checkpoint to write (.safetensors, config inside)."),
+    out: Path = typer.Option(..., "--out", help="Checkpoint to write (.safetensors, config inside); the kept network also goes to OUT with suffix .onnx."),
     device: str = typer.Option("cpu", "--device", help="Torch device, e.g. cpu or cuda."),
     steps: int = typer.Option(3000, "--steps", help="Optimisation steps."),
     batch: int = typer.Option(32, "--batch", help="Clips per step."),

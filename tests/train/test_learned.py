@@ -23,7 +23,7 @@ from talkinghead.motion.learned import (  # noqa: E402
     learned_motion,
     phone_tokens,
 )
-from talkinghead.train.model import build_model, load_checkpoint, save_checkpoint, to_numpy  # noqa: E402
+from talkinghead.train.model import build_model, load_checkpoint, save_checkpoint, to_runtime  # noqa: E402
 from talkinghead.types import AudioFeatures, InputError, PhoneSegment, PhoneSegments  # noqa: E402
 
 TINY = LearnedConfig(dim=16, phone_dim=4, enc_layers=1, dec_layers=1, heads=2, attn_window=2, latent_dim=4,
@@ -61,19 +61,15 @@ def test_lip_index_splits_mouth_from_the_rest() -> None:
     assert not {33, 263, 10}.intersection(lip)   # eye corners, forehead
 
 
-def test_predict_shapes_and_checkpoint_round_trip(tmp_path: Path) -> None:
+def test_predict_shapes_and_motion_sequence(tmp_path: Path) -> None:
     cfg = replace(TINY, lip_index=default_lip_index())
     torch.manual_seed(0)
     model = build_model(cfg)
-    path = tmp_path / "m.safetensors"
-    save_checkpoint(model, path, {"note": "test"})
-    lm = LearnedMotion.from_file(path)
+    lm = to_runtime(model.eval(), {"note": "test"})
     assert lm.meta["note"] == "test" and LearnedConfig.from_json(lm.meta["config"]) == cfg
     feats, active = _features()
-    a = to_numpy(model.eval()).predict(feats, _phones(), active, 25.0, 30)
-    b = lm.predict(feats, _phones(), active, 25.0, 30)
+    a = lm.predict(feats, _phones(), active, 25.0, 30)
     assert a[0].shape == (30, 52) and a[1].shape == (30, 478, 3)
-    np.testing.assert_allclose(a[1], b[1], atol=1e-6)
     seq = learned_motion(lm, feats, PhoneSegments((), "none"), active, 1.2)
     assert seq.num_frames == 30 and seq.au_names == BLENDSHAPE_NAMES and seq.source == "learned"
     assert seq.landmark_offsets.shape == (30, 478, 3) and seq.head_pose.shape == (30, 6)
@@ -116,8 +112,8 @@ def test_training_reduces_loss_and_writes_a_loadable_checkpoint(tmp_path: Path) 
     s = train(tmp_path, out, cfg, model_cfg=TINY, dataset=_synthetic_dataset())
     assert s["steps"] == 2 and s["last_loss"] < s["first_loss"]
     assert out.is_file() and out.with_suffix(".last.safetensors").is_file()
-    assert (tmp_path / "model.log.jsonl").is_file()
-    lm = LearnedMotion.from_file(out)
+    assert (tmp_path / "model.log.jsonl").is_file() and out.with_suffix(".onnx").is_file()
+    lm = LearnedMotion.from_file(out.with_suffix(".onnx"))
     feats, active = _features()
     _, off = lm.predict(feats, PhoneSegments((), "none"), active, 25.0, 30)
     assert off.shape == (30, 478, 3) and np.isfinite(off).all()

@@ -1,8 +1,9 @@
 """The PyTorch definition of the learned motion model, for training (extra ``train``: torch).
 
-Inference does not need this module: :mod:`talkinghead.motion.learned` runs the same network in
-numpy from the ``.safetensors`` written by :func:`save_checkpoint`; the state-dict names below are
-the checkpoint format that forward pass reads, so change them only together with it.
+Inference does not need this module: :func:`export_onnx` writes the trained network as ONNX
+(config and training metadata inside), which :mod:`talkinghead.motion.learned` runs with
+onnxruntime. Training checkpoints are ``.safetensors`` (:func:`save_checkpoint`), with the
+config JSON in their metadata; the state-dict names below are that format.
 
 torch is imported inside the functions (importing this module is cheap).
 """
@@ -12,14 +13,18 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import numpy as np
+
 from talkinghead.motion.learned import (
-    CHECKPOINT_FORMAT,
     N_DYNAMICS,
+    ONNX_FORMAT,
     PHONE_SET,
     LearnedConfig,
     LearnedMotion,
-    read_checkpoint,
 )
+
+#: Checkpoint format tag (safetensors metadata ``format``) of training checkpoints.
+CHECKPOINT_FORMAT = "talkinghead-learned-motion/1"
 
 # -- the network (torch) ------------------------------------------------------------------------
 
@@ -57,8 +62,14 @@ def build_model(config: LearnedConfig) -> Any:
             h, w = self.h, self.w
             q = self.q(self.nq(content)).view(b, f, h, d // h)
             kv = self.nk(dynamics)
-            k = torch.nn.functional.pad(self.k(kv), (0, 0, w, w)).unfold(1, 2 * w + 1, 1)  # [B, F, D, W]
-            v = torch.nn.functional.pad(self.v(kv), (0, 0, w, w)).unfold(1, 2 * w + 1, 1)
+
+            def window(z: torch.Tensor) -> torch.Tensor:
+                # [B, F, D] -> [B, F, D, 2w + 1]: frame f's keys at f - w .. f + w (zero padded). Shifted
+                # slices rather than ``unfold``, which ONNX export cannot take with a dynamic length.
+                zp = torch.nn.functional.pad(z, (0, 0, w, w))
+                return torch.stack([zp[:, j:j + f] for j in range(2 * w + 1)], dim=-1)
+
+            k, v = window(self.k(kv)), window(self.v(kv))
             k = k.reshape(b, f, h, d // h, 2 * w + 1)
             v = v.reshape(b, f, h, d // h, 2 * w + 1)
             # Mask window slots beyond the sequence ends.
@@ -133,13 +144,12 @@ def build_model(config: LearnedConfig) -> Any:
         def landmarks(self, blend: torch.Tensor, latent: torch.Tensor) -> torch.Tensor:
             """Fuse explicit + implicit motion -> offsets ``[B, F, 478, 3]`` (lip and non-lip branches)."""
             cl, cf = self.coefficients(blend, latent)
-            lip = cl @ self.lip_basis + self.lip_mean
-            face = cf @ self.face_basis + self.face_mean
-            b, f = cl.shape[:2]
-            out = cl.new_zeros(b, f, 478, 3)
-            out[:, :, self.lip_index] = lip.view(b, f, -1, 3)
-            out[:, :, self.face_index] = face.view(b, f, -1, 3)
-            return out
+            lip = (cl @ self.lip_basis + self.lip_mean).unflatten(-1, (-1, 3))
+            face = (cf @ self.face_basis + self.face_mean).unflatten(-1, (-1, 3))
+            # Lip and non-lip points back in mesh order (written without shapes read at run time,
+            # so the ONNX export keeps the frame count dynamic).
+            order = torch.argsort(torch.cat([self.lip_index, self.face_index]))
+            return torch.cat([lip, face], dim=2).index_select(2, order)
 
         def forward(self, content: torch.Tensor, phones: torch.Tensor, dynamics: torch.Tensor,
                     index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -173,6 +183,34 @@ def save_checkpoint(model: Any, path: str | os.PathLike[str], extra: dict[str, s
         raise
 
 
+def read_checkpoint(path: str | os.PathLike[str]) -> tuple[LearnedConfig, dict[str, np.ndarray], dict[str, str]]:
+    """Read a training checkpoint (``.safetensors``) as numpy: ``(config, state dict, metadata)``.
+
+    Raises:
+        InputError: missing file, not a safetensors file, or not a learned-motion checkpoint.
+    """
+    from safetensors import safe_open
+    from safetensors.numpy import load_file
+
+    from talkinghead.types import InputError
+
+    if not os.path.isfile(path):
+        raise InputError(f"{path}: motion model checkpoint not found")
+    try:
+        with safe_open(str(path), framework="np") as f:
+            meta = dict(f.metadata() or {})
+    except Exception as e:  # safetensors raises its own error types for corrupt headers
+        raise InputError(f"{path}: not a safetensors file ({e})") from e
+    if meta.get("format") != CHECKPOINT_FORMAT or "config" not in meta:
+        raise InputError(f"{path}: not a talkinghead learned-motion checkpoint")
+    try:
+        config = LearnedConfig.from_json(meta["config"])
+        weights = load_file(str(path))
+    except Exception as e:
+        raise InputError(f"{path}: unreadable learned-motion checkpoint ({e})") from e
+    return config, weights, meta
+
+
 def load_checkpoint(path: str | os.PathLike[str]) -> tuple[Any, dict[str, str]]:
     """Read a checkpoint written by :func:`save_checkpoint` as a torch model: ``(model in eval mode, metadata)``.
 
@@ -188,7 +226,58 @@ def load_checkpoint(path: str | os.PathLike[str]) -> tuple[Any, dict[str, str]]:
     return model, meta
 
 
-def to_numpy(model: Any, meta: dict[str, str] | None = None) -> LearnedMotion:
-    """The numpy inference model with the weights of a torch model from :func:`build_model` (no file written)."""
-    state = {k: v.detach().cpu().numpy().copy() for k, v in model.state_dict().items()}
-    return LearnedMotion(model.cfg, state, meta)
+#: Input and output names of the exported graph (what :class:`~talkinghead.motion.learned.LearnedMotion` feeds).
+ONNX_INPUTS = ("content", "tokens", "dynamics", "index")
+ONNX_OUTPUTS = ("blendshapes", "offsets")
+
+
+def export_onnx(model: Any, path: str | os.PathLike[str], meta: dict[str, str] | None = None) -> None:
+    """Write the network as ONNX (opset 17, dynamic audio and video lengths), atomically.
+
+    Inputs (batch 1): ``content`` float32 ``[1, T, 80]``, ``tokens`` int64 ``[1, T]``,
+    ``dynamics`` float32 ``[1, T, 8]``, ``index`` int64 ``[1, F, 4]``; outputs ``blendshapes``
+    float32 ``[1, F, 52]`` and ``offsets`` float32 ``[1, F, 478, 3]``. The model's config and
+    ``meta`` go into the graph's metadata (``format`` = :data:`ONNX_FORMAT`).
+    """
+    import tempfile
+    import warnings
+    from pathlib import Path
+
+    import onnx
+    import torch
+
+    model = model.cpu().eval()
+    t, f = 400, 100
+    index = torch.clamp(torch.arange(f)[None, :, None] * 4 + torch.arange(-2, 2)[None, None], 0, t - 1)
+    args = (torch.zeros(1, t, 80), torch.zeros(1, t, dtype=torch.long), torch.zeros(1, t, N_DYNAMICS), index)
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".onnx", dir=p.parent)
+    os.close(fd)
+    try:
+        with warnings.catch_warnings():  # the TorchScript exporter's deprecation and constant-folding notes
+            warnings.simplefilter("ignore")
+            torch.onnx.export(model, args, tmp, dynamo=False, opset_version=17, input_names=list(ONNX_INPUTS),
+                              output_names=list(ONNX_OUTPUTS),
+                              dynamic_axes={"content": {1: "T"}, "tokens": {1: "T"}, "dynamics": {1: "T"},
+                                            "index": {1: "F"}, "blendshapes": {1: "F"}, "offsets": {1: "F"}})
+        graph = onnx.load(tmp)
+        for k, v in {"format": ONNX_FORMAT, "config": model.cfg.to_json(), **(meta or {})}.items():
+            graph.metadata_props.add(key=k, value=str(v))
+        onnx.save(graph, tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def to_runtime(model: Any, meta: dict[str, str] | None = None) -> LearnedMotion:
+    """The onnxruntime inference model of a torch model from :func:`build_model` (exported to a temporary file)."""
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "model.onnx"
+        export_onnx(model, path, meta)
+        return LearnedMotion.from_bytes(path.read_bytes())

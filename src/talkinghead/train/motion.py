@@ -4,7 +4,8 @@
 (``talkinghead train motion`` once wired into the CLI) trains on the shards of :mod:`talkinghead.train.prepare`.
 The GRID split of :mod:`talkinghead.eval.datasets` is respected: GRID s1 test and
 validation clips are never trained on; validation clips are used for model selection
-(the checkpoint with the best validation mouth-opening correlation is kept).
+(the checkpoint with the best mean validation mouth-opening correlation, with and without
+phones, is kept).
 
 Losses (on the face-normalised offsets, in units of 0.1 IOD; computed exactly in the fixed
 orthonormal bases' coefficient space, see ``_losses``): landmark MSE with the lip branch
@@ -48,7 +49,8 @@ class TrainConfig:
         lr: peak learning rate (AdamW, cosine decay after 100 warm-up steps).
         weight_decay: AdamW weight decay.
         seed: random seed (initialisation, batches, dropout of phones, pairing).
-        phone_dropout: share of clips trained without phones (UNK), so the model works without alignment.
+        phone_dropout: share of clips trained without phones (UNK), so the model works without alignment
+            (most users give no transcript, so half the batch trains that way).
         pair_prob: share of each batch whose implicit latent comes from another clip.
         w_face: weight of non-lip landmarks relative to lip landmarks.
         w_gap, w_vel, w_acc, w_blend: weights of the lip-gap, velocity, acceleration, blendshape losses.
@@ -62,7 +64,7 @@ class TrainConfig:
     lr: float = 2e-3
     weight_decay: float = 1e-4
     seed: int = 0
-    phone_dropout: float = 0.3
+    phone_dropout: float = 0.5
     pair_prob: float = 0.25
     w_face: float = 0.3
     w_gap: float = 2.0
@@ -124,6 +126,7 @@ def load_shards(data: Path) -> Dataset:
                               phone_tokens(phones, t), arr["blendshapes"][f0:f1], arr["offsets"][f0:f1]))
     if not clips:
         raise InputError(f"{data}: the shards hold no clips")
+    clips += augmented_clips(data, {c[0]: c for c in clips})
     tmax = max(len(c[2]) for c in clips)
     fmax = max(len(c[5]) for c in clips)
     n = len(clips)
@@ -139,12 +142,38 @@ def load_shards(data: Path) -> Dataset:
     return ds
 
 
+def augmented_clips(data: Path, base: dict[str, tuple]) -> list[tuple]:
+    """Clips of the ``aug_*.npz`` files in ``data`` (:mod:`talkinghead.train.augment`), as ``load_shards`` rows.
+
+    Each altered copy ``NAME#aK`` has its own audio features and the phones and face motion
+    (targets) of its clip ``NAME`` in ``base``; copies of clips not in ``base`` are ignored.
+    """
+    out = []
+    for f in sorted(data.glob("aug_*.npz")):
+        with np.load(f, allow_pickle=False) as z:
+            ai = z["audio_index"]
+            arr = {k: z[k] for k in ("mel", "energy", "f0", "formants", "active")}
+            for c, name in enumerate(z["names"]):
+                b = base.get(str(name).split("#")[0])
+                if b is None:
+                    continue
+                a0, a1 = ai[c], ai[c + 1]
+                out.append((str(name), b[1], content_features(arr["mel"][a0:a1]),
+                            dynamics_features(arr["energy"][a0:a1], arr["f0"][a0:a1], arr["formants"][a0:a1],
+                                              arr["active"][a0:a1]), b[4], b[5], b[6]))
+    return out
+
+
 def split_names(names: Sequence[str]) -> tuple[list[int], list[int]]:
-    """Indices of training and validation clips: GRID s1 test clips are dropped, validation clips held out."""
+    """Indices of training and validation clips, by clip (an altered copy ``NAME#aK`` goes with ``NAME``).
+
+    GRID s1 test clips are dropped, validation clips held out (their originals only); the rest trains.
+    """
     from talkinghead.eval.datasets import GRID_S1_TEST, GRID_S1_VALIDATION
 
     test, val = set(GRID_S1_TEST), set(GRID_S1_VALIDATION)
-    train_i = [i for i, n in enumerate(names) if n not in test and n not in val]
+    base = [n.split("#")[0] for n in names]
+    train_i = [i for i, b in enumerate(base) if b not in test and b not in val]
     val_i = [i for i, n in enumerate(names) if n in val]
     return train_i, val_i
 
@@ -293,11 +322,12 @@ def validate(model: object, ds: Dataset, cfg: TrainConfig, proj: dict, targets: 
 
 def train(data: Path, out: Path, cfg: TrainConfig = TrainConfig(), model_cfg: LearnedConfig | None = None,
           device: str = "cpu", log_path: Path | None = None, dataset: Dataset | None = None) -> dict[str, object]:
-    """Train and write the best checkpoint (by validation mouth-opening r) to ``out``.
+    """Train and write the best checkpoint (by validation mouth-opening r, mean of with and without phones) to ``out``.
 
     Args:
         data: folder of shards (ignored when ``dataset`` is given).
-        out: ``.safetensors`` path; ``OUT.last.safetensors`` holds the final weights.
+        out: ``.safetensors`` path of the kept checkpoint; ``OUT.last.safetensors`` holds the final
+            weights and ``OUT.onnx`` the kept network exported for inference (what ships).
         cfg: training settings.
         model_cfg: model dimensions (default :class:`LearnedConfig` with :func:`default_lip_index`).
         device: torch device (``cpu``, ``cuda``...).
@@ -308,7 +338,7 @@ def train(data: Path, out: Path, cfg: TrainConfig = TrainConfig(), model_cfg: Le
     """
     import torch
 
-    from talkinghead.train.model import build_model, save_checkpoint
+    from talkinghead.train.model import build_model, export_onnx, load_checkpoint, save_checkpoint
 
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
@@ -354,7 +384,7 @@ def train(data: Path, out: Path, cfg: TrainConfig = TrainConfig(), model_cfg: Le
     extra = {"train": json.dumps(asdict(cfg)), "data": str(data), "n_train": str(len(tr_i)), "n_val": str(len(va_i))}
     print(f"train: {len(tr_i)} clips, validation: {len(va_i)} clips, {n_params} parameters", file=sys.stderr)
     t0 = time.perf_counter()
-    best = {"mouth_r": -2.0}
+    best: dict[str, object] = {"score": -2.0}
     first_loss = last_loss = float("nan")
     order = rng.permutation(len(tr_i))
     pos = 0
@@ -387,13 +417,19 @@ def train(data: Path, out: Path, cfg: TrainConfig = TrainConfig(), model_cfg: Le
             print(json.dumps(rec), file=sys.stderr)
             log.write(json.dumps(rec) + "\n")
             log.flush()
-            if v["mouth_r"] > best["mouth_r"]:
-                best = {**v, "step": step}
-                save_checkpoint(model.cpu(), out, {**extra, "step": str(step), "val": json.dumps(v)})
+            # Kept: the best mean of the validation mouth-opening r with and without phones (both are used).
+            score = 0.5 * (v["mouth_r"] + vn["mouth_r"])
+            if score > best.get("score", -2.0):
+                best = {**v, "no_phones": vn, "score": score, "step": step}
+                save_checkpoint(model.cpu(), out, {**extra, "step": str(step), "val": json.dumps(v),
+                                                   "val_no_phones": json.dumps(vn)})
                 model.to(device)
         if done:
             break
     save_checkpoint(model.cpu(), out.with_suffix(".last.safetensors"), {**extra, "step": str(step)})
     log.close()
+    # The kept checkpoint as the ONNX graph the product runs (OUT with the suffix .onnx).
+    best_model, best_meta = load_checkpoint(out)
+    export_onnx(best_model, out.with_suffix(".onnx"), {k: v for k, v in best_meta.items() if k not in ("format", "config")})
     return {"parameters": n_params, "steps": step + 1, "seconds": round(time.perf_counter() - t0, 1),
             "best_val": best, "first_loss": first_loss, "last_loss": last_loss}

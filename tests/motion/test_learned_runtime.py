@@ -1,4 +1,4 @@
-"""The learned motion path without torch: numpy inference on real speech, chunking, no torch import."""
+"""The learned motion path without torch: onnxruntime inference on real speech, no torch import, clear errors."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytest.importorskip("safetensors")
+pytest.importorskip("onnxruntime")
 
 from talkinghead.motion import learned as L  # noqa: E402
 from talkinghead.types import AudioFeatures, InputError, PhoneSegment, PhoneSegments  # noqa: E402
@@ -52,30 +52,23 @@ def test_import_and_inference_do_not_need_torch() -> None:
     assert r.returncode == 0 and r.stdout.strip() == "False", r.stderr
 
 
-def test_chunked_audio_stage_equals_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Chunks of the 100 Hz stage and of the landmark expansion do not change the result (long inputs)."""
-    lm = _shipped()
-    rng = np.random.default_rng(0)
-    t = 700
-    e = rng.uniform(-70, -10, t).astype(np.float32)
-    feats = AudioFeatures(mel=rng.normal(-6, 3, (t, 80)).astype(np.float32), energy=e,
-                          f0=np.where(e > -40, 150.0, 0.0).astype(np.float32), formants=np.zeros((t, 2), np.float32))
-    phones = PhoneSegments((PhoneSegment("M", 1.0, 1.2), PhoneSegment("AA", 1.2, 2.0)), "alignment")
-    b1, o1 = lm.predict(feats, phones, e > -40, 25.0, 175)
-    monkeypatch.setattr(L, "_CHUNK_100HZ", 37)
-    monkeypatch.setattr(L, "_CHUNK_FRAMES", 11)
-    b2, o2 = lm.predict(feats, phones, e > -40, 25.0, 175)
-    np.testing.assert_allclose(o2, o1, atol=1e-6)
-    np.testing.assert_allclose(b2, b1, atol=1e-6)
-
-
-def test_bad_weights_are_a_clear_error(tmp_path: Path) -> None:
+def test_bad_model_files_are_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="not found"):
-        L.LearnedMotion.from_file(tmp_path / "missing.safetensors")
-    bad = tmp_path / "bad.safetensors"
-    bad.write_bytes(b"not a safetensors file")
-    with pytest.raises(InputError):
-        L.read_checkpoint(bad)
+        L.LearnedMotion.from_file(tmp_path / "missing.onnx")
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"not an onnx file")
+    with pytest.raises(InputError, match="bad.onnx: not an ONNX model"):
+        L.LearnedMotion.from_file(bad)
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])])
+    foreign = tmp_path / "foreign.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), foreign)
+    with pytest.raises(InputError, match="foreign.onnx: not a talkinghead learned-motion model"):
+        L.LearnedMotion.from_file(foreign)
 
 
 @pytest.mark.slow

@@ -1,0 +1,139 @@
+"""The ONNX export of the learned motion model (what inference runs) against the torch model it comes from."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("onnx")
+pytest.importorskip("onnxruntime")
+
+from talkinghead.motion.learned import (  # noqa: E402
+    ONNX_FORMAT,
+    PHONE_SET,
+    LearnedConfig,
+    LearnedMotion,
+    content_features,
+    default_lip_index,
+    default_weights,
+    dynamics_features,
+    frame_index,
+    phone_tokens,
+)
+from talkinghead.train.model import build_model, export_onnx, load_checkpoint, save_checkpoint, to_runtime  # noqa: E402
+from talkinghead.types import AudioFeatures, PhoneSegment, PhoneSegments  # noqa: E402
+
+#: Tolerance onnxruntime vs torch (float32 both; measured differences are about 1e-7 on offsets, 1e-6 on blendshapes).
+ATOL = 1e-4
+
+
+def _torch_predict(model: object, features: AudioFeatures, phones: PhoneSegments, active: np.ndarray, fps: float,
+                   num_frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """The torch model on exactly the inputs :meth:`LearnedMotion.predict` builds."""
+    t = features.num_frames
+    cont = content_features(features.mel)
+    dyn = dynamics_features(features.energy, features.f0, features.formants, active)
+    tok = phone_tokens(phones, t, features.frame_rate)
+    idx = frame_index(num_frames, fps, t, features.frame_rate)
+    with torch.inference_mode():
+        blend, off = model(torch.from_numpy(cont)[None], torch.from_numpy(tok)[None], torch.from_numpy(dyn)[None],
+                           torch.from_numpy(idx)[None])
+    return blend[0].numpy(), off[0].numpy()
+
+
+def _randomised(cfg: LearnedConfig, seed: int = 0) -> object:
+    """A model of ``cfg`` with every parameter and buffer (norm affines, bases, means) randomised."""
+    torch.manual_seed(seed)
+    model = build_model(replace(cfg, lip_index=default_lip_index())).eval()
+    with torch.no_grad():
+        for _, p in model.named_parameters():
+            p.add_(0.2 * torch.randn_like(p))
+        for _, b in model.named_buffers():
+            if b.is_floating_point():
+                b.copy_(0.05 * torch.randn_like(b))
+    return model
+
+
+def _random_input(t: int, seed: int) -> tuple[AudioFeatures, PhoneSegments, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    energy = rng.uniform(-80, -10, t).astype(np.float32)
+    f0 = np.where(rng.random(t) > 0.4, rng.uniform(80, 300, t), 0.0).astype(np.float32)
+    formants = np.stack([rng.uniform(300, 900, t), rng.uniform(900, 2500, t)], 1).astype(np.float32)
+    feats = AudioFeatures(mel=rng.normal(-6, 3, (t, 80)).astype(np.float32), energy=energy, f0=f0, formants=formants)
+    bounds = np.sort(rng.uniform(0, t / 100.0, 2 * max(1, t // 15)))
+    segs = tuple(PhoneSegment(str(rng.choice(PHONE_SET[1:])), float(a), float(b))
+                 for a, b in zip(bounds[::2], bounds[1::2]))
+    return feats, PhoneSegments(segs, "alignment"), energy > -45
+
+
+@pytest.mark.parametrize(("t", "fps", "frames", "seed"), [(300, 25.0, 75, 0), (1234, 30.0, 370, 1), (257, 24.0, 62, 2),
+                                                         (40, 25.0, 3, 3), (500, 29.97, 151, 4)])
+def test_export_equals_torch_at_any_length(t: int, fps: float, frames: int, seed: int) -> None:
+    """Audio and video lengths other than the export's example (dynamic axes), with and without phones."""
+    model = _randomised(LearnedConfig(), seed)
+    lm = to_runtime(model)
+    feats, phones, active = _random_input(t, seed)
+    for ph in (phones, PhoneSegments((), "none")):
+        bn, on = lm.predict(feats, ph, active, fps, frames)
+        bt, ot = _torch_predict(model, feats, ph, active, fps, frames)
+        assert bn.dtype == np.float32 and on.dtype == np.float32
+        assert bn.shape == (frames, 52) and on.shape == (frames, 478, 3)
+        assert float(np.abs(on - ot).max()) < ATOL
+        assert float(np.abs(bn - bt).max()) < ATOL
+        assert float(np.abs(on).max()) > 0.01  # the comparison is not between two near-zero outputs
+
+
+@pytest.mark.parametrize("cfg", [
+    LearnedConfig(dim=16, phone_dim=4, enc_layers=1, dec_layers=1, heads=2, attn_window=2, latent_dim=4,
+                  n_lip_basis=4, n_face_basis=3),
+    LearnedConfig(dim=32, phone_dim=8, enc_layers=4, dec_layers=2, heads=8, attn_window=9, latent_dim=8,
+                  n_lip_basis=6, n_face_basis=5),
+])
+def test_export_equals_torch_for_other_dimensions(cfg: LearnedConfig) -> None:
+    model = _randomised(cfg)
+    lm = to_runtime(model)
+    assert lm.config == model.cfg
+    feats, phones, active = _random_input(420, 7)
+    bn, on = lm.predict(feats, phones, active, 25.0, 105)
+    bt, ot = _torch_predict(model, feats, phones, active, 25.0, 105)
+    assert float(np.abs(on - ot).max()) < ATOL and float(np.abs(bn - bt).max()) < ATOL
+
+
+def test_checkpoint_round_trip_and_export_metadata(tmp_path: Path) -> None:
+    model = _randomised(LearnedConfig(dim=16, phone_dim=4, enc_layers=2, dec_layers=1, heads=2, latent_dim=4,
+                                      n_lip_basis=4, n_face_basis=3))
+    save_checkpoint(model, tmp_path / "m.safetensors", {"step": "7"})
+    loaded, meta = load_checkpoint(tmp_path / "m.safetensors")
+    assert meta["step"] == "7"
+    export_onnx(loaded, tmp_path / "m.onnx", {"step": meta["step"]})
+    lm = LearnedMotion.from_file(tmp_path / "m.onnx")
+    assert lm.meta["format"] == ONNX_FORMAT and lm.meta["step"] == "7" and lm.config == model.cfg
+    feats, phones, active = _random_input(300, 1)
+    bn, on = lm.predict(feats, phones, active, 25.0, 75)
+    bt, ot = _torch_predict(model, feats, phones, active, 25.0, 75)
+    assert float(np.abs(on - ot).max()) < ATOL and float(np.abs(bn - bt).max()) < ATOL
+
+
+def test_shipped_model_runs_on_real_speech() -> None:
+    from talkinghead.audio.features import compute_features, speech_activity
+    from talkinghead.eval.datasets import default_data_root
+    from talkinghead.media.audio import load_speech
+
+    path = default_weights()
+    root = default_data_root()
+    if path is None or root is None or not (root / "audio" / "musetalk_eng.wav").is_file():
+        pytest.skip("no shipped model or shared data not available")
+    lm = LearnedMotion.from_file(path)
+    assert lm.meta["format"] == ONNX_FORMAT and lm.config.lip_index == default_lip_index()
+    speech = load_speech(root / "audio" / "musetalk_eng.wav")
+    feats = compute_features(speech)
+    active = speech_activity(feats)
+    frames = int(round(speech.duration_s * 25.0))
+    bn, on = lm.predict(feats, PhoneSegments((), "none"), active, 25.0, frames)
+    assert on.shape == (frames, 478, 3) and np.isfinite(on).all() and np.isfinite(bn).all()
+    assert 0.0 <= float(bn.min()) and float(bn.max()) <= 1.0
+    assert float(np.abs(on).max()) > 0.01
