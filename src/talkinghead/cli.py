@@ -160,9 +160,9 @@ def _names(value: str) -> tuple[str, ...]:
 
 @app.command("eval")
 def eval_(
-    quick: bool = typer.Option(False, "--quick", help="A few clips per set (3 GRID test, 1 unseen speaker, 2 real videos, 2 pairs): minutes, for CI."),
-    sets: str = typer.Option("grid_test,grid_others,videos,cross", "--sets", help="Comma-separated sets: grid_test, grid_validation, grid_others, videos, cross (portrait + speech pairs, no ground truth)."),
-    systems: str = typer.Option("still,loudness,rules,learned", "--systems", help="Comma-separated systems: still, loudness, rules, learned, oracle (the real frames: a self-check)."),
+    quick: bool = typer.Option(False, "--quick", help="A few clips per set (3 GRID test, 1 unseen speaker, 2 noisy GRID per SNR, 2 real videos, 2 pairs): minutes."),
+    sets: str = typer.Option("grid_test,grid_others,grid_babble10,grid_babble0,videos,cross", "--sets", help="Comma-separated sets: grid_test, grid_validation, grid_others (38 clips of unseen GRID speakers), grid_babble10 and grid_babble0 (GRID test with babble at 10 and 0 dB SNR), videos, cross (portrait + speech pairs, no ground truth)."),
+    systems: str = typer.Option("still,loudness,rules,learned,auto-notext,learned-nophones,rules-nophones", "--systems", help="Comma-separated systems: still, loudness, rules and learned (given the transcript where a clip has one), auto-notext (the defaults, no transcript: what a user with only a recording gets), learned-nophones and rules-nophones (no phones at all), oracle (the real frames: a self-check)."),
     out: Path = typer.Option(Path("reports/eval"), "--out", "-o", help="Folder for report.json, report.md and the plots."),
     limit: Optional[int] = typer.Option(None, "--limit", help="At most N clips per set."),
     data: Optional[Path] = typer.Option(None, "--data", help="Shared data folder (default: $TALKINGHEAD_DATA, else shared/data here or in a parent folder)."),

@@ -64,7 +64,13 @@ def test_load_sets(shared_data: Path) -> None:
     assert len(test) == 40 and all(c.video.is_file() and c.transcript for c in test)
     assert [c.name for c in D.load_set("grid_test", shared_data, quick=True)] == list(D.GRID_S1_TEST[:3])
     others = D.load_set("grid_others", shared_data)
-    assert len(others) == 5 and sum(bool(c.words) for c in others) >= 1
+    # unseen speakers: 5 in grid/others, 10 of s31 (aligned) and 23 of s4 in grid/more
+    assert len(others) == 38 and sum(bool(c.words) for c in others) == 11
+    assert all(c.video.is_file() for c in others) and len({c.video.parent.parent.name for c in others}) == 3
+    noisy = D.load_set("grid_babble0", shared_data)
+    assert [c.name for c in noisy] == [c.name for c in test] and {c.snr_db for c in noisy} == {0.0}
+    assert all(len(c.noise) == 3 and all(f.is_file() for f in c.noise) for c in noisy)
+    assert not test[0].noise and D.load_set("grid_babble10", shared_data, limit=1)[0].snr_db == 10.0
     videos = D.load_set("videos", shared_data, limit=2)
     assert len(videos) == 2 and videos[0].transcript is None
     assert len(D.load_set("videos", shared_data, quick=True)) == 2

@@ -13,8 +13,13 @@ Systems (later models are added as rows):
 - ``still``: the portrait itself, unmoving (the floor every system must beat).
 - ``loudness``: ``jawOpen`` = the normalised audio envelope through the AU rig; no head motion,
   no blinks (the "mouth opens with every loud frame" baseline).
-- ``rules``: the current pipeline (:class:`~talkinghead.pipeline.TalkingHeadPipeline`, rule
-  path), full-frame so its frames line up with the real ones.
+- ``rules``, ``learned``: the pipeline (:class:`~talkinghead.pipeline.TalkingHeadPipeline`)
+  with that motion model, full-frame so its frames line up with the real ones, given the
+  clip's transcript where it has one (GRID's word alignment; others: word recognition).
+- ``auto-notext``: what a user gets with the photo and the recording alone: the default
+  settings (``--phones auto --motion auto``) and no transcript.
+- ``learned-nophones``, ``rules-nophones``: each motion model with no phones at all
+  (``--phones acoustic``): the models' own reading of the audio.
 - ``oracle``: the real frames themselves (a check of the machinery: every score is perfect).
 """
 
@@ -42,9 +47,14 @@ if TYPE_CHECKING:
 log = logging.getLogger("talkinghead")
 
 #: Systems that can be evaluated, in table order.
-SYSTEMS = ("still", "loudness", "rules", "learned", "oracle")
+SYSTEMS = ("still", "loudness", "rules", "learned", "auto-notext", "learned-nophones", "rules-nophones", "oracle")
 #: Systems evaluated by default.
-DEFAULT_SYSTEMS = ("still", "loudness", "rules", "learned")
+DEFAULT_SYSTEMS = ("still", "loudness", "rules", "learned", "auto-notext", "learned-nophones", "rules-nophones")
+#: Systems run on the noisy sets (the conditions noise is about: no transcript).
+NOISY_SYSTEMS = ("auto-notext", "learned-nophones", "rules-nophones")
+#: Pauses scored by ``pause_closed``: voice-activity pauses at least this long (s) in the clean speech,
+#: less this margin (s) at each end (lips close after the last sound and open before the next).
+PAUSE_MIN_S, PAUSE_MARGIN_S = 0.3, 0.1
 
 
 @dataclass(frozen=True)
@@ -103,6 +113,7 @@ class Reference:
         crops: uint8 ``[F, S, S, 3]`` real face crops, S = crop size.
         id_frames: frame index -> full real frame, for the identity distance.
         events: bilabial events ``(start_s, end_s)`` from the word alignment (empty without one).
+        pauses: bool ``[F]``: frames inside pauses of the clean speech (:func:`pause_frames`).
     """
 
     clip: Clip
@@ -114,6 +125,7 @@ class Reference:
     crops: np.ndarray
     id_frames: dict[int, np.ndarray]
     events: tuple[tuple[float, float], ...]
+    pauses: np.ndarray
 
     @property
     def fps(self) -> float:
@@ -136,6 +148,7 @@ class Pair:
         fps: generated frame rate.
         loudness: float32 ``[F]`` audio envelope at the frames.
         events: bilabial events ``(start_s, end_s)`` from the word alignment (empty without one).
+        pauses: bool ``[F]``: frames inside the speech's pauses (:func:`pause_frames`).
     """
 
     clip: Clip
@@ -145,6 +158,7 @@ class Pair:
     fps: float
     loudness: np.ndarray
     events: tuple[tuple[float, float], ...]
+    pauses: np.ndarray
 
     @property
     def num_frames(self) -> int:
@@ -164,6 +178,7 @@ class RealScores:
         blink_rate: blinks per minute.
         loudness_r: Pearson r of mouth opening and loudness.
         closure: share of bilabial events with closed lips (None without events).
+        pause_closed: share of pause frames with closed lips (None without pauses).
         identity: identity distance of real frames to the portrait (None without dlib).
     """
 
@@ -175,6 +190,7 @@ class RealScores:
     blink_rate: float
     loudness_r: float
     closure: float | None
+    pause_closed: float | None
     identity: float | None
 
 
@@ -203,6 +219,8 @@ class Scores:
         identity: identity distance of generated frames to the portrait (dlib; None if unavailable).
         loudness_r: Pearson r of generated mouth opening and loudness (no ground truth needed).
         closure: share of bilabial events where the generated lips close (None without events).
+        pause_closed: share of frames in the speech's pauses where the generated lips are
+            closed (None without pauses; see :func:`pause_frames`).
         gen_s: seconds spent generating (setup, motion and rendering; tracking excluded).
         rtf: real-time factor of generation (gen_s / audio seconds).
     """
@@ -224,6 +242,7 @@ class Scores:
     identity: float | None
     loudness_r: float
     closure: float | None
+    pause_closed: float | None
     gen_s: float
     rtf: float
 
@@ -291,7 +310,8 @@ def prepare_reference(clip: Clip, config: EvalConfig = EvalConfig()) -> Referenc
     if clip.video is None:
         raise InputError(f"{clip.name}: no real video to compare with")
     info = probe_video(clip.video)
-    speech = load_speech(clip.video)
+    clean = load_speech(clip.video)
+    speech = with_babble(clean, clip.noise, clip.snr_db)
     id_idx = set(_sample_indices(info.num_frames, config.identity_frames, start=1))
     boxes: list[tuple[int, int, int, int]] = []
     crops: list[np.ndarray] = []
@@ -318,7 +338,56 @@ def prepare_reference(clip: Clip, config: EvalConfig = EvalConfig()) -> Referenc
     loud = M.loudness_envelope(speech.samples, speech.sample_rate, track.fps, track.num_frames)
     return Reference(clip=clip, track=track, portrait=portrait, speech=speech, loudness=loud,
                      boxes=np.asarray(boxes, dtype=np.int64), crops=np.stack(crops), id_frames=id_frames,
-                     events=tuple(bilabial_events(clip.words)))
+                     events=tuple(bilabial_events(clip.words)), pauses=pause_frames(clean, track.fps, track.num_frames))
+
+
+def with_babble(speech: Speech, noise: Sequence[Path], snr_db: float) -> Speech:
+    """``speech`` with the babble of ``noise`` (files summed at equal level, looped) at ``snr_db`` dB; unchanged without noise."""
+    from talkinghead.audio.augment import mix_at_snr
+    from talkinghead.media.audio import load_speech
+
+    if not noise:
+        return speech
+    babble = np.zeros(len(speech.samples), np.float32)
+    for f in noise:
+        x = load_speech(f, speech.sample_rate).samples
+        x = np.resize(x, len(babble))
+        babble += x / (float(np.sqrt(np.mean(x.astype(np.float64) ** 2))) + 1e-9)
+    mixed = mix_at_snr(speech.samples, babble, snr_db)
+    return Speech(samples=np.clip(mixed / max(1.0, float(np.abs(mixed).max())), -1.0, 1.0).astype(np.float32),
+                  sample_rate=speech.sample_rate)
+
+
+def pause_frames(speech: Speech, fps: float, num_frames: int) -> np.ndarray:
+    """Video frames inside the speech's pauses: bool ``[num_frames]``.
+
+    A pause is a run of no voice activity (:func:`~talkinghead.audio.features.speech_activity`
+    on the clean speech) of at least :data:`PAUSE_MIN_S`, less :data:`PAUSE_MARGIN_S` at each
+    end; a frame counts when its time falls inside one.
+    """
+    from talkinghead.audio.features import compute_features, speech_activity
+
+    feats = compute_features(speech)
+    active = speech_activity(feats)
+    rate = float(feats.frame_rate)
+    out = np.zeros(num_frames, bool)
+    t = np.arange(num_frames) / fps
+    padded = np.concatenate([[False], ~active, [False]])
+    starts = np.flatnonzero(~padded[:-1] & padded[1:])  # first frame of each pause (100 Hz)
+    ends = np.flatnonzero(padded[:-1] & ~padded[1:])    # one past its last
+    for a, b in zip(starts, ends):
+        a_s, b_s = a / rate, b / rate
+        if b_s - a_s >= PAUSE_MIN_S:
+            out |= (t >= a_s + PAUSE_MARGIN_S) & (t < b_s - PAUSE_MARGIN_S)
+    return out
+
+
+def pause_closed(opening: np.ndarray, pauses: np.ndarray, closed: float = M.CLOSED_OPENING) -> float | None:
+    """Share of pause frames (``pauses`` bool ``[F]``) where ``opening`` (``[F]``, NaN = no face) is at most ``closed``."""
+    n = min(len(opening), len(pauses))
+    o = np.asarray(opening[:n], np.float64)[pauses[:n]]
+    o = o[np.isfinite(o)]
+    return float(np.mean(o <= closed)) if o.size else None
 
 
 def prepare_pair(clip: Clip, fps: float = 25.0) -> Pair:
@@ -339,7 +408,7 @@ def prepare_pair(clip: Clip, fps: float = 25.0) -> Pair:
     n = max(1, int(round(speech.duration_s * fps)))
     loud = M.loudness_envelope(speech.samples, speech.sample_rate, fps, n)
     return Pair(clip=clip, portrait=image, portrait_landmarks=face.landmarks, speech=speech, fps=fps, loudness=loud,
-                events=tuple(bilabial_events(clip.words)))
+                events=tuple(bilabial_events(clip.words)), pauses=pause_frames(speech, fps, n))
 
 
 def _portrait_landmarks(src: Reference | Pair) -> np.ndarray:
@@ -365,6 +434,7 @@ def real_scores(ref: Reference) -> RealScores:
         jitter=M.jitter(tr.landmarks), pose_std=M.head_pose_std(tr.pose), blink_rate=M.blink_rate(tr.blink, tr.fps),
         loudness_r=M.loudness_correlation(opening, ref.loudness),
         closure=M.bilabial_closure(opening, ref.events, tr.fps),
+        pause_closed=pause_closed(opening, ref.pauses),
         identity=_identity(ref, ref.id_frames, tr),
     )
 
@@ -446,6 +516,7 @@ def score_frames(ref: Reference, frames: Iterable[np.ndarray], system: str = "ge
         identity=_identity(ref, id_frames, gen),
         loudness_r=M.loudness_correlation(g_open, ref.loudness[:n]),
         closure=M.bilabial_closure(g_open, ref.events, gen.fps),
+        pause_closed=pause_closed(g_open, ref.pauses),
         gen_s=clock.seconds,
         rtf=clock.seconds / max(ref.speech.duration_s, 1e-9),
     )
@@ -512,6 +583,7 @@ def score_pair(pair: Pair, frames: Iterable[np.ndarray], system: str = "generate
         blink_rate=M.blink_rate(gen.blink, gen.fps), psnr=nan, ssim=nan, identity=_identity(pair, id_frames, gen),
         loudness_r=M.loudness_correlation(g_open, pair.loudness[:n]),
         closure=M.bilabial_closure(g_open, pair.events, gen.fps),
+        pause_closed=pause_closed(g_open, pair.pauses),
         gen_s=clock.seconds, rtf=clock.seconds / max(pair.speech.duration_s, 1e-9),
     )
     return SystemRun(system=system, scores=scores, track=gen, opening=g_open, sheet=sheet)
@@ -531,6 +603,13 @@ def _pipeline(src: Reference | Pair, pose_scale: float, blink_rate: float, confi
                          blink_rate=blink_rate, seed=config.seed, phones="auto", motion=motion)
     where = str(src.clip.portrait) if pair else f"{src.clip.video} (frame {src.clip.portrait_frame})"
     return TalkingHeadPipeline(src.portrait, cfg, source=where)
+
+
+#: Pipeline systems: motion model, whether the clip's transcript is given, phone mode.
+PIPELINE_SYSTEMS: dict[str, tuple[str, bool, str]] = {
+    "rules": ("rules", True, "auto"), "learned": ("learned", True, "auto"), "auto-notext": ("auto", False, "auto"),
+    "learned-nophones": ("learned", False, "acoustic"), "rules-nophones": ("rules", False, "acoustic"),
+}
 
 
 def loudness_motion(speech: Speech, fps: float, num_frames: int) -> MotionSequence:
@@ -577,14 +656,20 @@ def system_frames(system: str, src: Reference | Pair,
         n = max(1, int(round(src.speech.duration_s * src.fps)))
         motion = loudness_motion(src.speech, src.fps, n)
         return pipe.frames(motion), time.perf_counter() - t
-    if system in ("rules", "learned"):
+    if system in PIPELINE_SYSTEMS:
         from talkinghead.pipeline import analyse_speech
 
-        pipe = _pipeline(src, 1.0, 15.0, config, motion=system)
-        analysis = analyse_speech(src.speech, src.clip.transcript, "auto")
+        motion_mode, transcript, phones = PIPELINE_SYSTEMS[system]
+        pipe = _pipeline(src, 1.0, 15.0, config, motion=motion_mode)
+        analysis = analyse_speech(src.speech, src.clip.transcript if transcript else None, phones)
         motion = pipe.motion(analysis)
         return pipe.frames(motion), time.perf_counter() - t
     raise InputError(f"unknown system {system!r}; choose from {', '.join(SYSTEMS)}")
+
+
+def systems_for(clip: Clip, systems: Sequence[str]) -> list[str]:
+    """The systems run on ``clip``: all of ``systems``, or on a noisy clip those of :data:`NOISY_SYSTEMS`."""
+    return [s for s in systems if not clip.noise or s in NOISY_SYSTEMS]
 
 
 def evaluate_clip(clip: Clip, config: EvalConfig = EvalConfig(), systems: Sequence[str] | None = None,
@@ -602,7 +687,7 @@ def evaluate_clip(clip: Clip, config: EvalConfig = EvalConfig(), systems: Sequen
     Raises:
         InputError: the clip itself cannot be read or has no face in its portrait.
     """
-    systems = list(systems if systems is not None else config.systems)
+    systems = systems_for(clip, systems if systems is not None else config.systems)
     src: Reference | Pair
     if clip.has_ground_truth:
         src = prepare_reference(clip, config)
@@ -694,7 +779,8 @@ def run_benchmark(root: Path, config: EvalConfig = EvalConfig(), clips: Sequence
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(clips) * max(1, len(systems)), unit="run", desc="eval", dynamic_ncols=True)
+        bar = tqdm(total=sum(max(1, len(systems_for(c, systems))) for c in clips), unit="run", desc="eval",
+                   dynamic_ncols=True)
     try:
         for clip in clips:
             if bar is not None:
@@ -706,7 +792,7 @@ def run_benchmark(root: Path, config: EvalConfig = EvalConfig(), clips: Sequence
                 log.warning("%s: cannot evaluate: %s", clip.name, e)
                 failed[f"{clip.set}/{clip.name}"] = str(e)
                 if bar is not None:
-                    bar.update(len(systems))
+                    bar.update(len(systems_for(clip, systems)))
     finally:
         if bar is not None:
             bar.close()

@@ -8,8 +8,12 @@ added or removed, and training code must use :func:`grid_split` to stay off the 
   40 validation clips were drawn once with ``random.Random(3).sample(sorted(names), 80)``
   (first 40 test, next 40 validation; :func:`make_grid_split`) from the clips present;
   everything else is training data.
-- ``grid/others``: one clip each of 5 other GRID speakers (unseen speakers; only ``swwp2s``
-  has a word alignment).
+- ``grid_others``: unseen GRID speakers, never trained on: ``grid/others`` (one clip each of 5
+  speakers; only ``swwp2s`` has a word alignment) and ``grid/more`` (10 clips of s31 with
+  alignments, 23 of s4 without).
+- ``grid_babble10`` / ``grid_babble0``: the GRID s1 test clips with babble of other speakers
+  (three unseen-speaker clips summed) mixed in at 10 dB and 0 dB SNR; the real frames are
+  the clean clip's.
 - ``videos``: 10 real talking-head clips with their own audio (interviews, speeches).
 - ``cross``: no ground truth: 8 fixed pairs of an arbitrary portrait (photos, a painting, a
   3-D cartoon, a sculpture) and arbitrary speech (GRID test clips' audio with their word
@@ -25,15 +29,19 @@ from __future__ import annotations
 import os
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from talkinghead.types import InputError
 
 #: Evaluation sets, by name.
-SETS = ("grid_test", "grid_validation", "grid_others", "videos", "cross")
+SETS = ("grid_test", "grid_validation", "grid_others", "grid_babble10", "grid_babble0", "videos", "cross")
 #: Sets evaluated by default (validation is for model selection, not for reports).
-DEFAULT_SETS = ("grid_test", "grid_others", "videos", "cross")
+DEFAULT_SETS = ("grid_test", "grid_others", "grid_babble10", "grid_babble0", "videos", "cross")
+#: Noisy sets: signal-to-noise ratio (dB) of the babble mixed into the GRID s1 test clips.
+BABBLE_SNR_DB: dict[str, float] = {"grid_babble10": 10.0, "grid_babble0": 0.0}
+#: The babble: clips of unseen speakers (relative to the data folder), summed.
+BABBLE_CLIPS = ("grid/others/video/lwbsza.mp4", "grid/more/s31/video/{s31}", "grid/others/video/swwp2s.mp4")
 #: Seed and sizes that drew the GRID split (see :func:`make_grid_split`).
 GRID_SPLIT_SEED = 3
 GRID_N_TEST = 40
@@ -75,6 +83,8 @@ QUICK: dict[str, tuple[str, ...]] = {
     "grid_test": GRID_S1_TEST[:3],
     "grid_validation": GRID_S1_VALIDATION[:3],
     "grid_others": ("swwp2s",),
+    "grid_babble10": GRID_S1_TEST[:2],
+    "grid_babble0": GRID_S1_TEST[:2],
     "videos": ("pcavs_620900105", "vrt_face2"),
     "cross": (f"astronaut+{GRID_S1_TEST[3]}", "dreamtalk_nscu2_sculpture+dreamtalk_korean1"),
 }
@@ -103,6 +113,8 @@ class Clip:
         portrait: the portrait image of a pair (None for a video clip).
         audio: the speech of a pair (any audio file, or a video whose audio track is used).
         text: the words spoken when known without timing (used when ``words`` is empty).
+        noise: audio files summed into babble and mixed into the clip's speech (empty: clean).
+        snr_db: signal-to-noise ratio of that mix (dB).
     """
 
     name: str
@@ -113,6 +125,8 @@ class Clip:
     portrait: Path | None = None
     audio: Path | None = None
     text: str | None = None
+    noise: tuple[Path, ...] = ()
+    snr_db: float = float("inf")
 
     @property
     def has_ground_truth(self) -> bool:
@@ -248,11 +262,17 @@ def load_set(name: str, root: Path, quick: bool = False, limit: int | None = Non
         split = grid_split(root)
         names = split.test if name == "grid_test" else split.validation
         clips = [_grid_clip(root, "s1", n, name) for n in names]
+    elif name in BABBLE_SNR_DB:
+        noise = babble_files(root)
+        clips = [replace(c, set=name, noise=noise, snr_db=BABBLE_SNR_DB[name]) for c in load_set("grid_test", root)]
     elif name == "grid_others":
         d = root / "grid" / "others" / "video"
         if not d.is_dir():
             raise InputError(f"{d}: GRID unseen-speaker clips not found")
         clips = [_grid_clip(root, "others", p.stem, name) for p in sorted(d.glob("*.mp4"))]
+        for speaker in ("s31", "s4"):
+            m = root / "grid" / "more" / speaker / "video"
+            clips += [_grid_clip(root, f"more/{speaker}", p.stem, name) for p in sorted(m.glob("*.mp4"))]
     else:
         d = root / "videos"
         if not d.is_dir():
@@ -264,6 +284,20 @@ def load_set(name: str, root: Path, quick: bool = False, limit: int | None = Non
     if limit is not None:
         clips = clips[:max(0, limit)]
     return clips
+
+
+def babble_files(root: Path) -> tuple[Path, ...]:
+    """The clips summed into the babble of the noisy sets (:data:`BABBLE_CLIPS`).
+
+    Raises:
+        InputError: one of them is missing.
+    """
+    s31 = sorted((root / "grid" / "more" / "s31" / "video").glob("*.mp4"))
+    files = tuple(root / f.format(s31=s31[0].name if s31 else "(missing)") for f in BABBLE_CLIPS)
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise InputError(f"babble clips not found: {', '.join(missing)}")
+    return files
 
 
 def _cross_clips(root: Path) -> list[Clip]:

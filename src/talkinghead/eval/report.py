@@ -35,7 +35,7 @@ class MetricInfo:
         key: field name (in :class:`~talkinghead.eval.benchmark.Scores`, or ``offset_abs``).
         label: column title.
         unit: unit, for report.json.
-        better: ``"higher"``, ``"lower"``, ``"1"`` (closer to 1), ``"real"`` (closer to the real video's).
+        better: ``"higher"``, ``"lower"``, ``"1"`` (closer to 1), ``"0"`` (closer to 0), ``"real"`` (closer to the real video's).
         digits: decimals shown.
     """
 
@@ -50,6 +50,7 @@ class MetricInfo:
 METRICS: tuple[MetricInfo, ...] = (
     MetricInfo("mouth_r", "mouth r", "Pearson r", "higher", 3),
     MetricInfo("offset_abs", "abs offset", "frames", "lower", 2),
+    MetricInfo("offset_median", "median offset", "frames", "0", 1),
     MetricInfo("lmd", "LMD", "IOD", "lower", 4),
     MetricInfo("lmd_px256", "LMD px@256", "pixels", "lower", 2),
     MetricInfo("jitter_ratio", "jitter/real", "ratio", "1", 2),
@@ -60,12 +61,14 @@ METRICS: tuple[MetricInfo, ...] = (
     MetricInfo("identity", "identity dist", "dlib embedding distance", "lower", 3),
     MetricInfo("loudness_r", "mouth~loudness r", "Pearson r", "real", 3),
     MetricInfo("closure", "bilabial closure", "share of events", "higher", 2),
+    MetricInfo("pause_closed", "closed in pauses", "share of pause frames", "higher", 2),
     MetricInfo("rtf", "RTF", "compute s / audio s", "lower", 3),
 )
 #: Columns for sets without ground truth (portrait + speech pairs).
 NOGT_METRICS: tuple[MetricInfo, ...] = (
     MetricInfo("loudness_r", "mouth~loudness r", "Pearson r", "real", 3),
     MetricInfo("closure", "bilabial closure", "share of events", "higher", 2),
+    MetricInfo("pause_closed", "closed in pauses", "share of pause frames", "higher", 2),
     MetricInfo("jitter", "jitter", "IOD / frame^2", "lower", 4),
     MetricInfo("pose_std", "pose std", "degrees", "real", 2),
     MetricInfo("blink_rate", "blinks/min", "per minute", "real", 1),
@@ -73,9 +76,9 @@ NOGT_METRICS: tuple[MetricInfo, ...] = (
     MetricInfo("face_rate", "face found", "share of frames", "higher", 2),
     MetricInfo("rtf", "RTF", "compute s / audio s", "lower", 3),
 )
-_ARROW = {"higher": "↑", "lower": "↓", "1": "→1", "real": "≈real"}
+_ARROW = {"higher": "↑", "lower": "↓", "1": "→1", "0": "→0", "real": "≈real"}
 #: Metrics the real video has on its own (the reference row).
-REAL_KEYS = ("jitter_ratio", "pose_std", "blink_rate", "identity", "loudness_r", "closure")
+REAL_KEYS = ("jitter_ratio", "pose_std", "blink_rate", "identity", "loudness_r", "closure", "pause_closed")
 #: Metrics in bars.png.
 BAR_KEYS = ("mouth_r", "offset_abs", "lmd_px256", "jitter_ratio", "psnr", "ssim", "identity", "loudness_r", "closure")
 REAL_ROW = "real video"
@@ -146,7 +149,8 @@ def summarize(clips: tuple[ClipResult, ...], systems: tuple[str, ...]) -> dict[s
     out: dict[str, dict[str, dict[str, float | None]]] = {}
     sets = list(dict.fromkeys(c.clip.set for c in clips))
     keys = list(score_names(Scores)) + ["offset_abs"]
-    gt_sets = [s for s in sets if any(c.real is not None for c in clips if c.clip.set == s)]
+    # "all" pools clean speech only: the noisy sets repeat the GRID test clips.
+    gt_sets = [s for s in sets if any(c.real is not None and not c.clip.noise for c in clips if c.clip.set == s)]
     groups = sets + (["all"] if len(gt_sets) > 1 else [])
     for set_name in groups:
         group = [c for c in clips if (c.clip.set in gt_sets if set_name == "all" else c.clip.set == set_name)]
@@ -160,6 +164,8 @@ def summarize(clips: tuple[ClipResult, ...], systems: tuple[str, ...]) -> dict[s
             if not rows:
                 continue
             table[system] = {k: _mean([r[k] for r in rows]) for k in keys}
+            offsets = [r["offset"] for r in rows if r["offset"] is not None]
+            table[system]["offset_median"] = float(np.median(offsets)) if offsets else None
             table[system]["clips"] = len(rows)
         out[set_name] = table
     return out

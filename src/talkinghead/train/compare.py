@@ -58,25 +58,28 @@ def compare_clip(clip: object, model: object, config: object) -> dict[str, dict[
     return out
 
 
-def landmark_space(data: Path, model: object, names: Sequence[str]) -> dict[str, dict[str, float]]:
+def landmark_space(data: Path, model: object, names: Sequence[str] | None) -> dict[str, dict[str, float]]:
     """Cheap proxy without rendering: both paths' offsets vs the tracked real offsets of cached clips.
 
     Uses the shards of :mod:`talkinghead.train.prepare` (features, phones, offsets) for the clips
-    in ``names``; metrics of :func:`talkinghead.train.motion.offset_metrics`, means over clips.
+    in ``names`` (None: all); metrics of :func:`talkinghead.train.motion.offset_metrics`, means
+    over clips. Systems: ``rules`` and ``learned`` with the shard's phones (none where the clip
+    has no transcript), ``rules_no_phones`` and ``learned_no_phones`` without any.
     """
     from talkinghead.motion.learned import learned_motion
     from talkinghead.motion.rules import MotionConfig, rule_motion
     from talkinghead.train.motion import offset_metrics
     from talkinghead.types import AudioFeatures, PhoneSegment, PhoneSegments
 
-    want = set(names)
-    rows: dict[str, list[dict[str, float]]] = {"still": [], "rules": [], "learned": [], "learned_no_phones": []}
+    want = set(names) if names is not None else None
+    rows: dict[str, list[dict[str, float]]] = {"still": [], "rules": [], "learned": [], "rules_no_phones": [],
+                                               "learned_no_phones": []}
     for shard in sorted(data.glob("shard_*.npz")):
         with np.load(shard, allow_pickle=False) as z:
             meta = json.loads(str(z["meta"]))
             fi, ai, pi = z["frame_index"], z["audio_index"], z["phone_index"]
             for c, name in enumerate(z["names"]):
-                if str(name) not in want:
+                if want is not None and str(name) not in want:
                     continue
                 a0, a1 = ai[c], ai[c + 1]
                 feats = AudioFeatures(mel=z["mel"][a0:a1], energy=z["energy"][a0:a1], f0=z["f0"][a0:a1],
@@ -90,10 +93,11 @@ def landmark_space(data: Path, model: object, names: Sequence[str]) -> dict[str,
                 fps = float(meta["fps"][c])
                 dur = len(true) / fps
                 mc = MotionConfig(fps=fps)
+                none = PhoneSegments((), "none")
                 for key, seq in (("rules", rule_motion(feats, phones, active, dur, mc)),
                                  ("learned", learned_motion(model, feats, phones, active, dur, mc)),
-                                 ("learned_no_phones", learned_motion(model, feats, PhoneSegments((), "none"),
-                                                                      active, dur, mc))):
+                                 ("rules_no_phones", rule_motion(feats, none, active, dur, mc)),
+                                 ("learned_no_phones", learned_motion(model, feats, none, active, dur, mc))):
                     n = min(len(true), seq.num_frames)
                     rows[key].append(offset_metrics(seq.landmark_offsets[:n], true[:n]))
                 rows["still"].append(offset_metrics(np.zeros_like(true), true))
@@ -144,15 +148,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--sets", nargs="+", default=["grid_validation", "grid_test", "grid_others"])
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--out", type=Path, default=Path("reports/learned_vs_rules"))
-    ap.add_argument("--landmark-space", type=Path, default=None, metavar="SHARDS",
-                    help="only the cheap proxy on cached validation/test clips (no rendering)")
+    ap.add_argument("--landmark-space", type=Path, nargs="+", default=None, metavar="SHARDS",
+                    help="only the cheap proxy on cached clips (no rendering): GRID s1 validation and test "
+                         "clips of a GRID s1 folder, every clip of any other folder")
     a = ap.parse_args(argv)
     if a.landmark_space is not None:
         from talkinghead.eval.datasets import GRID_S1_TEST, GRID_S1_VALIDATION
 
         model = LearnedMotion.from_file(a.model)
-        for label, names in (("grid_validation", GRID_S1_VALIDATION), ("grid_test", GRID_S1_TEST)):
-            print(label, json.dumps(landmark_space(a.landmark_space, model, names)))
+        for folder in a.landmark_space:
+            if (folder / "shard_00000.npz").is_file() and "bbaf2n" in set(
+                    np.load(folder / "shard_00000.npz", allow_pickle=False)["names"].tolist()):
+                groups = (("grid_validation", GRID_S1_VALIDATION), ("grid_test", GRID_S1_TEST))
+            else:
+                groups = ((folder.name, None),)
+            for label, names in groups:
+                res = landmark_space(folder, model, names)
+                print(f"{label}: " + "  ".join(f"{k}: r={v['mouth_r']:.3f} lmd={v['lmd']:.4f} jit={v['jitter_ratio']:.2f}"
+                                               for k, v in res.items()), flush=True)
         return 0
     root = default_data_root()
     if root is None:
