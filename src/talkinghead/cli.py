@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from pathlib import Path
 from typing import Optional
 
 import typer
 
 from talkinghead import __version__
+
+#: When the command started (after Python itself): the closing line reports the time since.
+_START = time.perf_counter()
 
 app = typer.Typer(
     help="Make a portrait speak: lip-synced talking-head video from one photo and speech, on a CPU, offline.",
@@ -69,7 +73,7 @@ def _run_generate(portrait: Path, audio: Path, output: Path, transcript: Optiona
     config = GenerateConfig(size=size, fps=fps, pose_scale=0.0 if still else pose_scale, blink_rate=blink_rate,
                             full_frame=full_frame, face_index=face, phones=phones, motion=motion, seed=seed)
     try:
-        times = generate(portrait, audio, output, transcript=transcript, config=config, progress=not quiet,
+        generate(portrait, audio, output, transcript=transcript, config=config, progress=not quiet,
                          motion_out=motion_out)
     except InputError as e:
         _fail(str(e))
@@ -79,7 +83,16 @@ def _run_generate(portrait: Path, audio: Path, output: Path, transcript: Optiona
         logging.getLogger("talkinghead").debug("traceback", exc_info=True)
         _fail(f"{output}: generation failed ({type(e).__name__}: {e}); no output written. Run with -v for details.")
     if not quiet:
-        typer.echo(f"wrote {output} ({times.total:.1f} s)", err=True)
+        typer.echo(_wrote_line(output), err=True)
+
+
+def _wrote_line(output: Path) -> str:
+    """The closing line of a generate run: the file, what it holds, and the time the command took."""
+    from talkinghead.media.video import probe_video
+
+    info = probe_video(output)
+    return (f"wrote {output}: {info.duration_s:.1f} s of video, {info.width}x{info.height} at {info.fps:g} fps"
+            f"{' with sound' if info.has_audio else ''}, in {time.perf_counter() - _START:.1f} s")
 
 
 @app.command()
@@ -96,7 +109,7 @@ def generate(
     full_frame: bool = typer.Option(False, "--full-frame", help="Output the whole portrait (up to 1280 px), the head animated in place, instead of a face crop."),
     face: int = typer.Option(0, "--face", help="Which face to animate when there are several: 0 = largest, 1 = next..."),
     phones: str = typer.Option("auto", "--phones", help="How to find phones: auto (align --transcript if given, else recognise English speech, else acoustics), align, recognize, acoustic (any language, fastest)."),
-    motion: str = typer.Option("auto", "--motion", help="Face-motion model: learned (trained on real faces, GRID corpus), rules (visemes + coarticulation; acoustics without phones), or auto (learned where phones were found, i.e. English or a transcript; rules otherwise)."),
+    motion: str = typer.Option("auto", "--motion", help="Face-motion model: learned (trained on real faces, GRID corpus; reads the audio itself, any language, phones help), rules (visemes + coarticulation; acoustics without phones), or auto (learned; rules if its model is not installed)."),
     seed: int = typer.Option(0, "--seed", help="Random seed for head motion and blink timing."),
     motion_out: Optional[Path] = typer.Option(None, "--motion-out", help="Also save the motion (action units, landmark offsets, head pose, blinks) as .npz."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
@@ -269,6 +282,7 @@ def train_motion(
     eval_every: int = typer.Option(200, "--eval-every", help="Steps between validations (the best one is kept)."),
     max_minutes: float = typer.Option(0.0, "--max-minutes", help="Stop after this many minutes (0 = no limit)."),
     threads: int = typer.Option(2, "--threads", help="CPU threads."),
+    dim: int = typer.Option(64, "--dim", help="Channel width of the model's encoders and decoder."),
 ) -> None:
     """Train the learned audio-to-motion model on prepared shards (GRID split: never on validation/test clips)."""
     import json
@@ -277,13 +291,14 @@ def train_motion(
     from talkinghead.types import InputError
 
     try:
+        from talkinghead.motion.learned import LearnedConfig
         from talkinghead.train.motion import TrainConfig, train
     except ImportError as e:
         _fail(f"training needs PyTorch: pip install 'talkinghead[train]' ({e})")
     cfg = replace(TrainConfig(), steps=steps, batch=batch, lr=lr, seed=seed, eval_every=eval_every,
                   max_minutes=max_minutes, threads=threads)
     try:
-        s = train(data, out, cfg, device=device)
+        s = train(data, out, cfg, model_cfg=LearnedConfig(dim=dim), device=device)
     except InputError as e:
         _fail(str(e))
     typer.echo(json.dumps(s))

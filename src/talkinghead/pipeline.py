@@ -14,10 +14,14 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from talkinghead.types import AudioFeatures, FaceMesh, InputError, MotionSequence, PhoneSegments, Speech
+
+if TYPE_CHECKING:
+    from talkinghead.media.audio import AudioTrack
 
 log = logging.getLogger("talkinghead")
 
@@ -40,9 +44,9 @@ class GenerateConfig:
         face_index: which face to animate when there are several (0 = largest).
         phones: ``auto`` (align a transcript if given, else recognise English and fall back to
             the acoustic path when recognition fails), ``align``, ``recognize`` or ``acoustic``.
-        motion: face-motion model: ``learned`` (trained on GRID, see README), ``rules`` (visemes and
-            coarticulation, or acoustics without phones), or ``auto`` (learned when its weights
-            are installed and phones were found, else rules).
+        motion: face-motion model: ``learned`` (trained on GRID, see README; reads the audio itself,
+            phones help where there are some), ``rules`` (visemes and coarticulation, or acoustics
+            without phones), or ``auto`` (learned when its model is installed, else rules).
         seed: random seed for head wander and blink timing.
     """
 
@@ -184,10 +188,10 @@ class TalkingHeadPipeline:
         mc = MotionConfig(fps=c.fps, pose_scale=c.pose_scale, blink_rate=c.blink_rate, seed=c.seed)
         mode = c.motion
         if mode == "auto":
-            # The learned model wins where there are phones (benchmarks: `talkinghead eval`); without
-            # them (other languages) its mouth follows the speech less than the acoustic rules do
-            # (benchmarks/languages.py), so the rules drive it there.
-            mode = "learned" if learned_available() and analysis.phones.source != "none" else "rules"
+            # The learned model follows real faces better than the rules with phones and without them,
+            # on every set with ground truth (`talkinghead eval`: GRID test, unseen GRID speakers,
+            # noisy GRID, interview clips); the rules drive the face only where it is not installed.
+            mode = "learned" if learned_available() else "rules"
         if mode == "learned":
             if not learned_available():
                 raise InputError("--motion learned: the learned model's weights are not installed")
@@ -207,9 +211,13 @@ class TalkingHeadPipeline:
             self.times.add("render", time.perf_counter() - t)
             yield frame
 
-    def write(self, motion: MotionSequence, speech: Speech, output: str | os.PathLike[str],
+    def write(self, motion: MotionSequence, sound: Speech | AudioTrack, output: str | os.PathLike[str],
               progress: Callable[[int], None] | None = None) -> None:
-        """Render and encode ``motion`` with ``speech`` into an mp4 at ``output``, atomically."""
+        """Render and encode ``motion`` into an mp4 at ``output``, atomically, with ``sound`` as its audio.
+
+        ``sound`` is the speech as analysed (16 kHz mono) or, better, the input file's own sound
+        (:class:`~talkinghead.media.audio.AudioTrack`: its sample rate and channels, streamed).
+        """
         import queue
         import threading
 
@@ -223,7 +231,7 @@ class TalkingHeadPipeline:
         failure: list[BaseException] = []
         stop = threading.Event()
 
-        with VideoWriter(output, fps=motion.fps, size=self.renderer.output_size, speech=speech) as writer:
+        with VideoWriter(output, fps=motion.fps, size=self.renderer.output_size, speech=sound) as writer:
 
             def encode() -> None:
                 try:
@@ -294,7 +302,7 @@ def generate(
     Raises:
         InputError: unreadable or bad input, no face, silent audio, unwritable output.
     """
-    from talkinghead.media.audio import load_speech
+    from talkinghead.media.audio import AudioTrack, load_speech
     from talkinghead.media.image import load_image
     from talkinghead.media.video import ensure_distinct
 
@@ -325,7 +333,9 @@ def generate(
 
         bar = tqdm(total=seq.num_frames, unit="frame", desc="rendering", dynamic_ncols=True)
     try:
-        pipe.write(seq, speech, output, progress=bar.update if bar is not None else None)
+        # The output plays the input's own sound (its rate and channels), not the 16 kHz analysis copy.
+        with AudioTrack(audio) as sound:
+            pipe.write(seq, sound, output, progress=bar.update if bar is not None else None)
     finally:
         if bar is not None:
             bar.close()

@@ -106,7 +106,20 @@ def test_augment_writes_copies_that_training_loads_with_their_clip(shared_data: 
     assert sorted(ds.names) == sorted(["bbaf2n", GRID_S1_TEST[0], "bbaf2n#a0", "bbaf2n#a1"])
     i, j = ds.names.index("bbaf2n"), ds.names.index("bbaf2n#a1")
     assert np.array_equal(ds.offsets[i], ds.offsets[j]) and not np.array_equal(ds.content[i], ds.content[j])
-    train_i, val_i = split_names(ds.names)
-    assert sorted(ds.names[k] for k in train_i) == ["bbaf2n", "bbaf2n#a0", "bbaf2n#a1"] and val_i == []
+    train_i, val_i, val_aug_i = split_names(ds.names)
+    assert sorted(ds.names[k] for k in train_i) == ["bbaf2n", "bbaf2n#a0", "bbaf2n#a1"] and val_i == val_aug_i == []
     again = augment(videos.parent, data, AugmentConfig(variants=2, babble_pool=1), workers=1)
     assert again["written"] == 0  # resumable: existing files are kept
+
+
+def test_split_by_clip_keeps_copies_with_their_clip() -> None:
+    from talkinghead.eval.datasets import GRID_S1_TEST, GRID_S1_VALIDATION
+
+    pytest.importorskip("torch")
+    from talkinghead.train.motion import split_names
+
+    v, t = GRID_S1_VALIDATION[0], GRID_S1_TEST[0]
+    names = ["bbaf2n", "bbaf2n#a0", v, f"{v}#a0", f"{v}#a1", t, f"{t}#a0"]
+    train_i, val_i, val_aug_i = split_names(names)
+    assert [names[i] for i in train_i] == ["bbaf2n", "bbaf2n#a0"]
+    assert [names[i] for i in val_i] == [v] and [names[i] for i in val_aug_i] == [f"{v}#a0", f"{v}#a1"]

@@ -110,3 +110,115 @@ def _to_mono(planar: np.ndarray) -> np.ndarray:
     if planar.shape[0] == 1:
         return planar[0].astype(np.float32, copy=True)
     return planar.mean(axis=0, dtype=np.float32)
+
+
+class AudioTrack:
+    """A file's sound, streamed at its own sample rate and channels: what the output video plays.
+
+    Analysis needs 16 kHz mono (:func:`load_speech`); the viewer should hear the recording as it
+    was made. This reader decodes the file's first audio stream lazily, block by block, keeping
+    its sample rate; mono stays mono, stereo stays stereo, more channels are downmixed to stereo
+    (FFmpeg's standard downmix, through ``av.AudioResampler``). Samples come out as float32
+    planar ``[C, n]``; like :func:`load_speech` the track starts at the first decoded sample, so
+    the two stay aligned to the sample. Memory: the decoder's current block only, however long
+    the file.
+
+    Args:
+        path: audio or video file with an audio stream.
+    Attributes:
+        sample_rate: Hz, the stream's own rate.
+        channels: 1 or 2.
+    Raises:
+        InputError: missing file, unreadable media, or no audio stream.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        import av
+
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise InputError(f"{self.path}: audio file not found")
+        try:
+            self._container = av.open(str(self.path), mode="r")
+        except (av.FFmpegError, OSError, UnicodeDecodeError) as e:
+            raise InputError(f"{self.path}: cannot decode audio (unreadable or corrupt file: {one_line(e)})") from e
+        if not self._container.streams.audio:
+            self._container.close()
+            raise InputError(f"{self.path}: no audio stream in the file")
+        stream = self._container.streams.audio[0]
+        stream.thread_type = "AUTO"
+        self.sample_rate = int(stream.codec_context.sample_rate or stream.rate)
+        self.channels = 1 if (stream.codec_context.channels or 1) == 1 else 2
+        self.layout = "mono" if self.channels == 1 else "stereo"
+        self._frames = self._container.decode(stream)
+        self._resampler = av.AudioResampler(format="fltp", layout=self.layout, rate=self.sample_rate)
+        self._buffer: list[np.ndarray] = []
+        self._buffered = 0
+        self._ended = False
+
+    def _pull(self) -> None:
+        """Decode one more packet's samples into the buffer (or flush the resampler at the end)."""
+        frame = next(self._frames, None)
+        outs = self._resampler.resample(frame)
+        if frame is None:
+            self._ended = True
+        for out in outs:
+            a = out.to_ndarray().astype(np.float32, copy=False).reshape(self.channels, -1)
+            self._buffer.append(a)
+            self._buffered += a.shape[1]
+
+    def read(self, n: int) -> np.ndarray:
+        """The next ``n`` samples, float32 ``[channels, m]``; ``m < n`` only at the end of the track."""
+        while self._buffered < n and not self._ended:
+            self._pull()
+        data = np.concatenate(self._buffer, axis=1) if self._buffer else np.zeros((self.channels, 0), np.float32)
+        out, rest = data[:, :n], data[:, n:]
+        self._buffer = [rest] if rest.shape[1] else []
+        self._buffered = rest.shape[1]
+        return out
+
+    def close(self) -> None:
+        """Release the decoder. Idempotent."""
+        if self._container is not None:
+            self._container.close()
+            self._container = None
+
+    def __enter__(self) -> AudioTrack:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class ArrayTrack:
+    """In-memory samples with the same ``read`` interface as :class:`AudioTrack` (e.g. a :class:`Speech`).
+
+    Args:
+        samples: float ``[N]`` (mono) or ``[C, N]`` planar, C in {1, 2}.
+        sample_rate: Hz, a positive integer.
+    Raises:
+        ValueError: other shapes or a bad rate.
+    """
+
+    def __init__(self, samples: np.ndarray, sample_rate: int) -> None:
+        x = np.asarray(samples, dtype=np.float32)
+        if x.ndim == 1:
+            x = x[None, :]
+        if x.ndim != 2 or x.shape[0] not in (1, 2):
+            raise ValueError(f"audio samples must be [N] or [C, N] with C in 1..2, got shape {np.shape(samples)}")
+        if int(sample_rate) != sample_rate or sample_rate <= 0:
+            raise ValueError(f"sample rate must be a positive integer (Hz), got {sample_rate!r}")
+        self._x = np.ascontiguousarray(x)
+        self.sample_rate = int(sample_rate)
+        self.channels = x.shape[0]
+        self.layout = "mono" if self.channels == 1 else "stereo"
+        self._pos = 0
+
+    def read(self, n: int) -> np.ndarray:
+        """The next ``n`` samples, float32 ``[channels, m]``; ``m < n`` only at the end."""
+        out = self._x[:, self._pos:self._pos + n]
+        self._pos += out.shape[1]
+        return out
+
+    def close(self) -> None:
+        """Nothing to release (same interface as :class:`AudioTrack`)."""

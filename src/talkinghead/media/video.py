@@ -12,6 +12,7 @@ import contextlib
 import math
 import numbers
 import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from talkinghead.media.audio import ArrayTrack, AudioTrack
 from talkinghead.media.files import one_line, temp_sibling
 from talkinghead.types import InputError, Speech
 
@@ -100,7 +102,7 @@ def ensure_distinct(output: str | os.PathLike[str], *inputs: str | os.PathLike[s
 
 
 class VideoWriter:
-    """Write an mp4 (H.264 yuv420p + AAC) frame by frame, with the speech as its audio track.
+    """Write an mp4 (H.264 yuv420p + AAC) frame by frame, with the speech's sound as its audio track.
 
     Use as a context manager::
 
@@ -110,11 +112,12 @@ class VideoWriter:
 
     Video: libx264, constant quality ``crf``, ``preset``, yuv420p tagged BT.709 limited range
     (RGB is converted with the BT.709 matrix), frame ``i`` shown at ``i / fps`` seconds,
-    libx264 threads on (``threads=auto``). Audio: AAC-LC mono 128 kb/s at
-    ``speech.sample_rate`` if AAC supports it, else resampled to 48 kHz; the first sample is at
-    t = 0, aligned with the first frame. Audio is encoded up to each frame's end time as the
-    frames are written (memory does not grow with duration); on close the rest of the speech
-    is written, so the audio track is always the whole speech. ``movflags=+faststart`` puts
+    libx264 threads on (``threads=auto``). Audio: AAC-LC with the source's channels (mono
+    128 kb/s, stereo 160 kb/s) at its sample rate if AAC supports it, else resampled to 48 kHz;
+    the first sample is at t = 0, aligned with the first frame. Audio is read from the track
+    and encoded up to each frame's end time as the frames are written (memory does not grow
+    with duration); on close the rest of the track is written, so the audio track is always
+    the whole speech. ``movflags=+faststart`` puts
     the index first so browsers can start playing before the download ends.
 
     The file is written to a hidden temporary file in the output directory and renamed onto
@@ -127,7 +130,9 @@ class VideoWriter:
         fps: frames per second (> 0; fractional rates like 29.97 or 22.13 are kept exactly
             as a fraction with denominator <= 100000).
         size: ``(width, height)`` in pixels, both even and > 0 (yuv420p needs even sizes).
-        speech: audio track, or ``None`` for a silent (video-only) file.
+        speech: the sound: a :class:`~talkinghead.media.audio.AudioTrack` (a file's own audio,
+            streamed), an :class:`~talkinghead.media.audio.ArrayTrack`, a mono
+            :class:`~talkinghead.types.Speech`, or ``None`` for a silent (video-only) file.
         crf: libx264 constant rate factor, 0 (lossless) to 51 (worst); 18-23 is visually good.
         preset: libx264 speed preset, one of :data:`X264_PRESETS`.
 
@@ -143,7 +148,7 @@ class VideoWriter:
         path: str | os.PathLike[str],
         fps: float,
         size: tuple[int, int],
-        speech: Speech | None = None,
+        speech: Speech | AudioTrack | ArrayTrack | None = None,
         crf: int = 20,
         preset: str = "veryfast",
     ) -> None:
@@ -161,14 +166,11 @@ class VideoWriter:
             raise ValueError(f"crf must be in [0, 51], got {crf!r}")
         if preset not in X264_PRESETS:
             raise ValueError(f"unknown libx264 preset {preset!r}; use one of {', '.join(X264_PRESETS)}")
-        samples: np.ndarray | None = None
-        if speech is not None:
-            samples = np.asarray(speech.samples)
-            if samples.ndim != 1:
-                raise ValueError(f"speech samples must be 1-D (mono), got shape {samples.shape}")
-            if int(speech.sample_rate) != speech.sample_rate or speech.sample_rate <= 0:
-                raise ValueError(f"speech sample_rate must be a positive integer (Hz), got {speech.sample_rate!r}")
-            samples = np.ascontiguousarray(samples, dtype=np.float32)
+        track = speech
+        if isinstance(speech, Speech):
+            if np.ndim(speech.samples) != 1:
+                raise ValueError(f"speech samples must be 1-D (mono), got shape {np.shape(speech.samples)}")
+            track = ArrayTrack(speech.samples, speech.sample_rate)
 
         self.path = Path(path)
         self.width, self.height = width, height
@@ -193,12 +195,12 @@ class VideoWriter:
             self._tmp.unlink(missing_ok=True)
             raise InputError(f"{self.path}: cannot create the output file ({one_line(e)})") from e
         try:
-            self._setup_streams(crf, preset, samples, speech.sample_rate if speech is not None else 0)
+            self._setup_streams(crf, preset, track)
         except BaseException:
             self.abort()
             raise
 
-    def _setup_streams(self, crf: int, preset: str, samples: np.ndarray | None, speech_rate: int) -> None:
+    def _setup_streams(self, crf: int, preset: str, track: AudioTrack | ArrayTrack | None) -> None:
         import av
         from av.video.reformatter import VideoReformatter
 
@@ -220,23 +222,24 @@ class VideoWriter:
         self._reformatter = VideoReformatter()
 
         self._astream = None
-        self._samples = samples
+        self._track = track
+        self._track_ended = False
         self._audio_in = 0  # input samples handed to the encoder (or resampler)
         self._audio_out = 0  # samples (at the AAC rate) handed to the encoder
         self._resampler = None
-        if samples is None:
+        if track is None:
             return
-        self._speech_rate = int(speech_rate)
+        self._speech_rate = int(track.sample_rate)
         self._aac_rate = self._speech_rate if self._speech_rate in AAC_SAMPLE_RATES else 48000
         a = self._container.add_stream("aac", rate=self._aac_rate)
-        a.codec_context.layout = "mono"
+        a.codec_context.layout = track.layout
         a.codec_context.format = "fltp"
-        a.codec_context.bit_rate = 128000
+        a.codec_context.bit_rate = 128000 if track.channels == 1 else 160000
         a.codec_context.time_base = Fraction(1, self._aac_rate)
         self._astream = a
         if self._aac_rate != self._speech_rate:
             self._resampler = av.AudioResampler(
-                format="fltp", layout="mono", rate=self._aac_rate, frame_size=_AAC_FRAME
+                format="fltp", layout=track.layout, rate=self._aac_rate, frame_size=_AAC_FRAME
             )
 
     # -- writing -----------------------------------------------------------------------
@@ -276,21 +279,24 @@ class VideoWriter:
             self._encode_audio(math.ceil(t_end * self._speech_rate), final=False)
 
     def _encode_audio(self, upto: int, final: bool) -> None:
-        """Encode input samples ``[_audio_in, upto)``; whole 1024-sample blocks unless ``final``."""
+        """Encode track samples ``[_audio_in, upto)`` (to the track's end at most); whole 1024-sample blocks unless ``final``."""
         import av
 
-        assert self._samples is not None and self._astream is not None
-        upto = min(upto, len(self._samples))
-        while self._audio_in < upto:
+        assert self._track is not None and self._astream is not None
+        while self._audio_in < upto and not self._track_ended:
             n = min(_AAC_FRAME, upto - self._audio_in)
             if n < _AAC_FRAME and not final:
                 break
-            block = np.clip(self._samples[self._audio_in : self._audio_in + n], -1.0, 1.0)
-            af = av.AudioFrame.from_ndarray(block[None, :], format="fltp", layout="mono")
+            block = np.clip(self._track.read(n), -1.0, 1.0)
+            if block.shape[1] < n:
+                self._track_ended = True
+            if block.shape[1] == 0:
+                break
+            af = av.AudioFrame.from_ndarray(np.ascontiguousarray(block), format="fltp", layout=self._track.layout)
             af.sample_rate = self._speech_rate
             af.pts = self._audio_in
             af.time_base = Fraction(1, self._speech_rate)
-            self._audio_in += n
+            self._audio_in += block.shape[1]
             if self._resampler is None:
                 self._encode_audio_frame(af)
             else:
@@ -330,7 +336,7 @@ class VideoWriter:
             if self._frames == 0:
                 raise ValueError(f"{self.path}: no video frames were written")
             if self._astream is not None:
-                self._encode_audio(len(self._samples), final=True)  # type: ignore[arg-type]
+                self._encode_audio(sys.maxsize, final=True)
                 self._mux(self._astream.encode(None))
             self._mux(self._vstream.encode(None))
             assert self._container is not None and self._tmp is not None

@@ -56,9 +56,9 @@ class AugmentConfig:
         babble_pool: training clips whose speech makes the babble.
     """
 
-    variants: int = 3
+    variants: int = 5
     seed: int = 0
-    voice_range: tuple[float, float] = (0.8, 1.25)
+    voice_range: tuple[float, float] = (0.78, 1.3)
     p_noise: float = 0.6
     snr_db: tuple[float, float] = (0.0, 20.0)
     p_babble: float = 0.6
@@ -176,8 +176,10 @@ def _augment_shard(job: tuple[str, str, list[tuple[str, int]], list[str], dict])
 def augment(videos_dir: Path, data_dir: Path, cfg: AugmentConfig = AugmentConfig(), workers: int = 2) -> dict[str, object]:
     """Write (or resume writing) the aug files for the prepared shards in ``data_dir``.
 
-    Only clips outside the GRID s1 test and validation split get copies, and only training
-    clips make the babble (held-out speech is never heard in training, not even as noise).
+    GRID s1 test clips get no copies; validation clips do (training never sees them: they
+    measure, for choosing the checkpoint, how well the model carries over to voices and rooms it
+    has not heard, see :func:`talkinghead.train.motion.split_names`). Only training clips make
+    the babble (held-out speech is never heard in training, not even as noise).
 
     Args:
         videos_dir: the folder the shards were prepared from (videos by clip name, ``.mp4``).
@@ -202,14 +204,14 @@ def augment(videos_dir: Path, data_dir: Path, cfg: AugmentConfig = AugmentConfig
     if not shards:
         raise InputError(f"{data_dir}: no shard_*.npz files (run `talkinghead train prepare` first)")
     video_dir = list_videos(videos_dir)[0].parent
-    held = set(GRID_S1_TEST) | set(GRID_S1_VALIDATION)
+    held = set(GRID_S1_TEST)
     per_shard = []
     for s in shards:
         with np.load(s, allow_pickle=False) as z:
             ai = z["audio_index"]
             per_shard.append((s, [(str(n), int(ai[c + 1] - ai[c])) for c, n in enumerate(z["names"])
                                   if str(n) not in held]))
-    train_names = sorted(n for _, clips in per_shard for n, _ in clips)
+    train_names = sorted(n for _, clips in per_shard for n, _ in clips if n not in set(GRID_S1_VALIDATION))
     rng = np.random.default_rng(cfg.seed)
     pool = [str(video_dir / f"{n}.mp4") for n in rng.choice(train_names, min(cfg.babble_pool, len(train_names)),
                                                             replace=False)]
