@@ -15,8 +15,8 @@ import typer
 
 from talkinghead import __version__
 
-#: When the command started (after Python itself): the closing line reports the time since.
-_START = time.perf_counter()
+#: When the command started (set when the CLI starts, after Python itself): the closing line reports the time since.
+_START = [time.perf_counter()]
 
 app = typer.Typer(
     help="Make a portrait speak: lip-synced talking-head video from one photo and speech, on a CPU, offline.",
@@ -52,6 +52,7 @@ def main(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log what each stage decides."),
 ) -> None:
     """talkinghead: portrait + speech -> talking-head mp4."""
+    _START[0] = time.perf_counter()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     logging.getLogger("talkinghead").setLevel(logging.DEBUG if verbose else logging.WARNING)
 
@@ -83,7 +84,10 @@ def _run_generate(portrait: Path, audio: Path, output: Path, transcript: Optiona
         logging.getLogger("talkinghead").debug("traceback", exc_info=True)
         _fail(f"{output}: generation failed ({type(e).__name__}: {e}); no output written. Run with -v for details.")
     if not quiet:
-        typer.echo(_wrote_line(output), err=True)
+        try:
+            typer.echo(_wrote_line(output), err=True)
+        except InputError:  # the video is written; only its description failed
+            typer.echo(f"wrote {output}", err=True)
 
 
 def _wrote_line(output: Path) -> str:
@@ -92,7 +96,7 @@ def _wrote_line(output: Path) -> str:
 
     info = probe_video(output)
     return (f"wrote {output}: {info.duration_s:.1f} s of video, {info.width}x{info.height} at {info.fps:g} fps"
-            f"{' with sound' if info.has_audio else ''}, in {time.perf_counter() - _START:.1f} s")
+            f"{' with sound' if info.has_audio else ''}, in {time.perf_counter() - _START[0]:.1f} s")
 
 
 @app.command()
@@ -234,7 +238,7 @@ def train_prepare(
 def train_augment(
     videos: Path = typer.Argument(..., help="The folder the shards were prepared from (the clips' videos)."),
     data: Path = typer.Argument(..., help="Folder of shards from 'talkinghead train prepare'; aug_*.npz files are written beside them."),
-    variants: int = typer.Option(3, "--variants", help="Altered copies of each training clip's speech."),
+    variants: int = typer.Option(5, "--variants", help="Altered copies of each training clip's speech."),
     seed: int = typer.Option(0, "--seed", help="Random seed (the copies are the same for a seed)."),
     workers: int = typer.Option(2, "--workers", help="Worker processes."),
 ) -> None:
@@ -266,7 +270,10 @@ def train_export(
         model, meta = load_checkpoint(checkpoint)
     except InputError as e:
         _fail(str(e))
-    export_onnx(model, out, {k: v for k, v in meta.items() if k not in ("format", "config")})
+    try:
+        export_onnx(model, out, meta)
+    except OSError as e:
+        _fail(f"{out}: cannot write the model ({e.strerror or e})")
     typer.echo(f"wrote {out}")
 
 
@@ -295,6 +302,8 @@ def train_motion(
         from talkinghead.train.motion import TrainConfig, train
     except ImportError as e:
         _fail(f"training needs PyTorch: pip install 'talkinghead[train]' ({e})")
+    if dim < 4 or dim % 4:
+        _fail(f"--dim must be a positive multiple of 4 (the attention heads), got {dim}")
     cfg = replace(TrainConfig(), steps=steps, batch=batch, lr=lr, seed=seed, eval_every=eval_every,
                   max_minutes=max_minutes, threads=threads)
     try:

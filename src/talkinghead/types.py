@@ -199,3 +199,9 @@ class InputError(ValueError):
 
     The message is one line that names the file and the problem; the CLI prints it and exits non-zero.
     """
+
+
+def one_line(e: BaseException) -> str:
+    """An exception as one short line for a user-facing message (an OSError's own reason, not its repr)."""
+    text = " ".join(str(getattr(e, "strerror", None) or e).split())
+    return text or type(e).__name__

@@ -1,6 +1,6 @@
 """Learned audio-to-motion: shapes, checkpoint round trip, a tiny training run, shard format (synthetic data).
 
-The numpy forward pass against the torch model: tests/train/test_numpy_forward.py."""
+The ONNX export (what inference runs) against the torch model: tests/train/test_onnx_export.py."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from talkinghead.motion.learned import (  # noqa: E402
     learned_motion,
     phone_tokens,
 )
-from talkinghead.train.model import build_model, load_checkpoint, save_checkpoint, to_runtime  # noqa: E402
+from talkinghead.train.model import build_model, load_checkpoint, to_runtime  # noqa: E402
 from talkinghead.types import AudioFeatures, InputError, PhoneSegment, PhoneSegments  # noqa: E402
 
 TINY = LearnedConfig(dim=16, phone_dim=4, enc_layers=1, dec_layers=1, heads=2, attn_window=2, latent_dim=4,
@@ -61,7 +61,7 @@ def test_lip_index_splits_mouth_from_the_rest() -> None:
     assert not {33, 263, 10}.intersection(lip)   # eye corners, forehead
 
 
-def test_predict_shapes_and_motion_sequence(tmp_path: Path) -> None:
+def test_predict_shapes_and_motion_sequence() -> None:
     cfg = replace(TINY, lip_index=default_lip_index())
     torch.manual_seed(0)
     model = build_model(cfg)

@@ -59,3 +59,16 @@ def reverberate(x: np.ndarray, sample_rate: int, rt60_s: float, wet: float, rng:
     y = fftconvolve(x, rir)[: len(x)]
     y *= np.sqrt(np.mean(x ** 2) / (np.mean(y ** 2) + 1e-12))
     return ((1.0 - wet) * x + wet * y).astype(np.float32)
+
+
+def babble(talkers: list[np.ndarray], n: int, starts: list[int] | None = None) -> np.ndarray:
+    """Several talkers at once: each signal from its ``starts`` offset (0), looped to ``n`` samples, at unit standard deviation, summed.
+
+    Returns:
+        float32 ``[n]`` (zeros without talkers).
+    """
+    out = np.zeros(n, np.float32)
+    for k, x in enumerate(talkers):
+        seg = np.resize(np.asarray(x, np.float32)[(starts[k] if starts else 0):], n)
+        out += seg / (np.std(seg) + 1e-6)
+    return out

@@ -165,6 +165,12 @@ def speech_activity(
     return _fill_short_runs(active, value=True, max_len=int(round(min_speech_s * rate)) - 1, interior_only=False)
 
 
+def true_runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """The runs of True in a 1-D bool mask, as ``[start, end)`` index pairs in order."""
+    idx = np.flatnonzero(np.diff(np.concatenate([[0], np.asarray(mask, bool).astype(np.int8), [0]])))
+    return list(zip(idx[0::2].tolist(), idx[1::2].tolist()))
+
+
 def mel_filterbank(sample_rate: int = ANALYSIS_RATE, n_fft: int = WIN, n_mels: int = N_MELS) -> np.ndarray:
     """Slaney-scale triangular mel filterbank with area normalisation (librosa's default).
 

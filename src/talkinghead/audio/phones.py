@@ -545,8 +545,9 @@ def _even_phones(decoder: Any, words: Sequence[WordSegment], spelled: Sequence[s
 
 def _chunks(active: np.ndarray, energy: np.ndarray, max_frames: int, pad: int = 20) -> list[tuple[int, int]]:
     """Frame ranges ``[a, b)`` covering all speech, cut in pauses, each at most ``max_frames + 2 pad`` long."""
-    idx = np.flatnonzero(np.diff(np.concatenate([[0], active.astype(np.int8), [0]])))
-    regions = list(zip(idx[0::2].tolist(), idx[1::2].tolist()))
+    from talkinghead.audio.features import true_runs
+
+    regions = true_runs(active)
     # Split over-long regions at their quietest frame in the second half of each window.
     pieces: list[tuple[int, int]] = []
     for a, b in regions:

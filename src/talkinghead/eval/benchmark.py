@@ -343,17 +343,13 @@ def prepare_reference(clip: Clip, config: EvalConfig = EvalConfig()) -> Referenc
 
 def with_babble(speech: Speech, noise: Sequence[Path], snr_db: float) -> Speech:
     """``speech`` with the babble of ``noise`` (files summed at equal level, looped) at ``snr_db`` dB; unchanged without noise."""
-    from talkinghead.audio.augment import mix_at_snr
+    from talkinghead.audio.augment import babble, mix_at_snr
     from talkinghead.media.audio import load_speech
 
     if not noise:
         return speech
-    babble = np.zeros(len(speech.samples), np.float32)
-    for f in noise:
-        x = load_speech(f, speech.sample_rate).samples
-        x = np.resize(x, len(babble))
-        babble += x / (float(np.sqrt(np.mean(x.astype(np.float64) ** 2))) + 1e-9)
-    mixed = mix_at_snr(speech.samples, babble, snr_db)
+    talkers = [load_speech(f, speech.sample_rate).samples for f in noise]
+    mixed = mix_at_snr(speech.samples, babble(talkers, len(speech.samples)), snr_db)
     return Speech(samples=np.clip(mixed / max(1.0, float(np.abs(mixed).max())), -1.0, 1.0).astype(np.float32),
                   sample_rate=speech.sample_rate)
 
@@ -365,17 +361,13 @@ def pause_frames(speech: Speech, fps: float, num_frames: int) -> np.ndarray:
     on the clean speech) of at least :data:`PAUSE_MIN_S`, less :data:`PAUSE_MARGIN_S` at each
     end; a frame counts when its time falls inside one.
     """
-    from talkinghead.audio.features import compute_features, speech_activity
+    from talkinghead.audio.features import compute_features, speech_activity, true_runs
 
     feats = compute_features(speech)
-    active = speech_activity(feats)
     rate = float(feats.frame_rate)
     out = np.zeros(num_frames, bool)
     t = np.arange(num_frames) / fps
-    padded = np.concatenate([[False], ~active, [False]])
-    starts = np.flatnonzero(~padded[:-1] & padded[1:])  # first frame of each pause (100 Hz)
-    ends = np.flatnonzero(padded[:-1] & ~padded[1:])    # one past its last
-    for a, b in zip(starts, ends):
+    for a, b in true_runs(~speech_activity(feats)):
         a_s, b_s = a / rate, b / rate
         if b_s - a_s >= PAUSE_MIN_S:
             out |= (t >= a_s + PAUSE_MARGIN_S) & (t < b_s - PAUSE_MARGIN_S)
@@ -779,8 +771,9 @@ def run_benchmark(root: Path, config: EvalConfig = EvalConfig(), clips: Sequence
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=sum(max(1, len(systems_for(c, systems))) for c in clips), unit="run", desc="eval",
+        bar = tqdm(total=sum(len(systems_for(c, systems)) for c in clips if systems_for(c, systems)), unit="run", desc="eval",
                    dynamic_ncols=True)
+    clips = [c for c in clips if systems_for(c, systems)]  # a noisy clip without its systems: nothing to run
     try:
         for clip in clips:
             if bar is not None:

@@ -310,7 +310,7 @@ def report_markdown(report: dict[str, object], plots: bool = True) -> str:
             vals = c if c["system"] != REAL_ROW else {k: (v if k in REAL_KEYS else None) for k, v in c.items()}
             rows.append((f"{c['clip']} / {c['system']}", vals))
         keys = tuple(m if m.key != "offset_abs" else MetricInfo("offset", "offset", "frames", "lower", 0)
-                     for m in (METRICS if gt else NOGT_METRICS))
+                     for m in (METRICS if gt else NOGT_METRICS) if m.key != "offset_median")
         lines += _table(rows, "clip / system", keys) + [""]
         errs = [c for c in report["clips"] if c["set"] == set_name and "error" in c]
         for c in errs:

@@ -138,30 +138,55 @@ class AudioTrack:
         self.path = Path(path)
         if not self.path.is_file():
             raise InputError(f"{self.path}: audio file not found")
+        self._container = None
         try:
             self._container = av.open(str(self.path), mode="r")
-        except (av.FFmpegError, OSError, UnicodeDecodeError) as e:
+            if not self._container.streams.audio:
+                raise InputError(f"{self.path}: no audio stream in the file")
+            stream = self._container.streams.audio[0]
+            stream.thread_type = "AUTO"
+            self.sample_rate = int(stream.codec_context.sample_rate or stream.rate or 0)
+            if self.sample_rate <= 0:
+                raise InputError(f"{self.path}: the audio stream has no sample rate")
+            self.channels = 1 if (stream.codec_context.channels or 1) == 1 else 2
+            self._frames = self._container.decode(stream)
+        except InputError:
+            self.close()
+            raise
+        except (av.FFmpegError, OSError, UnicodeDecodeError, ValueError) as e:
+            self.close()
             raise InputError(f"{self.path}: cannot decode audio (unreadable or corrupt file: {one_line(e)})") from e
-        if not self._container.streams.audio:
-            self._container.close()
-            raise InputError(f"{self.path}: no audio stream in the file")
-        stream = self._container.streams.audio[0]
-        stream.thread_type = "AUTO"
-        self.sample_rate = int(stream.codec_context.sample_rate or stream.rate)
-        self.channels = 1 if (stream.codec_context.channels or 1) == 1 else 2
         self.layout = "mono" if self.channels == 1 else "stereo"
-        self._frames = self._container.decode(stream)
-        self._resampler = av.AudioResampler(format="fltp", layout=self.layout, rate=self.sample_rate)
+        self._resampler = None
+        self._setup: tuple | None = None
         self._buffer: list[np.ndarray] = []
         self._buffered = 0
         self._ended = False
 
     def _pull(self) -> None:
-        """Decode one more packet's samples into the buffer (or flush the resampler at the end)."""
-        frame = next(self._frames, None)
-        outs = self._resampler.resample(frame)
-        if frame is None:
-            self._ended = True
+        """Decode one more frame into the buffer at the track's rate and layout (or flush at the end).
+
+        A new resampler starts where the decoded format changes mid-stream (joined recordings), as
+        in :func:`load_speech`.
+        """
+        import av
+
+        try:
+            frame = next(self._frames, None)
+            outs = []
+            setup = None if frame is None else (frame.format.name, frame.layout.name, frame.sample_rate)
+            if setup != self._setup:
+                if self._resampler is not None:
+                    outs += self._resampler.resample(None)
+                self._resampler = None if frame is None else av.AudioResampler(
+                    format="fltp", layout=self.layout, rate=self.sample_rate)
+                self._setup = setup
+            if frame is None:
+                self._ended = True
+            else:
+                outs += self._resampler.resample(frame)
+        except (av.FFmpegError, ValueError) as e:
+            raise InputError(f"{self.path}: cannot decode audio (corrupt file: {one_line(e)})") from e
         for out in outs:
             a = out.to_ndarray().astype(np.float32, copy=False).reshape(self.channels, -1)
             self._buffer.append(a)

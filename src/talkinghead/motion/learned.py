@@ -189,9 +189,10 @@ class LearnedMotion:
     The network is defined once, in PyTorch (:mod:`talkinghead.train.model`), and exported
     with its config in the graph's metadata (``format`` = :data:`ONNX_FORMAT`). Use
     :meth:`from_file`, then :meth:`predict` (arrays) or :func:`learned_motion` (a
-    MotionSequence). Deterministic on a CPU; cost: about 1 ms per second of audio. Memory is
-    ``O(T x 64)`` floats for the 100 Hz stages plus the ``[F, 478, 3]`` output (an hour at
-    25 fps: 0.5 GB of offsets).
+    MotionSequence). Deterministic on a CPU; cost: about 1.5 ms per second of audio. Memory
+    grows with the utterance: ``O(T x dim)`` floats for the 100 Hz stages, the attention's
+    key/value windows (``F x dim x (2 attn_window + 1)``: about 0.6 GB for an hour at 25 fps)
+    and the ``[F, 478, 3]`` output (0.5 GB for an hour).
 
     Args:
         session: an ``onnxruntime.InferenceSession`` of the exported graph.
@@ -213,7 +214,7 @@ class LearnedMotion:
         """
         import onnxruntime as ort
 
-        from talkinghead.types import InputError
+        from talkinghead.types import InputError, one_line
 
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = 1  # small graph: threads cost more than they save, and rendering runs beside it
@@ -222,11 +223,15 @@ class LearnedMotion:
         try:
             session = ort.InferenceSession(data, sess_options=opts, providers=["CPUExecutionProvider"])
         except Exception as e:  # onnxruntime raises its own error types for malformed graphs
-            raise InputError(f"{source}: not an ONNX model ({str(e).splitlines()[0][:200]})") from e
+            raise InputError(f"{source}: not an ONNX model ({one_line(e)[:200]})") from e
         meta = dict(session.get_modelmeta().custom_metadata_map)
         if meta.get("format") != ONNX_FORMAT or "config" not in meta:
             raise InputError(f"{source}: not a talkinghead learned-motion model (format {meta.get('format')!r})")
-        return cls(session, LearnedConfig.from_json(meta["config"]), meta)
+        try:
+            config = LearnedConfig.from_json(meta["config"])
+        except (ValueError, TypeError) as e:
+            raise InputError(f"{source}: unreadable model configuration ({one_line(e)[:200]})") from e
+        return cls(session, config, meta)
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str] | None = None) -> LearnedMotion:

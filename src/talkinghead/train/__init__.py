@@ -1,9 +1,12 @@
-"""Training: dataset building from talking videos, training loops, checkpoints (safetensors + config).
+"""Training: dataset building from talking videos, training loops, checkpoints (safetensors + config), ONNX export.
 
 - :mod:`talkinghead.train.prepare`: talking videos -> cached shards (landmarks, blendshapes, head
   pose, normalised landmark offsets, audio features, phones); ``talkinghead train prepare``.
-- :mod:`talkinghead.train.model`: the torch model of :mod:`talkinghead.motion.learned` (whose inference is numpy)
-  and its checkpoints (``.safetensors``).
+- :mod:`talkinghead.train.augment`: altered copies of the training speech (voice shift, babble,
+  noise, rooms, band limits); ``talkinghead train augment``.
+- :mod:`talkinghead.train.model`: the torch model of :mod:`talkinghead.motion.learned`, its
+  checkpoints (``.safetensors``) and its ONNX export (what inference runs, with onnxruntime);
+  ``talkinghead train export``.
 - :mod:`talkinghead.train.motion`: trains :mod:`talkinghead.motion.learned`; ``talkinghead train motion``.
 - :mod:`talkinghead.train.compare`: learned vs rule path by self-reenactment; ``python -m talkinghead.train.compare``.
 

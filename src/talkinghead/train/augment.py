@@ -25,16 +25,16 @@ The files are resumable (an existing ``aug_*.npz`` is kept) and written atomical
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
+from talkinghead.audio.augment import babble as babble_of
 from talkinghead.audio.augment import coloured_noise, mix_at_snr, reverberate, voice_shift
+from talkinghead.media.files import atomic_path
 from talkinghead.types import AudioFeatures, InputError, Speech
 
 #: Format version of the aug files.
@@ -101,12 +101,8 @@ def augment_speech(speech: Speech, rng: np.random.Generator, cfg: AugmentConfig,
         if babble and rng.random() < cfg.p_babble:
             k = int(rng.integers(2, 5))
             draws["talkers"] = k
-            noise = np.zeros(len(x), np.float32)
-            for j in rng.choice(len(babble), size=min(k, len(babble)), replace=False):
-                b = babble[j]
-                start = int(rng.integers(0, max(1, len(b) - len(x))))
-                seg = np.resize(b[start:start + len(x)], len(x))
-                noise += seg / (np.std(seg) + 1e-6)
+            talkers = [babble[j] for j in rng.choice(len(babble), size=min(k, len(babble)), replace=False)]
+            noise = babble_of(talkers, len(x), [int(rng.integers(0, max(1, len(b) - len(x)))) for b in talkers])
         else:
             draws["colour"] = float(rng.uniform(0.0, 2.0))
             noise = coloured_noise(len(x), draws["colour"], rng)
@@ -135,17 +131,17 @@ def _seed_for(name: str, seed: int) -> int:
     return (zlib.crc32(name.encode()) + 1_000_003 * seed) & 0xFFFFFFFF
 
 
-def _augment_shard(job: tuple[str, str, list[tuple[str, int]], list[str], dict]) -> tuple[str, int]:
-    """Worker: the copies of one shard's clips -> ``aug_NNNNN.npz``."""
+def _augment_shard(job: tuple[str, list[tuple[str, str, int]], list[str], dict]) -> tuple[str, int]:
+    """Worker: the copies of one shard's clips ``(name, video, frames)`` -> ``aug_NNNNN.npz``."""
     from talkinghead.media.audio import load_speech
 
-    out, video_dir, clips, pool, cfg_d = job
+    out, clips, pool, cfg_d = job
     cfg = AugmentConfig(**{**cfg_d, "voice_range": tuple(cfg_d["voice_range"]), "snr_db": tuple(cfg_d["snr_db"]),
                            "rt60_s": tuple(cfg_d["rt60_s"])})
     babble = [load_speech(p).samples for p in pool]
     names, mels, energies, f0s, formants, actives, draws = [], [], [], [], [], [], []
-    for name, t in clips:
-        speech = load_speech(Path(video_dir) / f"{name}.mp4")
+    for name, video, t in clips:
+        speech = load_speech(video)
         rng = np.random.default_rng(_seed_for(name, cfg.seed))
         for k in range(cfg.variants):
             feats, active, d = augmented_features(speech, t, rng, cfg, babble)
@@ -162,14 +158,8 @@ def _augment_shard(job: tuple[str, str, list[tuple[str, int]], list[str], dict])
                   mel=np.concatenate(mels).astype(np.float32), energy=np.concatenate(energies).astype(np.float32),
                   f0=np.concatenate(f0s).astype(np.float32), formants=np.concatenate(formants).astype(np.float32),
                   active=np.concatenate(actives).astype(bool))
-    fd, tmp = tempfile.mkstemp(suffix=".npz", dir=Path(out).parent)
-    os.close(fd)
-    try:
+    with atomic_path(out, suffix=".npz") as tmp:
         np.savez_compressed(tmp, **arrays)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return out, len(names)
 
 
@@ -203,24 +193,26 @@ def augment(videos_dir: Path, data_dir: Path, cfg: AugmentConfig = AugmentConfig
     shards = sorted(data_dir.glob("shard_*.npz"))
     if not shards:
         raise InputError(f"{data_dir}: no shard_*.npz files (run `talkinghead train prepare` first)")
-    video_dir = list_videos(videos_dir)[0].parent
+    videos = {p.stem: str(p) for p in list_videos(videos_dir)}
     held = set(GRID_S1_TEST)
     per_shard = []
     for s in shards:
         with np.load(s, allow_pickle=False) as z:
             ai = z["audio_index"]
-            per_shard.append((s, [(str(n), int(ai[c + 1] - ai[c])) for c, n in enumerate(z["names"])
-                                  if str(n) not in held]))
-    train_names = sorted(n for _, clips in per_shard for n, _ in clips if n not in set(GRID_S1_VALIDATION))
+            clips = [(str(n), int(ai[c + 1] - ai[c])) for c, n in enumerate(z["names"]) if str(n) not in held]
+        missing = [n for n, _ in clips if n not in videos]
+        if missing:
+            raise InputError(f"{videos_dir}: no video for the prepared clip(s) {', '.join(missing[:3])}")
+        per_shard.append((s, [(n, videos[n], t) for n, t in clips]))
+    train_names = sorted(n for _, clips in per_shard for n, _, _ in clips if n not in set(GRID_S1_VALIDATION))
     rng = np.random.default_rng(cfg.seed)
-    pool = [str(video_dir / f"{n}.mp4") for n in rng.choice(train_names, min(cfg.babble_pool, len(train_names)),
-                                                            replace=False)]
+    pool = [videos[n] for n in rng.choice(train_names, min(cfg.babble_pool, len(train_names)), replace=False)]
     cfg_d = asdict(cfg)
-    jobs = [(str(s.with_name(s.name.replace("shard_", "aug_"))), str(video_dir), clips, pool, cfg_d)
+    jobs = [(str(s.with_name(s.name.replace("shard_", "aug_"))), clips, pool, cfg_d)
             for s, clips in per_shard if clips and not s.with_name(s.name.replace("shard_", "aug_")).exists()]
     t0 = time.perf_counter()
     copies = 0
-    bar = tqdm(total=sum(len(j[2]) for j in jobs), unit="clip", desc="augment")
+    bar = tqdm(total=sum(len(j[1]) for j in jobs), unit="clip", desc="augment")
     with get_context("spawn").Pool(max(1, workers)) as pool_:
         for out, n in pool_.imap_unordered(_augment_shard, jobs):
             copies += n

@@ -1,6 +1,7 @@
 """Compare the learned motion path with the rule path by self-reenactment (the eval suite's metrics).
 
-``python -m talkinghead.train.compare --model M.safetensors --sets grid_validation grid_test grid_others``
+``python -m talkinghead.train.compare --model M.onnx --sets grid_validation grid_test grid_others``
+``python -m talkinghead.train.compare --model M.onnx --landmark-space data_cache/grid data_cache/videos`` (no rendering)
 
 Per clip: the portrait is the clip's first frame, the drive its own audio with its transcript
 (GRID word alignment; clips without one go through recognition, the pipeline's ``auto``
@@ -157,8 +158,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         model = LearnedMotion.from_file(a.model)
         for folder in a.landmark_space:
-            if (folder / "shard_00000.npz").is_file() and "bbaf2n" in set(
-                    np.load(folder / "shard_00000.npz", allow_pickle=False)["names"].tolist()):
+            names: set[str] = set()
+            for shard in folder.glob("shard_*.npz"):
+                with np.load(shard, allow_pickle=False) as z:
+                    names.update(z["names"].tolist())
+            if names & set(GRID_S1_TEST):  # a GRID s1 folder: its held-out clips only
                 groups = (("grid_validation", GRID_S1_VALIDATION), ("grid_test", GRID_S1_TEST))
             else:
                 groups = ((folder.name, None),)

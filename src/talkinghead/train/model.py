@@ -163,24 +163,17 @@ def build_model(config: LearnedConfig) -> Any:
 
 def save_checkpoint(model: Any, path: str | os.PathLike[str], extra: dict[str, str] | None = None) -> None:
     """Write the model's weights as ``.safetensors`` with its config JSON in the metadata, atomically."""
-    import tempfile
     from pathlib import Path
 
     from safetensors.torch import save_file
 
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
+    from talkinghead.media.files import atomic_path
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
-    meta = {"format": CHECKPOINT_FORMAT, "config": model.cfg.to_json(), **(extra or {})}
-    fd, tmp = tempfile.mkstemp(suffix=".safetensors", dir=p.parent)
-    os.close(fd)
-    try:
-        save_file(state, tmp, metadata=meta)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; weights are meant to be shared
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    meta = {**(extra or {}), "format": CHECKPOINT_FORMAT, "config": model.cfg.to_json()}
+    with atomic_path(path) as tmp:
+        save_file(state, str(tmp), metadata=meta)
 
 
 def read_checkpoint(path: str | os.PathLike[str]) -> tuple[LearnedConfig, dict[str, np.ndarray], dict[str, str]]:
@@ -237,39 +230,33 @@ def export_onnx(model: Any, path: str | os.PathLike[str], meta: dict[str, str] |
     Inputs (batch 1): ``content`` float32 ``[1, T, 80]``, ``tokens`` int64 ``[1, T]``,
     ``dynamics`` float32 ``[1, T, 8]``, ``index`` int64 ``[1, F, 4]``; outputs ``blendshapes``
     float32 ``[1, F, 52]`` and ``offsets`` float32 ``[1, F, 478, 3]``. The model's config and
-    ``meta`` go into the graph's metadata (``format`` = :data:`ONNX_FORMAT`).
+    ``meta`` go into the graph's metadata (``format`` = :data:`ONNX_FORMAT`; a checkpoint's own
+    ``format`` and ``config`` in ``meta`` are replaced by these).
     """
-    import tempfile
     import warnings
     from pathlib import Path
 
     import onnx
     import torch
 
+    from talkinghead.media.files import atomic_path
+
     model = model.cpu().eval()
     t, f = 400, 100
     index = torch.clamp(torch.arange(f)[None, :, None] * 4 + torch.arange(-2, 2)[None, None], 0, t - 1)
     args = (torch.zeros(1, t, 80), torch.zeros(1, t, dtype=torch.long), torch.zeros(1, t, N_DYNAMICS), index)
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".onnx", dir=p.parent)
-    os.close(fd)
-    try:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path, suffix=".onnx") as tmp:
         with warnings.catch_warnings():  # the TorchScript exporter's deprecation and constant-folding notes
             warnings.simplefilter("ignore")
-            torch.onnx.export(model, args, tmp, dynamo=False, opset_version=17, input_names=list(ONNX_INPUTS),
+            torch.onnx.export(model, args, str(tmp), dynamo=False, opset_version=17, input_names=list(ONNX_INPUTS),
                               output_names=list(ONNX_OUTPUTS),
                               dynamic_axes={"content": {1: "T"}, "tokens": {1: "T"}, "dynamics": {1: "T"},
                                             "index": {1: "F"}, "blendshapes": {1: "F"}, "offsets": {1: "F"}})
-        graph = onnx.load(tmp)
-        for k, v in {"format": ONNX_FORMAT, "config": model.cfg.to_json(), **(meta or {})}.items():
+        graph = onnx.load(str(tmp))
+        for k, v in {**(meta or {}), "format": ONNX_FORMAT, "config": model.cfg.to_json()}.items():
             graph.metadata_props.add(key=k, value=str(v))
-        onnx.save(graph, tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        onnx.save(graph, str(tmp))
 
 
 def to_runtime(model: Any, meta: dict[str, str] | None = None) -> LearnedMotion:

@@ -351,9 +351,11 @@ def train(data: Path, out: Path, cfg: TrainConfig = TrainConfig(), model_cfg: Le
     gen = torch.Generator().manual_seed(cfg.seed)
     ds = dataset if dataset is not None else load_shards(data)
     tr_i, va_i, vaug_i = split_names(ds.names)
-    if not va_i:  # not GRID: hold out every 20th clip
-        va_i = tr_i[::20]
-        tr_i = [i for i in tr_i if i not in set(va_i)]
+    if not va_i:  # not GRID: hold out every 20th clip, by clip (with its altered copies)
+        bases = sorted({ds.names[i].split("#")[0] for i in tr_i})
+        held = set(bases[::20])
+        va_i = [i for i in tr_i if ds.names[i] in held]
+        tr_i = [i for i in tr_i if ds.names[i].split("#")[0] not in held]
     if not tr_i:
         raise InputError(f"{data}: no training clips after the split")
     train_ds, val_ds = ds.subset(tr_i), ds.subset(va_i)
@@ -439,8 +441,10 @@ def train(data: Path, out: Path, cfg: TrainConfig = TrainConfig(), model_cfg: Le
             break
     save_checkpoint(model.cpu(), out.with_suffix(".last.safetensors"), {**extra, "step": str(step)})
     log.close()
+    if "step" not in best:  # no validation score at all (NaN): keep the final weights
+        save_checkpoint(model.cpu(), out, {**extra, "step": str(step)})
     # The kept checkpoint as the ONNX graph the product runs (OUT with the suffix .onnx).
-    best_model, best_meta = load_checkpoint(out)
-    export_onnx(best_model, out.with_suffix(".onnx"), {k: v for k, v in best_meta.items() if k not in ("format", "config")})
+    kept, kept_meta = load_checkpoint(out)
+    export_onnx(kept, out.with_suffix(".onnx"), kept_meta)
     return {"parameters": n_params, "steps": step + 1, "seconds": round(time.perf_counter() - t0, 1),
             "best_val": best, "first_loss": first_loss, "last_loss": last_loss}

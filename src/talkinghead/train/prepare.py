@@ -244,6 +244,8 @@ def _build_shard(job: tuple[str, list[str]]) -> tuple[str, int, dict[str, str]]:
 def list_videos(folder: Path) -> list[Path]:
     """Video files in ``folder`` or its ``video/`` subfolder, sorted by name."""
     d = folder / "video" if (folder / "video").is_dir() else folder
+    if not d.is_dir():
+        raise InputError(f"{folder}: folder not found")
     vids = sorted(p for p in d.iterdir() if p.suffix.lower() in (".mp4", ".mov", ".mkv", ".webm", ".avi"))
     if not vids:
         raise InputError(f"{folder}: no video files found")
