@@ -35,10 +35,10 @@ VOICED_MIN_S = 0.2
 
 def voiced_runs(f0: np.ndarray, rate: float, fps: float, min_s: float = VOICED_MIN_S) -> list[tuple[int, int]]:
     """Video-frame spans ``[a, b)`` of voiced stretches (F0 > 0 at 100 Hz) at least ``min_s`` long."""
-    v = np.concatenate([[False], np.asarray(f0) > 0, [False]])
-    starts = np.flatnonzero(~v[:-1] & v[1:])
-    ends = np.flatnonzero(v[:-1] & ~v[1:])
-    return [(int(a / rate * fps), int(np.ceil(b / rate * fps))) for a, b in zip(starts, ends) if (b - a) / rate >= min_s]
+    from talkinghead.audio.features import true_runs
+
+    return [(int(a / rate * fps), int(np.ceil(b / rate * fps))) for a, b in true_runs(np.asarray(f0) > 0)
+            if (b - a) / rate >= min_s]
 
 
 def contact_sheet(frames: list[np.ndarray], landmarks: np.ndarray, tile: int = 192) -> np.ndarray:

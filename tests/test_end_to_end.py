@@ -38,12 +38,25 @@ def mouth_gaps(video: Path) -> np.ndarray:
     return np.array(gaps)
 
 
+DEMO_RUN: dict[str, str] = {}
+
+
 @pytest.fixture(scope="module")
 def demo_video(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("demo") / "demo.mp4"
-    r = run_cli("demo", "-o", str(out), "--size", "256", "-q")
+    r = run_cli("demo", "-o", str(out), "--size", "256")
     assert r.returncode == 0, r.stderr
+    DEMO_RUN["stderr"] = r.stderr
     return out
+
+
+def test_demo_says_what_it_wrote(demo_video: Path) -> None:
+    import re
+
+    last = DEMO_RUN["stderr"].strip().splitlines()[-1]
+    m = re.fullmatch(r"wrote (.+): 11\.0 s of video, 256x256 at 25 fps with sound, in (\d+\.\d) s", last)
+    assert m is not None, last
+    assert Path(m.group(1)) == demo_video and 0.5 < float(m.group(2)) < 600
 
 
 def test_demo_output_streams_and_duration(demo_video: Path) -> None:
@@ -57,6 +70,7 @@ def test_demo_output_streams_and_duration(demo_video: Path) -> None:
         a = c.streams.audio[0]
         assert v.codec_context.name == "h264" and v.codec_context.pix_fmt == "yuv420p"
         assert a.codec_context.name == "aac"
+        assert (a.codec_context.sample_rate, a.codec_context.channels) == (44100, 2)  # jfk.flac's own, not 16 kHz mono
     assert abs(info.num_frames / 25.0 - 11.0) <= 1 / 25.0 + 1e-6  # jfk.flac is 11.0 s
 
 

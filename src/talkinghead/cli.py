@@ -112,7 +112,7 @@ def generate(
     blink_rate: float = typer.Option(15.0, "--blink-rate", help="Blinks per minute (0 = never)."),
     full_frame: bool = typer.Option(False, "--full-frame", help="Output the whole portrait (up to 1280 px), the head animated in place, instead of a face crop."),
     face: int = typer.Option(0, "--face", help="Which face to animate when there are several: 0 = largest, 1 = next..."),
-    phones: str = typer.Option("auto", "--phones", help="How to find phones: auto (align --transcript if given, else recognise English speech, else acoustics), align, recognize, acoustic (any language, fastest)."),
+    phones: str = typer.Option("auto", "--phones", help="How to find phones: auto (align --transcript if given, else recognise English speech; where recognition is unreliable the motion reads the audio alone), align, recognize, acoustic (no phones: any language, fastest)."),
     motion: str = typer.Option("auto", "--motion", help="Face-motion model: learned (trained on real faces, GRID corpus; reads the audio itself, any language, phones help), rules (visemes + coarticulation; acoustics without phones), or auto (learned; rules if its model is not installed)."),
     seed: int = typer.Option(0, "--seed", help="Random seed for head motion and blink timing."),
     motion_out: Optional[Path] = typer.Option(None, "--motion-out", help="Also save the motion (action units, landmark offsets, head pose, blinks) as .npz."),

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("talkinghead")
 
-#: How phones are obtained: from a transcript, by recognition, or not at all (acoustic path).
+#: How phones are obtained: from a transcript, by recognition, or not at all (the audio alone drives the motion).
 PHONE_MODES = ("auto", "align", "recognize", "acoustic")
 #: Which model turns audio into face motion: the learned one where its weights are installed, or the rules.
 MOTION_MODES = ("auto", "learned", "rules")
@@ -43,7 +43,8 @@ class GenerateConfig:
         full_frame: composite the animated head back into the whole portrait instead of cropping.
         face_index: which face to animate when there are several (0 = largest).
         phones: ``auto`` (align a transcript if given, else recognise English and fall back to
-            the acoustic path when recognition fails), ``align``, ``recognize`` or ``acoustic``.
+            no phones when recognition is unreliable: the motion model then reads the audio alone),
+            ``align``, ``recognize`` or ``acoustic`` (no phones, no recognition: fastest).
         motion: face-motion model: ``learned`` (trained on GRID, see README; reads the audio itself,
             phones help where there are some), ``rules`` (visemes and coarticulation, or acoustics
             without phones), or ``auto`` (learned when its model is installed, else rules).
@@ -111,7 +112,7 @@ def analyse_speech(speech: Speech, transcript: str | None, mode: str, times: Sta
         mode: one of :data:`PHONE_MODES`.
         times: optional stage timer.
     Returns:
-        The Analysis; ``phones.source`` says how phones were found (``"none"`` = acoustic path).
+        The Analysis; ``phones.source`` says how phones were found (``"none"``: no phones).
     """
     from talkinghead.audio.features import compute_features, speech_activity
     from talkinghead.audio.phones import AlignmentError, align_transcript, recognize
@@ -132,14 +133,14 @@ def analyse_speech(speech: Speech, transcript: str | None, mode: str, times: Sta
         try:
             phones = align_transcript(speech, transcript)
         except AlignmentError as e:
-            log.warning("forced alignment failed (%s); using the acoustic path", e)
+            log.warning("forced alignment failed (%s); the motion follows the audio alone", e)
     elif mode == "recognize":
         rec = recognize(speech, feats)
         if rec.reliable:
             phones = rec.phones
             log.info("recognised: %s", rec.transcript)
         else:
-            log.info("speech recognition is unreliable here (not English?); using the acoustic path")
+            log.info("speech recognition is unreliable here (not English?); the motion follows the audio alone")
     times.add("audio_phones", time.perf_counter() - t)
     return Analysis(speech=speech, features=feats, active=active, phones=phones)
 
