@@ -115,7 +115,7 @@ def generate(
     phones: str = typer.Option("auto", "--phones", help="How to find phones: auto (align --transcript if given, else recognise English speech; where recognition is unreliable the motion reads the audio alone), align, recognize, acoustic (no phones: any language, fastest)."),
     motion: str = typer.Option("auto", "--motion", help="Face-motion model: learned (trained on real faces, GRID corpus; reads the audio itself, any language, phones help), rules (visemes + coarticulation; acoustics without phones), or auto (learned; rules if its model is not installed)."),
     seed: int = typer.Option(0, "--seed", help="Random seed for head motion and blink timing."),
-    motion_out: Optional[Path] = typer.Option(None, "--motion-out", help="Also save the motion (action units, landmark offsets, head pose, blinks) as .npz."),
+    motion_out: Optional[Path] = typer.Option(None, "--motion-out", help="Also save the motion: .npz (action units, landmark offsets, head pose, blinks), .csv (ARKit-52 blendshapes, Live Link Face CSV) or .json (ARKit curves)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Animate PORTRAIT speaking AUDIO and write an mp4."""
@@ -133,6 +133,30 @@ def demo(
     a = _assets()
     _run_generate(a / "astronaut.png", a / "jfk.flac", output, DEMO_TRANSCRIPT, size, 25.0, 1.0, False, 15.0, False,
                   0, "auto", "auto", 0, None, quiet)
+
+
+@app.command("export")
+def export_cmd(
+    motion: Path = typer.Argument(..., help="A motion file written by --motion-out (.npz)."),
+    out: Path = typer.Option(..., "--output", "-o", help="face.csv (Live Link Face CSV: Unreal, Blender shape keys by name) or face.json (ARKit-52 curves)."),
+) -> None:
+    """Export a motion file as ARKit-52 blendshape curves for 3D avatars (Live Link Face CSV or JSON)."""
+    from talkinghead.export import export_motion
+    from talkinghead.media.video import ensure_distinct
+    from talkinghead.types import InputError, MotionSequence
+
+    try:
+        ensure_distinct(out, motion)
+        if not motion.is_file():
+            raise InputError(f"{motion}: motion file not found")
+        try:
+            seq = MotionSequence.load(motion)
+        except Exception as e:  # numpy's loaders raise many types (zip, pickle, value, key errors) for a foreign file
+            raise InputError(f"{motion}: not a talkinghead motion file ({type(e).__name__})") from e
+        export_motion(seq, out)
+    except InputError as e:
+        _fail(str(e))
+    typer.echo(f"wrote {out}: {seq.num_frames} frames at {seq.fps:g} fps, 52 ARKit blendshapes + head pose", err=True)
 
 
 @app.command()

@@ -297,7 +297,8 @@ def generate(
         transcript: the words spoken (English), for exact phone alignment.
         config: settings (size, fps, head motion, blinks...).
         progress: show a progress bar on stderr.
-        motion_out: also save the MotionSequence (``.npz``) here.
+        motion_out: also save the motion here: ``.npz`` (the whole MotionSequence), ``.csv`` (ARKit
+            blendshapes as a Live Link Face CSV) or ``.json`` (ARKit curves); see :mod:`talkinghead.export`.
     Returns:
         Per-stage wall-clock seconds.
     Raises:
@@ -315,8 +316,8 @@ def generate(
     _check_writable(output)
     if motion_out is not None:
         motion_out = Path(motion_out)
-        if motion_out.suffix.lower() != ".npz":
-            raise InputError(f"{motion_out}: --motion-out must be an .npz file")
+        if motion_out.suffix.lower() not in (".npz", ".csv", ".json"):
+            raise InputError(f"{motion_out}: --motion-out must be an .npz, .csv (Live Link Face) or .json file")
         ensure_distinct(motion_out, portrait, audio, output)
         _check_writable(motion_out)
     times = StageTimes()
@@ -342,7 +343,12 @@ def generate(
             bar.close()
     if motion_out is not None:  # only once the video exists: a failed run leaves nothing
         try:
-            seq.save(motion_out)
+            if motion_out.suffix.lower() == ".npz":
+                seq.save(motion_out)
+            else:
+                from talkinghead.export import export_motion
+
+                export_motion(seq, motion_out)
         except OSError as e:
             raise InputError(f"{motion_out}: cannot write the motion file ({e.strerror or e})") from e
     return pipe.times
