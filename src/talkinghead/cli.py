@@ -57,25 +57,45 @@ def main(
     logging.getLogger("talkinghead").setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
-def _run_generate(portrait: Path, audio: Path, output: Path, transcript: Optional[str], size: int, fps: float,
+def _text_arg(value: Optional[str], what: str) -> Optional[str]:
+    """A text option's value, or the content of FILE for ``@FILE`` (UTF-8); one-line errors."""
+    if value is None or not value.startswith("@"):
+        return value
+    path = Path(value[1:])
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as e:
+        _fail(f"{path}: cannot read {what} ({e.strerror})")
+    except UnicodeDecodeError:
+        _fail(f"{path}: {what} is not a UTF-8 text file")
+    return None
+
+
+def _run_generate(portrait: Path, audio: Optional[Path], output: Path, transcript: Optional[str], size: int, fps: float,
                   pose_scale: float, still: bool, blink_rate: float, full_frame: bool, face: int, phones: str,
-                  motion: str, seed: int, motion_out: Optional[Path], quiet: bool) -> None:
+                  motion: str, seed: int, motion_out: Optional[Path], quiet: bool, text: Optional[str] = None,
+                  voice: str = "joe", rate: float = 1.0) -> None:
+    import tempfile
+
     from talkinghead.pipeline import GenerateConfig, generate
     from talkinghead.types import InputError
 
-    if transcript is not None and transcript.startswith("@"):
-        tpath = Path(transcript[1:])
-        try:
-            transcript = tpath.read_text(encoding="utf-8")
-        except OSError as e:
-            _fail(f"{tpath}: cannot read transcript ({e.strerror})")
-        except UnicodeDecodeError:
-            _fail(f"{tpath}: transcript is not a UTF-8 text file")
+    transcript = _text_arg(transcript, "transcript")
+    text = _text_arg(text, "text")
+    if (audio is None) == (text is None):
+        _fail("give either AUDIO (a recording) or --text (words to speak), not both" if audio is not None
+              else "nothing to say: give AUDIO (a recording) or --text \"...\"")
     config = GenerateConfig(size=size, fps=fps, pose_scale=0.0 if still else pose_scale, blink_rate=blink_rate,
                             full_frame=full_frame, face_index=face, phones=phones, motion=motion, seed=seed)
     try:
-        generate(portrait, audio, output, transcript=transcript, config=config, progress=not quiet,
-                         motion_out=motion_out)
+        with tempfile.TemporaryDirectory(prefix="talkinghead-tts-") as tmp:
+            if text is not None:  # speak the text; its words are the transcript (exact phone alignment)
+                from talkinghead.audio.tts import TTSConfig, synthesize, write_wav
+
+                audio = write_wav(synthesize(text, TTSConfig(voice=voice, rate=rate)), Path(tmp) / "speech.wav")
+                transcript = transcript or text
+            generate(portrait, audio, output, transcript=transcript, config=config, progress=not quiet,
+                     motion_out=motion_out)
     except InputError as e:
         _fail(str(e))
     except KeyboardInterrupt:
@@ -102,8 +122,11 @@ def _wrote_line(output: Path) -> str:
 @app.command()
 def generate(
     portrait: Path = typer.Argument(..., help="Portrait image with a face (jpg, png, webp, bmp; photo, painting or cartoon)."),
-    audio: Path = typer.Argument(..., help="Speech: wav, flac, mp3, m4a, ogg, or a video whose audio track is used."),
+    audio: Optional[Path] = typer.Argument(None, help="Speech: wav, flac, mp3, m4a, ogg, or a video whose audio track is used (or give --text)."),
     output: Path = typer.Option(Path("talkinghead.mp4"), "--output", "-o", help="mp4 to write (H.264 + AAC); written atomically."),
+    text: Optional[str] = typer.Option(None, "--text", help="Words to speak instead of AUDIO, or @FILE: offline text to speech (extra 'tts': Piper), lips aligned to the words."),
+    voice: str = typer.Option("joe", "--voice", help="Text-to-speech voice (with --text): joe (Piper, US English)."),
+    rate: float = typer.Option(1.0, "--rate", help="Speaking rate with --text: 1 = the voice's own pace, 0.5-2."),
     transcript: Optional[str] = typer.Option(None, "--transcript", "-t", help="The words spoken (English), or @FILE to read them: exact phone alignment, best lip-sync."),
     size: int = typer.Option(512, "--size", help="Side of the square face-centred output, in pixels (64-2048)."),
     fps: float = typer.Option(25.0, "--fps", help="Output frame rate (1-60)."),
@@ -118,9 +141,9 @@ def generate(
     motion_out: Optional[Path] = typer.Option(None, "--motion-out", help="Also save the motion: .npz (action units, landmark offsets, head pose, blinks), .csv (ARKit-52 blendshapes, Live Link Face CSV) or .json (ARKit curves)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
-    """Animate PORTRAIT speaking AUDIO and write an mp4."""
+    """Animate PORTRAIT speaking AUDIO (or --text) and write an mp4."""
     _run_generate(portrait, audio, output, transcript, size, fps, pose_scale, still, blink_rate, full_frame, face,
-                  phones, motion, seed, motion_out, quiet)
+                  phones, motion, seed, motion_out, quiet, text=text, voice=voice, rate=rate)
 
 
 @app.command()

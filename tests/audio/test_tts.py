@@ -1,0 +1,71 @@
+"""Text to speech (extra 'tts'): Piper's joe voice; --text on the command line drives the lips by the known words."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("piper")
+
+from talkinghead.audio.tts import TTSConfig, synthesize  # noqa: E402
+from talkinghead.types import InputError  # noqa: E402
+
+ASSETS = Path(str(resources.files("talkinghead") / "assets"))
+TEXT = "Please bring me my blue map before we begin."
+
+
+def test_synthesize_speaks_at_the_voice_rate_and_the_asked_pace() -> None:
+    normal = synthesize(TEXT)
+    fast = synthesize(TEXT, TTSConfig(rate=2.0))
+    assert normal.sample_rate == 22050 and normal.samples.dtype == np.float32 and normal.samples.ndim == 1
+    assert 1.5 < normal.duration_s < 6.0
+    assert 0.35 < fast.duration_s / normal.duration_s < 0.7
+    assert 0.1 < float(np.abs(normal.samples).max()) <= 1.0
+
+
+@pytest.mark.parametrize(("text", "config", "msg"), [("   ", TTSConfig(), "empty"), (TEXT, TTSConfig(voice="bob"), "unknown voice"),
+                                                     (TEXT, TTSConfig(rate=5.0), "--rate")])
+def test_bad_text_or_settings_are_clear_errors(text: str, config: TTSConfig, msg: str) -> None:
+    with pytest.raises(InputError, match=msg):
+        synthesize(text, config)
+
+
+def test_generate_from_text_file_aligns_the_words(tmp_path: Path) -> None:
+    import av
+
+    from talkinghead.audio.phones import align_transcript
+    from talkinghead.media.audio import load_speech
+    from talkinghead.motion.visemes import LEAD_S
+    from talkinghead.types import MotionSequence
+
+    script = tmp_path / "script.txt"
+    script.write_text(TEXT, encoding="utf-8")
+    out, motion = tmp_path / "out.mp4", tmp_path / "m.npz"
+    r = subprocess.run([sys.executable, "-m", "talkinghead.cli", "generate", str(ASSETS / "astronaut.png"),
+                        "--text", f"@{script}", "-o", str(out), "--size", "128", "--motion-out", str(motion), "-q"],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    with av.open(str(out)) as c:
+        a = c.streams.audio[0].codec_context
+        assert (a.sample_rate, a.channels) == (22050, 1)  # the voice's own sound
+    m = MotionSequence.load(motion)
+    gap = m.landmark_offsets[:, 14, 1] - m.landmark_offsets[:, 13, 1]
+    assert gap.max() > 0.05  # the mouth opens
+    # every bilabial of the words (please, bring, me, my, blue, map, before, begin) closes the lips
+    phones = align_transcript(load_speech(out), TEXT)
+    bil = [s for s in phones.segments if s.phone.rstrip("012") in ("P", "B", "M")]
+    assert len(bil) >= 8
+    for s in bil:
+        a, b = int((s.start_s - LEAD_S) * m.fps) - 1, int(np.ceil((s.end_s - LEAD_S) * m.fps)) + 1
+        assert gap[max(0, a):b + 1].min() < 0.02, s
+
+
+def test_base_package_never_imports_the_gpl_engine() -> None:
+    code = ("import sys, talkinghead, talkinghead.cli, talkinghead.pipeline, talkinghead.audio.tts; "
+            "assert not any(m == 'piper' or m.startswith('piper.') for m in sys.modules), 'piper imported'")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
