@@ -75,9 +75,7 @@ def _run_generate(portrait: Path, audio: Optional[Path], output: Path, transcrip
                   pose_scale: float, still: bool, blink_rate: float, full_frame: bool, face: int, phones: str,
                   motion: str, seed: int, motion_out: Optional[Path], quiet: bool, text: Optional[str] = None,
                   voice: str = "joe", rate: float = 1.0) -> None:
-    import tempfile
-
-    from talkinghead.pipeline import GenerateConfig, generate
+    from talkinghead.pipeline import GenerateConfig, generate, generate_from_text
     from talkinghead.types import InputError
 
     transcript = _text_arg(transcript, "transcript")
@@ -85,15 +83,17 @@ def _run_generate(portrait: Path, audio: Optional[Path], output: Path, transcrip
     if (audio is None) == (text is None):
         _fail("give either AUDIO (a recording) or --text (words to speak), not both" if audio is not None
               else "nothing to say: give AUDIO (a recording) or --text \"...\"")
+    if text is not None and transcript is not None:
+        _fail("--transcript is not used with --text: the text is what is said")
     config = GenerateConfig(size=size, fps=fps, pose_scale=0.0 if still else pose_scale, blink_rate=blink_rate,
                             full_frame=full_frame, face_index=face, phones=phones, motion=motion, seed=seed)
     try:
-        with tempfile.TemporaryDirectory(prefix="talkinghead-tts-") as tmp:
-            if text is not None:  # speak the text; its words are the transcript (exact phone alignment)
-                from talkinghead.audio.tts import TTSConfig, synthesize, write_wav
+        if text is not None:  # speak the text; its words are the transcript (exact phone alignment)
+            from talkinghead.audio.tts import TTSConfig
 
-                audio = write_wav(synthesize(text, TTSConfig(voice=voice, rate=rate)), Path(tmp) / "speech.wav")
-                transcript = transcript or text
+            generate_from_text(portrait, text, output, TTSConfig(voice=voice, rate=rate), config=config,
+                               progress=not quiet, motion_out=motion_out)
+        else:
             generate(portrait, audio, output, transcript=transcript, config=config, progress=not quiet,
                      motion_out=motion_out)
     except InputError as e:
@@ -156,6 +156,33 @@ def demo(
     a = _assets()
     _run_generate(a / "astronaut.png", a / "jfk.flac", output, DEMO_TRANSCRIPT, size, 25.0, 1.0, False, 15.0, False,
                   0, "auto", "auto", 0, None, quiet)
+
+
+@app.command("batch")
+def batch_cmd(
+    jobs: Path = typer.Argument(..., help="Jobs file: .csv with a header row, or .jsonl. Columns: portrait, audio or text, output, and any generate option (transcript, size, fps, pose_scale, blink_rate, full_frame, face_index, phones, motion, seed, motion_out, voice, rate). Relative paths are relative to the jobs file."),
+    workers: int = typer.Option(2, "--workers", help="Videos made at once (worker processes)."),
+    results: Optional[Path] = typer.Option(None, "--results", help="Results file (JSON lines: row, output, status, seconds, error); default JOBS.results.jsonl."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Make many videos from a jobs file; finished outputs are skipped (resumable), a bad row does not stop the rest."""
+    from collections import Counter
+
+    from talkinghead.batch import run_batch
+    from talkinghead.types import InputError
+
+    def report(r: object) -> None:
+        if r.status in ("failed", "invalid"):  # type: ignore[attr-defined]
+            typer.echo(f"row {r.row}: {r.status}: {r.error}", err=True)  # type: ignore[attr-defined]
+
+    try:
+        out = run_batch(jobs, results, workers, progress=not quiet, on_result=report)
+    except InputError as e:
+        _fail(str(e))
+    counts = Counter(r.status for r in out)
+    typer.echo(f"{len(out)} jobs: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())), err=True)
+    if counts.get("failed") or counts.get("invalid"):
+        raise typer.Exit(1)
 
 
 @app.command("export")

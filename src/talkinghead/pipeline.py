@@ -21,6 +21,7 @@ import numpy as np
 from talkinghead.types import AudioFeatures, FaceMesh, InputError, MotionSequence, PhoneSegments, Speech
 
 if TYPE_CHECKING:
+    from talkinghead.audio.tts import TTSConfig
     from talkinghead.media.audio import AudioTrack
 
 log = logging.getLogger("talkinghead")
@@ -352,6 +353,33 @@ def generate(
         except OSError as e:
             raise InputError(f"{motion_out}: cannot write the motion file ({e.strerror or e})") from e
     return pipe.times
+
+
+def generate_from_text(
+    portrait: str | os.PathLike[str],
+    text: str,
+    output: str | os.PathLike[str],
+    tts: TTSConfig | None = None,
+    config: GenerateConfig = GenerateConfig(),
+    progress: bool = False,
+    motion_out: str | os.PathLike[str] | None = None,
+) -> StageTimes:
+    """Make a talking-head mp4 of the portrait saying ``text`` (offline text to speech, extra ``tts``).
+
+    The speech is synthesised (:func:`talkinghead.audio.tts.synthesize`) into a temporary wav and
+    the text is its transcript (forced alignment gives the phones); then as :func:`generate`.
+
+    Raises:
+        InputError: as :func:`generate`, and empty text, unknown voice, or no TTS engine installed.
+    """
+    import tempfile
+
+    from talkinghead.audio.tts import TTSConfig, synthesize, write_wav
+
+    with tempfile.TemporaryDirectory(prefix="talkinghead-tts-") as tmp:
+        wav = write_wav(synthesize(text, tts or TTSConfig()), Path(tmp) / "speech.wav")
+        return generate(portrait, wav, output, transcript=text, config=config, progress=progress,
+                        motion_out=motion_out)
 
 
 def _check_writable(path: Path) -> None:
