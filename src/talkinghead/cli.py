@@ -185,6 +185,25 @@ def batch_cmd(
         raise typer.Exit(1)
 
 
+@app.command("serve")
+def serve_cmd(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on. The default serves this computer only; 0.0.0.0 opens it to the network (anyone who can reach it can use it)."),
+    port: int = typer.Option(7860, "--port", help="Port to listen on."),
+) -> None:
+    """A web page to make talking heads in the browser (needs the 'ui' extra: Gradio)."""
+    try:
+        from talkinghead.ui.app import serve
+    except ImportError as e:
+        _fail(f"the web page needs the 'ui' extra: pip install 'talkinghead[ui]' ({e})")
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        typer.echo(f"warning: serving on {host}: anyone who can reach this address can use the page", err=True)
+    try:
+        import gradio  # noqa: F401
+    except ImportError as e:
+        _fail(f"the web page needs the 'ui' extra: pip install 'talkinghead[ui]' ({e})")
+    serve(host, port)
+
+
 @app.command("export")
 def export_cmd(
     motion: Path = typer.Argument(..., help="A motion file written by --motion-out (.npz)."),
