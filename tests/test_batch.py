@@ -77,3 +77,18 @@ def test_two_rows_writing_one_output_is_an_error(folder: Path) -> None:
     jobs.write_text("portrait,audio,output\nface.png,speech.wav,x.mp4\nface.png,speech.wav,./x.mp4\n")
     with pytest.raises(InputError, match="several rows write"):
         run_batch(jobs, progress=False)
+
+
+def test_batch_on_a_local_ray_instance(folder: Path) -> None:
+    """A Ray cluster of one machine, started and stopped by the test: the same jobs run as Ray tasks."""
+    ray = pytest.importorskip("ray")
+    jobs = folder / "jobs.csv"
+    jobs.write_text("portrait,audio,output,size,phones\nface.png,speech.wav,a.mp4,64,acoustic\n"
+                    "face.png,speech.wav,b.mp4,64,acoustic\nface.png,speech.wav,c.mp4,64,dance\n")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        res = run_batch(jobs, progress=False, ray_address="auto")
+    finally:
+        ray.shutdown()
+    assert [r.status for r in res] == ["done", "done", "invalid"]
+    assert (folder / "a.mp4").stat().st_size > 1000 and (folder / "b.mp4").stat().st_size > 1000

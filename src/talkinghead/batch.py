@@ -11,6 +11,9 @@ it stopped). Every row gets a line in the results file (JSON lines): ``row``, ``
 
 Jobs run in worker processes (``spawn``), one video each; each worker uses the pipeline as the
 command line does (:func:`talkinghead.pipeline.generate`, or :func:`~talkinghead.pipeline.generate_from_text`).
+With ``ray_address`` (extra ``ray``) the same jobs run as Ray tasks on a cluster instead, one CPU
+each: ``auto`` joins the cluster this machine belongs to, ``ray://HOST:PORT`` a remote one. The
+paths in the jobs file must then be valid on the cluster's machines (a shared folder).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import csv
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -179,9 +182,43 @@ def run_job(job: Job) -> JobResult:
     return JobResult(job.row, str(job.output), "done", round(time.perf_counter() - t0, 2))
 
 
+def _local_pool(todo: list[Job], workers: int) -> Iterator[JobResult]:
+    """Results of ``todo`` from a local spawn process pool, as they finish."""
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from multiprocessing import get_context
+
+    with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=get_context("spawn")) as pool:
+        for f in as_completed([pool.submit(run_job, j) for j in todo]):
+            yield f.result()
+
+
+def _ray_tasks(todo: list[Job], address: str) -> Iterator[JobResult]:
+    """Results of ``todo`` from Ray tasks (one CPU each) on the cluster at ``address``, as they finish."""
+    try:
+        import ray
+    except ImportError as e:
+        raise InputError("--ray needs the optional 'ray' extra: pip install 'talkinghead[ray]'") from e
+    started = not ray.is_initialized()
+    if started:
+        try:
+            ray.init(address=address, log_to_driver=False)
+        except (ConnectionError, RuntimeError, ValueError) as e:
+            raise InputError(f"--ray {address}: cannot join the Ray cluster ({e})") from e
+    try:
+        task = ray.remote(num_cpus=1)(run_job)
+        pending = [task.remote(j) for j in todo]
+        while pending:
+            ready, pending = ray.wait(pending, num_returns=1)
+            yield ray.get(ready[0])
+    finally:
+        if started:
+            ray.shutdown()
+
+
 def run_batch(jobs_file: str | os.PathLike[str], results: str | os.PathLike[str] | None = None, workers: int = 2,
-              progress: bool = True, on_result: Callable[[JobResult], None] | None = None) -> list[JobResult]:
-    """Run every job of a jobs file on a local process pool; write the results file as jobs finish.
+              progress: bool = True, on_result: Callable[[JobResult], None] | None = None,
+              ray_address: str | None = None) -> list[JobResult]:
+    """Run every job of a jobs file (local process pool, or Ray); write the results file as jobs finish.
 
     Args:
         jobs_file: ``.csv`` or ``.jsonl`` (see the module docstring).
@@ -189,14 +226,13 @@ def run_batch(jobs_file: str | os.PathLike[str], results: str | os.PathLike[str]
         workers: worker processes (>= 1).
         progress: a progress bar over jobs on stderr.
         on_result: called with each result as it comes.
+        ray_address: run on this Ray cluster instead of the local pool (None: local).
     Returns:
         One result per row, in row order.
     Raises:
-        InputError: unreadable jobs file, ``workers < 1``, or two rows writing the same output.
+        InputError: unreadable jobs file, ``workers < 1``, two rows writing the same output, or
+            the Ray cluster cannot be joined.
     """
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    from multiprocessing import get_context
-
     from tqdm import tqdm
 
     if workers < 1:
@@ -226,12 +262,9 @@ def run_batch(jobs_file: str | os.PathLike[str], results: str | os.PathLike[str]
         for r in done:
             record(r)
         if todo:
-            with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=get_context("spawn")) as pool:
-                futures = [pool.submit(run_job, j) for j in todo]
-                for f in as_completed(futures):
-                    r = f.result()
-                    done.append(r)
-                    record(r)
-                    bar.update(1)
+            for r in (_ray_tasks(todo, ray_address) if ray_address else _local_pool(todo, workers)):
+                done.append(r)
+                record(r)
+                bar.update(1)
     bar.close()
     return sorted(done, key=lambda r: r.row)

@@ -163,6 +163,7 @@ def batch_cmd(
     jobs: Path = typer.Argument(..., help="Jobs file: .csv with a header row, or .jsonl. Columns: portrait, audio or text, output, and any generate option (transcript, size, fps, pose_scale, blink_rate, full_frame, face_index, phones, motion, seed, motion_out, voice, rate). Relative paths are relative to the jobs file."),
     workers: int = typer.Option(2, "--workers", help="Videos made at once (worker processes)."),
     results: Optional[Path] = typer.Option(None, "--results", help="Results file (JSON lines: row, output, status, seconds, error); default JOBS.results.jsonl."),
+    ray: Optional[str] = typer.Option(None, "--ray", help="Run the jobs on a Ray cluster instead of this machine: auto (the cluster this machine is in) or ray://HOST:PORT (extra 'ray'; paths must be valid there)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Make many videos from a jobs file; finished outputs are skipped (resumable), a bad row does not stop the rest."""
@@ -176,7 +177,7 @@ def batch_cmd(
             typer.echo(f"row {r.row}: {r.status}: {r.error}", err=True)  # type: ignore[attr-defined]
 
     try:
-        out = run_batch(jobs, results, workers, progress=not quiet, on_result=report)
+        out = run_batch(jobs, results, workers, progress=not quiet, on_result=report, ray_address=ray)
     except InputError as e:
         _fail(str(e))
     counts = Counter(r.status for r in out)
