@@ -48,7 +48,7 @@ def main() -> None:
     args = ap.parse_args()
     from importlib import resources
 
-    from talkinghead.audio.phones import align_transcript
+    from talkinghead.audio.phones import AlignmentError, align_transcript
     from talkinghead.audio.tts import TTSConfig, synthesize
     from talkinghead.eval import metrics as M
     from talkinghead.eval.track import track_frames
@@ -67,12 +67,17 @@ def main() -> None:
                 row: dict[str, object] = {"voice": voice, "text": text, "seconds": round(speech.duration_s, 2),
                                           "synth_s": round(synth_s, 3)}
                 if phones is not None and lang == "en":
-                    aligned = align_transcript(speech, text)
-                    eng = [s.start_s for s in phones.segments if s.phone != "SIL"]
-                    ali = [b for s in aligned.segments for b in (s.start_s, s.end_s)]
-                    err = boundary_errors_ms(eng, ali)
-                    row["boundary_median_ms"] = round(float(np.median(err)), 1)
-                    row["boundary_p90_ms"] = round(float(np.percentile(err, 90)), 1)
+                    try:
+                        aligned = align_transcript(speech, text)
+                    except AlignmentError:  # pocketsphinx cannot always align eSpeak's robotic voice
+                        aligned = None
+                        row["boundary_median_ms"] = row["boundary_p90_ms"] = "alignment failed"
+                    if aligned is not None:
+                        eng = [s.start_s for s in phones.segments if s.phone != "SIL"]
+                        ali = [b for s in aligned.segments for b in (s.start_s, s.end_s)]
+                        err = boundary_errors_ms(eng, ali)
+                        row["boundary_median_ms"] = round(float(np.median(err)), 1)
+                        row["boundary_p90_ms"] = round(float(np.percentile(err, 90)), 1)
                 with tempfile.TemporaryDirectory() as d:
                     out = Path(d) / "out.mp4"
                     t0 = time.perf_counter()
@@ -85,9 +90,12 @@ def main() -> None:
                     sound = load_speech(out)
                     loud = M.loudness_envelope(sound.samples, sound.sample_rate, 25.0, len(opening))
                     row["loudness_r"] = round(M.loudness_correlation(opening, loud), 3)
-                    ph = phones if phones is not None else align_transcript(sound, text)
-                    events = [(s.start_s, s.end_s) for s in ph.segments if s.phone in ("P", "B", "M")]
-                    closure = M.bilabial_closure(opening, events, 25.0)
+                    try:
+                        ph = phones if phones is not None else align_transcript(sound, text)
+                        events = [(s.start_s, s.end_s) for s in ph.segments if s.phone in ("P", "B", "M")]
+                        closure = M.bilabial_closure(opening, events, 25.0)
+                    except AlignmentError:
+                        closure = None
                     row["bilabial_closure"] = None if closure is None else round(closure, 2)
                 row["total_s"] = round(total, 2)
                 row["rtf"] = round(total / max(speech.duration_s, 1e-9), 3)
