@@ -69,7 +69,21 @@ def test_batch_runs_resumes_and_reports(folder: Path) -> None:
     # again: the finished video is skipped, not made twice
     r = CliRunner().invoke(app, ["batch", str(jobs), "-q", "--results", str(folder / "r2.jsonl")])
     assert r.exit_code == 1 and "4 jobs: 1 failed, 2 invalid, 1 skipped" in r.output
-    assert json.loads((folder / "r2.jsonl").read_text().splitlines()[0])["status"] in ("skipped", "invalid")
+    again = {x["row"]: x["status"] for x in map(json.loads, (folder / "r2.jsonl").read_text().splitlines())}
+    assert again == {1: "skipped", 2: "invalid", 3: "failed", 4: "invalid"}
+
+
+def test_relative_jobs_path_and_spreadsheet_csv(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Paths come out absolute (Ray workers run elsewhere); a UTF-8 byte-order mark is not part of a column name."""
+    (folder / "jobs.csv").write_bytes("\ufeffportrait,text,output,transcript\nface.png,Hello.,a.mp4,\n"
+                                      "face.png,Hello.,b.mp4,hello\n".encode("utf-8"))
+    monkeypatch.chdir(folder)
+    good, bad = read_jobs("jobs.csv")
+    assert [j.row for j in good] == [1] and good[0].portrait == folder.resolve() / "face.png"
+    assert good[0].output.is_absolute() and good[0].text == "Hello."
+    assert "transcript is not used with text" in bad[0].error
+    with pytest.raises(InputError, match="would overwrite the jobs file"):
+        run_batch("jobs.csv", results="jobs.csv", progress=False)
 
 
 def test_two_rows_writing_one_output_is_an_error(folder: Path) -> None:

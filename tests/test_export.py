@@ -30,8 +30,16 @@ def test_arkit_names_are_apples_52_in_live_link_order() -> None:
     from talkinghead.motion.learned import BLENDSHAPE_NAMES
 
     assert len(ARKIT_NAMES) == 52 and len(set(ARKIT_NAMES)) == 52
-    assert ARKIT_NAMES[:2] == ("eyeBlinkLeft", "eyeLookDownLeft") and ARKIT_NAMES[17] == "jawOpen"
-    assert ARKIT_NAMES[18] == "mouthClose" and ARKIT_NAMES[-1] == "tongueOut"
+    # the column order of the Live Link Face app's own CSV takes (note JawRight before JawLeft)
+    header = ("EyeBlinkLeft,EyeLookDownLeft,EyeLookInLeft,EyeLookOutLeft,EyeLookUpLeft,EyeSquintLeft,EyeWideLeft,"
+              "EyeBlinkRight,EyeLookDownRight,EyeLookInRight,EyeLookOutRight,EyeLookUpRight,EyeSquintRight,"
+              "EyeWideRight,JawForward,JawRight,JawLeft,JawOpen,MouthClose,MouthFunnel,MouthPucker,MouthRight,"
+              "MouthLeft,MouthSmileLeft,MouthSmileRight,MouthFrownLeft,MouthFrownRight,MouthDimpleLeft,"
+              "MouthDimpleRight,MouthStretchLeft,MouthStretchRight,MouthRollLower,MouthRollUpper,MouthShrugLower,"
+              "MouthShrugUpper,MouthPressLeft,MouthPressRight,MouthLowerDownLeft,MouthLowerDownRight,"
+              "MouthUpperUpLeft,MouthUpperUpRight,BrowDownLeft,BrowDownRight,BrowInnerUp,BrowOuterUpLeft,"
+              "BrowOuterUpRight,CheekPuff,CheekSquintLeft,CheekSquintRight,NoseSneerLeft,NoseSneerRight,TongueOut")
+    assert [n[0].upper() + n[1:] for n in ARKIT_NAMES] == header.split(",")
     # MediaPipe's blendshapes (the learned model's) are ARKit's but for _neutral / tongueOut
     assert set(BLENDSHAPE_NAMES) - {"_neutral"} == set(ARKIT_NAMES) - {"tongueOut"}
 
@@ -70,6 +78,10 @@ def test_live_link_csv_and_json_layout(tmp_path: Path) -> None:
     assert len(doc["frames"][0]) == 52 and doc["head_pose_deg"][0] == [10.0, -20.0, 5.0]
     with pytest.raises(InputError, match="face.txt: export to .csv"):
         export_motion(m, tmp_path / "face.txt")
+    # a fractional frame rate still gives every row its own timecode
+    export_motion(_motion(("jawOpen",), f=50, fps=12.5), tmp_path / "f12.csv")
+    codes = [r[0] for r in list(csv.reader((tmp_path / "f12.csv").open()))[1:]]
+    assert len(set(codes)) == 50 and codes[12] == "00:00:00:12.000" and codes[13] == "00:00:01:00.000"
 
 
 def test_export_command_errors_are_one_line(tmp_path: Path) -> None:

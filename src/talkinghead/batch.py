@@ -80,11 +80,11 @@ def read_jobs(path: str | os.PathLike[str]) -> tuple[list[Job], list[JobResult]]
     p = Path(path)
     if not p.is_file():
         raise InputError(f"{p}: jobs file not found")
-    base = p.parent
+    base = p.resolve().parent  # absolute: Ray workers do not share this working folder
     if p.suffix.lower() not in (".csv", ".jsonl", ".ndjson"):
         raise InputError(f"{p}: jobs must be a .csv (with a header row) or .jsonl file")
     try:
-        text = p.read_text(encoding="utf-8")
+        text = p.read_text(encoding="utf-8-sig")  # a byte-order mark (spreadsheet exports) is not a column name
     except (OSError, UnicodeDecodeError) as e:
         raise InputError(f"{p}: cannot read the jobs file ({e})") from e
     rows: list[dict[str, object] | str] = []
@@ -124,6 +124,8 @@ def _check_row(i: int, r: dict[str, object], base: Path) -> Job:
     has_audio, has_text = bool(str(r.get("audio") or "").strip()), bool(str(r.get("text") or "").strip())
     if has_audio == has_text:
         raise ValueError("give exactly one of audio and text")
+    if has_text and str(r.get("transcript") or "").strip():
+        raise ValueError("transcript is not used with text: the text is what is said")
     unknown = sorted(set(r) - set(REQUIRED) - {"audio", "text"} - set(OPTION_COLUMNS))
     if unknown:
         raise ValueError(f"unknown column(s) {', '.join(unknown)}")
@@ -188,8 +190,17 @@ def _local_pool(todo: list[Job], workers: int) -> Iterator[JobResult]:
     from multiprocessing import get_context
 
     with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=get_context("spawn")) as pool:
-        for f in as_completed([pool.submit(run_job, j) for j in todo]):
-            yield f.result()
+        futures = {pool.submit(run_job, j): j for j in todo}
+        try:
+            for f in as_completed(futures):
+                try:
+                    yield f.result()
+                except Exception as e:  # the worker died (out of memory...): this row failed, the rest go on
+                    j = futures[f]
+                    yield JobResult(j.row, str(j.output), "failed", 0.0, f"worker failed: {type(e).__name__}: {e}")
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
 
 
 def _ray_tasks(todo: list[Job], address: str) -> Iterator[JobResult]:
@@ -206,10 +217,15 @@ def _ray_tasks(todo: list[Job], address: str) -> Iterator[JobResult]:
             raise InputError(f"--ray {address}: cannot join the Ray cluster ({e})") from e
     try:
         task = ray.remote(num_cpus=1)(run_job)
-        pending = [task.remote(j) for j in todo]
+        refs = {task.remote(j): j for j in todo}
+        pending = list(refs)
         while pending:
             ready, pending = ray.wait(pending, num_returns=1)
-            yield ray.get(ready[0])
+            try:
+                yield ray.get(ready[0])
+            except Exception as e:  # a Ray worker or task failure: this row failed, the rest go on
+                j = refs[ready[0]]
+                yield JobResult(j.row, str(j.output), "failed", 0.0, f"Ray task failed: {type(e).__name__}: {e}")
     finally:
         if started:
             ray.shutdown()
@@ -243,6 +259,8 @@ def run_batch(jobs_file: str | os.PathLike[str], results: str | os.PathLike[str]
     if dup:
         raise InputError(f"{jobs_file}: several rows write {dup[0]}")
     res_path = Path(results) if results is not None else Path(jobs_file).with_suffix(".results.jsonl")
+    if res_path.resolve() == Path(jobs_file).resolve() or res_path.resolve() in outs:
+        raise InputError(f"{res_path}: the results file would overwrite the jobs file or a job's output")
     done: list[JobResult] = list(invalid)
     todo = []
     for j in jobs:
@@ -252,7 +270,11 @@ def run_batch(jobs_file: str | os.PathLike[str], results: str | os.PathLike[str]
             todo.append(j)
     bar = tqdm(total=len(jobs) + len(invalid), unit="job", desc="batch", disable=not progress, dynamic_ncols=True)
     bar.update(len(done))
-    with open(res_path, "w", encoding="utf-8") as log:
+    try:
+        log = open(res_path, "w", encoding="utf-8")  # noqa: SIM115 (closed by the with below)
+    except OSError as e:
+        raise InputError(f"{res_path}: cannot write the results file ({e.strerror or e})") from e
+    with log:
         def record(r: JobResult) -> None:
             log.write(json.dumps(r.__dict__) + "\n")
             log.flush()

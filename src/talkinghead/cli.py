@@ -180,6 +180,8 @@ def batch_cmd(
         out = run_batch(jobs, results, workers, progress=not quiet, on_result=report, ray_address=ray)
     except InputError as e:
         _fail(str(e))
+    except KeyboardInterrupt:
+        _fail("interrupted; finished videos are kept, run the same command again to resume")
     counts = Counter(r.status for r in out)
     typer.echo(f"{len(out)} jobs: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())), err=True)
     if counts.get("failed") or counts.get("invalid"):
@@ -193,16 +195,17 @@ def serve_cmd(
 ) -> None:
     """A web page to make talking heads in the browser (needs the 'ui' extra: Gradio)."""
     try:
-        from talkinghead.ui.app import serve
-    except ImportError as e:
-        _fail(f"the web page needs the 'ui' extra: pip install 'talkinghead[ui]' ({e})")
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        typer.echo(f"warning: serving on {host}: anyone who can reach this address can use the page", err=True)
-    try:
         import gradio  # noqa: F401
     except ImportError as e:
         _fail(f"the web page needs the 'ui' extra: pip install 'talkinghead[ui]' ({e})")
-    serve(host, port)
+    from talkinghead.ui.app import serve
+
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        typer.echo(f"warning: serving on {host}: anyone who can reach this address can use the page", err=True)
+    try:
+        serve(host, port)
+    except OSError as e:
+        _fail(f"cannot serve on {host}:{port} ({e.strerror or e}); is the port in use? Try --port")
 
 
 @app.command("export")

@@ -4,10 +4,11 @@ A :class:`~talkinghead.types.MotionSequence` holds named action-unit / blendshap
 pose and blinks. This module writes them in the form 3D tools read:
 
 - **Live Link Face CSV** (Epic's Live Link Face app; Unreal Engine imports it, Blender add-ons
-  map it to shape keys by name): ``Timecode, BlendShapeCount``, the 52 ARKit blendshapes in
-  Apple's ``ARFaceAnchor.BlendShapeLocation`` order as Live Link numbers them (``EyeBlinkLeft``
-  ... ``TongueOut``), then ``HeadYaw, HeadPitch, HeadRoll`` and the six eye rotations (radians;
-  the eyes are 0 here). One row per video frame; ``BlendShapeCount`` is 61.
+  map it to shape keys by name): ``Timecode, BlendShapeCount``, the 52 ARKit blendshapes in the
+  order of the app's own CSV takes (``EyeBlinkLeft`` ... ``JawForward, JawRight, JawLeft``
+  ... ``MouthRight, MouthLeft`` ... ``TongueOut``), then ``HeadYaw, HeadPitch, HeadRoll`` and
+  the six eye rotations (radians; the eyes are 0 here). One row per video frame;
+  ``BlendShapeCount`` is 61.
 - **JSON**: ``{"fps", "names" (ARKit, lowerCamel), "frames": [[52 values] per frame],
   "head_pose_deg": [[pitch, yaw, roll] per frame], "source"}``.
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 from pathlib import Path
 
@@ -28,12 +30,12 @@ import numpy as np
 
 from talkinghead.types import InputError, MotionSequence
 
-#: The 52 ARKit blendshapes in Live Link Face's order (Apple's names, lowerCamel).
+#: The 52 ARKit blendshapes in the column order of Live Link Face's CSV takes (Apple's names, lowerCamel).
 ARKIT_NAMES: tuple[str, ...] = (
     "eyeBlinkLeft", "eyeLookDownLeft", "eyeLookInLeft", "eyeLookOutLeft", "eyeLookUpLeft", "eyeSquintLeft",
     "eyeWideLeft", "eyeBlinkRight", "eyeLookDownRight", "eyeLookInRight", "eyeLookOutRight", "eyeLookUpRight",
-    "eyeSquintRight", "eyeWideRight", "jawForward", "jawLeft", "jawRight", "jawOpen", "mouthClose", "mouthFunnel",
-    "mouthPucker", "mouthLeft", "mouthRight", "mouthSmileLeft", "mouthSmileRight", "mouthFrownLeft",
+    "eyeSquintRight", "eyeWideRight", "jawForward", "jawRight", "jawLeft", "jawOpen", "mouthClose", "mouthFunnel",
+    "mouthPucker", "mouthRight", "mouthLeft", "mouthSmileLeft", "mouthSmileRight", "mouthFrownLeft",
     "mouthFrownRight", "mouthDimpleLeft", "mouthDimpleRight", "mouthStretchLeft", "mouthStretchRight",
     "mouthRollLower", "mouthRollUpper", "mouthShrugLower", "mouthShrugUpper", "mouthPressLeft", "mouthPressRight",
     "mouthLowerDownLeft", "mouthLowerDownRight", "mouthUpperUpLeft", "mouthUpperUpRight", "browDownLeft",
@@ -43,8 +45,6 @@ ARKIT_NAMES: tuple[str, ...] = (
 #: Rotation columns after the blendshapes in a Live Link Face CSV (radians).
 LIVE_LINK_ROTATIONS = ("HeadYaw", "HeadPitch", "HeadRoll", "LeftEyeYaw", "LeftEyePitch", "LeftEyeRoll",
                        "RightEyeYaw", "RightEyePitch", "RightEyeRoll")
-#: File types :func:`export_motion` writes, by suffix.
-EXPORT_SUFFIXES = (".csv", ".json")
 
 
 def arkit_curves(motion: MotionSequence) -> np.ndarray:
@@ -67,12 +67,13 @@ def arkit_curves(motion: MotionSequence) -> np.ndarray:
 
 
 def _timecode(frame: int, fps: float) -> str:
-    """Live Link Face's ``HH:MM:SS:FF.mmm`` (frame within the second, then the sub-frame) from t = 0."""
-    t = frame / fps
-    whole = int(t)
-    ff = int(round((t - whole) * fps))
-    if ff >= round(fps):
-        whole, ff = whole + 1, 0
+    """Live Link Face's ``HH:MM:SS:FF.mmm`` from t = 0: the second, the frame counted within it, sub-frame 0.
+
+    At a fractional rate (12.5 fps) the frames of a second are counted from the first one
+    that starts in it, so every row's timecode is distinct.
+    """
+    whole = int(math.floor(frame / fps + 1e-9))
+    ff = frame - math.ceil(whole * fps - 1e-9)
     return f"{whole // 3600:02d}:{whole // 60 % 60:02d}:{whole % 60:02d}:{ff:02d}.000"
 
 

@@ -79,15 +79,32 @@ def ipa_to_arpabet(ipa: str) -> str:
     return "UNK"
 
 
-@lru_cache(maxsize=1)
+_ENGINE: list[tuple[ctypes.CDLL, int, dict]] = []  # the one initialised library (its callback kept alive here)
+
+
 def _engine() -> tuple[ctypes.CDLL, int, dict]:
-    """Load and initialise the library once: ``(lib, sample rate, callback state)``."""
+    """Load and initialise the library once per process (under the lock): ``(lib, sample rate, callback state)``."""
+    with _LOCK:
+        if not _ENGINE:
+            _ENGINE.append(_load())
+        return _ENGINE[0]
+
+
+def _load() -> tuple[ctypes.CDLL, int, dict]:
     try:
         import espeakng_loader
     except ImportError as e:
         raise InputError("eSpeak NG needs the optional 'tts' extra: pip install 'talkinghead[tts]'") from e
     lib = ctypes.CDLL(espeakng_loader.get_library_path())
+    lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
     lib.espeak_Initialize.restype = ctypes.c_int
+    lib.espeak_SetSynthCallback.argtypes = [_CALLBACK]
+    lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
+    lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
+    lib.espeak_Synth.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint,
+                                 ctypes.c_uint, ctypes.POINTER(ctypes.c_uint), ctypes.c_void_p]
+    for name in ("espeak_SetVoiceByName", "espeak_SetParameter", "espeak_Synth", "espeak_Synchronize"):
+        getattr(lib, name).restype = ctypes.c_int
     rate = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, espeakng_loader.get_data_path().encode(),
                                  _INIT_PHONEME_EVENTS | _INIT_PHONEME_IPA | _INIT_DONT_EXIT)
     if rate <= 0:
@@ -139,7 +156,8 @@ def speak(text: str, language: str = "en-us", rate: float = 1.0) -> tuple[Speech
         lib.espeak_SetParameter(_PARAM_RATE, int(round(DEFAULT_WPM * rate)), 0)
         state["audio"], state["events"] = [], []
         data = text.encode("utf-8")
-        lib.espeak_Synth(data, len(data) + 1, 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
+        if lib.espeak_Synth(data, len(data) + 1, 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None) != 0:
+            raise InputError("eSpeak NG could not synthesise the text")
         lib.espeak_Synchronize()
         audio, events = state["audio"], state["events"]
     x = (np.concatenate(audio).astype(np.float32) / 32768.0) if audio else np.zeros(0, np.float32)

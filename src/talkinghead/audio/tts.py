@@ -108,9 +108,9 @@ def synthesize(text: str, config: TTSConfig = TTSConfig()) -> tuple[Speech, Phon
 
         speech, phones = speak(text, voice_name.split(":", 1)[1], config.rate)
     else:
+        voice = _piper_voice(voice_name)  # first: a missing engine is a clear error
         from piper import SynthesisConfig
 
-        voice = _piper_voice(voice_name)
         chunks = list(voice.synthesize(text, SynthesisConfig(length_scale=1.0 / config.rate)))  # type: ignore[attr-defined]
         rate = int(chunks[0].sample_rate) if chunks else 22050
         samples = np.concatenate([np.asarray(c.audio_float_array, np.float32).reshape(-1) for c in chunks]) \

@@ -84,10 +84,14 @@ def build_app() -> Any:
             shutil.rmtree(workdir, ignore_errors=True)
         work = Path(tempfile.mkdtemp(dir=jobs_root))
         try:
-            out, npz, csv = make_video(portrait, audio, text, transcript, size, still, motion, work, progress)
+            out, npz, csv = make_video(portrait, audio, text, transcript, size or 512, still, motion or "auto", work,
+                                       progress)
         except InputError as e:
             shutil.rmtree(work, ignore_errors=True)
             raise gr.Error(str(e), print_exception=False) from e
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)
+            raise
         return str(out), [str(out), str(npz), str(csv)], str(work)
 
     with gr.Blocks(title="talkinghead", delete_cache=(3600, 3600)) as app:
