@@ -382,7 +382,8 @@ def generate_from_text(
     """
     import tempfile
 
-    from talkinghead.audio.tts import TTSConfig, synthesize, write_wav
+    from talkinghead.audio.tts import TTSConfig, synthesize
+    from talkinghead.media.audio import write_wav
 
     with tempfile.TemporaryDirectory(prefix="talkinghead-tts-") as tmp:
         speech, phones = synthesize(text, tts or TTSConfig())

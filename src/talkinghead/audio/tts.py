@@ -20,11 +20,8 @@ Nothing here is imported by the base package: the engine is loaded inside the fu
 
 from __future__ import annotations
 
-import os
-import wave
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
@@ -119,15 +116,3 @@ def synthesize(text: str, config: TTSConfig = TTSConfig()) -> tuple[Speech, Phon
     if len(speech.samples) == 0 or float(np.abs(speech.samples).max()) < 1e-4:
         raise InputError("text to speech produced no audio (nothing speakable in the text?)")
     return speech, phones
-
-
-def write_wav(speech: Speech, path: str | os.PathLike[str]) -> Path:
-    """Write mono 16-bit PCM wav (the input format every tool reads); returns the path."""
-    p = Path(path)
-    pcm = np.round(np.clip(speech.samples, -1.0, 1.0) * 32767.0).astype("<i2")
-    with wave.open(str(p), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(int(speech.sample_rate))
-        w.writeframes(pcm.tobytes())
-    return p

@@ -92,25 +92,14 @@ def run_case_subprocess(portrait: str, audio: str, size: int, phones: str, trans
 
 def make_long_audio(audio: str, seconds: float, out_dir: str) -> str:
     """A wav of ``seconds`` made by repeating ``audio`` (for the cost-is-linear check)."""
-    from talkinghead.media.audio import load_speech
+    from talkinghead.media.audio import load_speech, write_wav
+    from talkinghead.types import Speech
 
     s = load_speech(audio)
     reps = int(np.ceil(seconds / s.duration_s))
     x = np.tile(s.samples, reps)[: int(seconds * s.sample_rate)]
-    path = str(Path(out_dir) / f"{Path(audio).stem}_{int(seconds)}s.wav")
-    import av
-
-    with av.open(path, "w") as c:
-        st = c.add_stream("pcm_s16le", rate=s.sample_rate, layout="mono")
-        pcm = (np.clip(x, -1, 1) * 32767).astype(np.int16)[None, :]
-        for i in range(0, pcm.shape[1], 16000):
-            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(pcm[:, i:i + 16000]), format="s16", layout="mono")
-            frame.sample_rate = s.sample_rate
-            for p in st.encode(frame):
-                c.mux(p)
-        for p in st.encode(None):
-            c.mux(p)
-    return path
+    path = Path(out_dir) / f"{Path(audio).stem}_{int(seconds)}s.wav"
+    return str(write_wav(Speech(samples=x, sample_rate=s.sample_rate), path))
 
 
 def write_reports(results: list[SpeedResult], out_dir: str | os.PathLike[str], command: str) -> tuple[Path, Path]:

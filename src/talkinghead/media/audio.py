@@ -7,6 +7,7 @@ sees mono float32 samples in [-1, 1] at one known sample rate.
 from __future__ import annotations
 
 import os
+import wave
 from pathlib import Path
 
 import numpy as np
@@ -247,3 +248,15 @@ class ArrayTrack:
 
     def close(self) -> None:
         """Nothing to release (same interface as :class:`AudioTrack`)."""
+
+
+def write_wav(speech: Speech, path: str | os.PathLike[str]) -> Path:
+    """Write ``speech`` as mono 16-bit PCM wav (the format every tool reads); returns the path."""
+    p = Path(path)
+    pcm = np.round(np.clip(speech.samples, -1.0, 1.0) * 32767.0).astype("<i2")
+    with wave.open(str(p), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(int(speech.sample_rate))
+        w.writeframes(pcm.tobytes())
+    return p
