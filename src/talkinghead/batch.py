@@ -160,22 +160,17 @@ def _config(options: dict[str, object]) -> object:
 
 def run_job(job: Job) -> JobResult:
     """Make one video (in a worker process). Never raises for a user-level problem: it is the result's error."""
-    from talkinghead.pipeline import generate, generate_from_text
+    from talkinghead.audio.tts import TTSConfig
+    from talkinghead.pipeline import speak_or_play
 
     t0 = time.perf_counter()
     opts = job.options
     transcript, motion_out = opts.get("transcript"), opts.get("motion_out")
     voice, rate = opts.get("voice", "auto"), opts.get("rate", 1.0)
     try:
-        config = _config(opts)
-        if job.text is not None:
-            from talkinghead.audio.tts import TTSConfig
-
-            generate_from_text(job.portrait, job.text, job.output, TTSConfig(voice=str(voice), rate=float(rate)),
-                               config=config, motion_out=motion_out)  # type: ignore[arg-type]
-        else:
-            generate(job.portrait, job.audio, job.output, transcript=transcript, config=config,  # type: ignore[arg-type]
-                     motion_out=motion_out)  # type: ignore[arg-type]
+        speak_or_play(job.portrait, job.output, audio=job.audio, text=job.text, transcript=transcript,  # type: ignore[arg-type]
+                      tts=TTSConfig(voice=str(voice), rate=float(rate)), config=_config(opts),  # type: ignore[arg-type]
+                      motion_out=motion_out)  # type: ignore[arg-type]
     except InputError as e:
         return JobResult(job.row, str(job.output), "failed", round(time.perf_counter() - t0, 2), str(e))
     except Exception as e:  # a bug: still reported as this row's failure, the rest of the batch goes on

@@ -75,27 +75,17 @@ def _run_generate(portrait: Path, audio: Optional[Path], output: Path, transcrip
                   pose_scale: float, still: bool, blink_rate: float, full_frame: bool, face: int, phones: str,
                   motion: str, seed: int, motion_out: Optional[Path], quiet: bool, text: Optional[str] = None,
                   voice: str = "auto", rate: float = 1.0) -> None:
-    from talkinghead.pipeline import GenerateConfig, generate, generate_from_text
+    from talkinghead.audio.tts import TTSConfig
+    from talkinghead.pipeline import GenerateConfig, speak_or_play
     from talkinghead.types import InputError
 
     transcript = _text_arg(transcript, "transcript")
     text = _text_arg(text, "text")
-    if (audio is None) == (text is None):
-        _fail("give either AUDIO (a recording) or --text (words to speak), not both" if audio is not None
-              else "nothing to say: give AUDIO (a recording) or --text \"...\"")
-    if text is not None and transcript is not None:
-        _fail("--transcript is not used with --text: the text is what is said")
     config = GenerateConfig(size=size, fps=fps, pose_scale=0.0 if still else pose_scale, blink_rate=blink_rate,
                             full_frame=full_frame, face_index=face, phones=phones, motion=motion, seed=seed)
     try:
-        if text is not None:  # speak the text; its words are the transcript (exact phone alignment)
-            from talkinghead.audio.tts import TTSConfig
-
-            generate_from_text(portrait, text, output, TTSConfig(voice=voice, rate=rate), config=config,
-                               progress=not quiet, motion_out=motion_out)
-        else:
-            generate(portrait, audio, output, transcript=transcript, config=config, progress=not quiet,
-                     motion_out=motion_out)
+        speak_or_play(portrait, output, audio=audio, text=text, transcript=transcript,
+                      tts=TTSConfig(voice=voice, rate=rate), config=config, progress=not quiet, motion_out=motion_out)
     except InputError as e:
         _fail(str(e))
     except KeyboardInterrupt:

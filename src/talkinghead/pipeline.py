@@ -392,6 +392,39 @@ def generate_from_text(
                         motion_out=motion_out, phones=phones)
 
 
+def speak_or_play(
+    portrait: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    audio: str | os.PathLike[str] | None = None,
+    text: str | None = None,
+    transcript: str | None = None,
+    tts: TTSConfig | None = None,
+    config: GenerateConfig = GenerateConfig(),
+    progress: bool = False,
+    motion_out: str | os.PathLike[str] | None = None,
+) -> StageTimes:
+    """The one entry for a job given a recording *or* words to speak (CLI, batch and web page).
+
+    Exactly one of ``audio`` (then :func:`generate`, with ``transcript`` if known) and ``text``
+    (then :func:`generate_from_text`; the text is what is said, so no transcript).
+
+    Raises:
+        InputError: both or neither of ``audio`` and ``text``, a transcript with text, and
+            everything :func:`generate` / :func:`generate_from_text` raise.
+    """
+    text = text if text is None or text.strip() else None
+    if audio is not None and text is not None:
+        raise InputError("give a recording or text to speak, not both")
+    if audio is None and text is None:
+        raise InputError("nothing to say: give a recording or text to speak")
+    if text is not None:
+        if transcript:
+            raise InputError("a transcript is not used with text to speak: the text is what is said")
+        return generate_from_text(portrait, text, output, tts, config=config, progress=progress, motion_out=motion_out)
+    return generate(portrait, audio, output, transcript=transcript, config=config, progress=progress,  # type: ignore[arg-type]
+                    motion_out=motion_out)
+
+
 def _check_writable(path: Path) -> None:
     """Raise InputError unless ``path`` can be created: an existing folder we may write, not a directory."""
     if path.is_dir():

@@ -46,22 +46,17 @@ def make_video(portrait: str | None, audio: str | None, text: str, transcript: s
             generation problem (no face, silent audio...).
     """
     from talkinghead.export import export_motion
-    from talkinghead.pipeline import GenerateConfig, generate, generate_from_text
+    from talkinghead.pipeline import GenerateConfig, speak_or_play
     from talkinghead.types import MotionSequence
 
     image = _check_type(portrait, IMAGE_TYPES, "portrait image")
-    text = (text or "").strip()
-    if audio and text:
-        raise InputError("give speech or text to speak, not both")
+    speech = _check_type(audio, AUDIO_TYPES, "speech audio") if audio else None
     config = GenerateConfig(size=int(size), pose_scale=0.0 if still else 1.0, motion=motion)
     out, npz, csv = workdir / "talkinghead.mp4", workdir / "motion.npz", workdir / "face_arkit.csv"
     if progress is not None:
         progress(0.1, desc="making the video")
-    if text:
-        generate_from_text(image, text, out, config=config, motion_out=npz)
-    else:
-        speech = _check_type(audio, AUDIO_TYPES, "speech audio")
-        generate(image, speech, out, transcript=(transcript or "").strip() or None, config=config, motion_out=npz)
+    speak_or_play(image, out, audio=speech, text=text or None, transcript=(transcript or "").strip() or None,
+                  config=config, motion_out=npz)
     export_motion(MotionSequence.load(npz), csv)
     if progress is not None:
         progress(1.0, desc="done")
