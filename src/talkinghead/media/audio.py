@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import wave
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -86,24 +88,33 @@ def _decode_mono(path: Path, sample_rate: int) -> np.ndarray:
         stream = container.streams.audio[0]
         stream.thread_type = "AUTO"
         # Planar float at the target rate, source layout kept: the mono mix is a plain channel
-        # mean below (swresample's own downmix uses 1/sqrt(2) gains and can exceed 1). A new
-        # resampler is started if the decoded format changes mid-stream (joined recordings).
-        chunks: list[np.ndarray] = []
-        resampler = None
-        setup = None
-        for frame in container.decode(stream):
-            frame_setup = (frame.format.name, frame.layout.name, frame.sample_rate)
-            if frame_setup != setup:
-                if resampler is not None:
-                    chunks.extend(_to_mono(out.to_ndarray()) for out in resampler.resample(None))
-                resampler = av.AudioResampler(format="fltp", layout=None, rate=sample_rate)
-                setup = frame_setup
-            chunks.extend(_to_mono(out.to_ndarray()) for out in resampler.resample(frame))
-        if resampler is not None:
-            chunks.extend(_to_mono(out.to_ndarray()) for out in resampler.resample(None))
+        # mean below (swresample's own downmix uses 1/sqrt(2) gains and can exceed 1).
+        chunks = [_to_mono(a) for a in _resampled_blocks(container.decode(stream), None, sample_rate)]
     if not chunks:
         return np.zeros(0, np.float32)
     return np.concatenate(chunks).astype(np.float32, copy=False)
+
+
+def _resampled_blocks(frames: Iterator[Any], layout: str | None, rate: int) -> Iterator[np.ndarray]:
+    """Decoded frames as planar float32 blocks ``[C, n]`` at ``rate`` in ``layout`` (None: the source's).
+
+    A new resampler is started where the decoded format changes mid-stream (joined recordings);
+    each resampler is flushed before the next starts and at the end.
+    """
+    import av
+
+    resampler = None
+    setup = None
+    for frame in frames:
+        frame_setup = (frame.format.name, frame.layout.name, frame.sample_rate)
+        if frame_setup != setup:
+            if resampler is not None:
+                yield from (out.to_ndarray() for out in resampler.resample(None))
+            resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
+            setup = frame_setup
+        yield from (out.to_ndarray() for out in resampler.resample(frame))
+    if resampler is not None:
+        yield from (out.to_ndarray() for out in resampler.resample(None))
 
 
 def _to_mono(planar: np.ndarray) -> np.ndarray:
@@ -150,48 +161,32 @@ class AudioTrack:
             if self.sample_rate <= 0:
                 raise InputError(f"{self.path}: the audio stream has no sample rate")
             self.channels = 1 if (stream.codec_context.channels or 1) == 1 else 2
-            self._frames = self._container.decode(stream)
+            self.layout = "mono" if self.channels == 1 else "stereo"
+            self._blocks = _resampled_blocks(self._container.decode(stream), self.layout, self.sample_rate)
         except InputError:
             self.close()
             raise
         except (av.FFmpegError, OSError, UnicodeDecodeError, ValueError) as e:
             self.close()
             raise InputError(f"{self.path}: cannot decode audio (unreadable or corrupt file: {one_line(e)})") from e
-        self.layout = "mono" if self.channels == 1 else "stereo"
-        self._resampler = None
-        self._setup: tuple | None = None
         self._buffer: list[np.ndarray] = []
         self._buffered = 0
         self._ended = False
 
     def _pull(self) -> None:
-        """Decode one more frame into the buffer at the track's rate and layout (or flush at the end).
-
-        A new resampler starts where the decoded format changes mid-stream (joined recordings), as
-        in :func:`load_speech`.
-        """
+        """Decode one more block into the buffer at the track's rate and layout (or note the end)."""
         import av
 
         try:
-            frame = next(self._frames, None)
-            outs = []
-            setup = None if frame is None else (frame.format.name, frame.layout.name, frame.sample_rate)
-            if setup != self._setup:
-                if self._resampler is not None:
-                    outs += self._resampler.resample(None)
-                self._resampler = None if frame is None else av.AudioResampler(
-                    format="fltp", layout=self.layout, rate=self.sample_rate)
-                self._setup = setup
-            if frame is None:
-                self._ended = True
-            else:
-                outs += self._resampler.resample(frame)
+            block = next(self._blocks, None)
         except (av.FFmpegError, ValueError) as e:
             raise InputError(f"{self.path}: cannot decode audio (corrupt file: {one_line(e)})") from e
-        for out in outs:
-            a = out.to_ndarray().astype(np.float32, copy=False).reshape(self.channels, -1)
-            self._buffer.append(a)
-            self._buffered += a.shape[1]
+        if block is None:
+            self._ended = True
+            return
+        a = block.astype(np.float32, copy=False).reshape(self.channels, -1)
+        self._buffer.append(a)
+        self._buffered += a.shape[1]
 
     def read(self, n: int) -> np.ndarray:
         """The next ``n`` samples, float32 ``[channels, m]``; ``m < n`` only at the end of the track."""
