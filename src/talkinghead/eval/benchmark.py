@@ -767,13 +767,12 @@ def run_benchmark(root: Path, config: EvalConfig = EvalConfig(), clips: Sequence
     skipped: dict[str, str] = {}
     results = []
     failed = {}
+    clips = [c for c in clips if systems_for(c, systems)]  # a noisy clip without its systems: nothing to run
     bar = None
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=sum(len(systems_for(c, systems)) for c in clips if systems_for(c, systems)), unit="run", desc="eval",
-                   dynamic_ncols=True)
-    clips = [c for c in clips if systems_for(c, systems)]  # a noisy clip without its systems: nothing to run
+        bar = tqdm(total=sum(len(systems_for(c, systems)) for c in clips), unit="run", desc="eval", dynamic_ncols=True)
     try:
         for clip in clips:
             if bar is not None:

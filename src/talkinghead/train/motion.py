@@ -121,9 +121,7 @@ def load_shards(data: Path) -> Dataset:
                 fps = float(meta["fps"][c])
                 phones = tuple(zip(arr["phones"][p0:p1], arr["phone_start"][p0:p1], arr["phone_end"][p0:p1]))
                 t = int(a1 - a0)
-                clips.append((str(name), fps, content_features(arr["mel"][a0:a1]),
-                              dynamics_features(arr["energy"][a0:a1], arr["f0"][a0:a1], arr["formants"][a0:a1],
-                                                arr["active"][a0:a1]),
+                clips.append((str(name), fps, *_encoder_inputs(arr, a0, a1),
                               phone_tokens(phones, t), arr["blendshapes"][f0:f1], arr["offsets"][f0:f1]))
     if not clips:
         raise InputError(f"{data}: the shards hold no clips")
@@ -143,6 +141,12 @@ def load_shards(data: Path) -> Dataset:
     return ds
 
 
+def _encoder_inputs(arr: dict[str, np.ndarray], a0: int, a1: int) -> tuple[np.ndarray, np.ndarray]:
+    """Content ``[T, 80]`` and dynamics ``[T, 8]`` inputs of the 100 Hz frames ``[a0, a1)`` of a shard's arrays."""
+    return (content_features(arr["mel"][a0:a1]),
+            dynamics_features(arr["energy"][a0:a1], arr["f0"][a0:a1], arr["formants"][a0:a1], arr["active"][a0:a1]))
+
+
 def augmented_clips(data: Path, base: dict[str, tuple]) -> list[tuple]:
     """Clips of the ``aug_*.npz`` files in ``data`` (:mod:`talkinghead.train.augment`), as ``load_shards`` rows.
 
@@ -159,9 +163,7 @@ def augmented_clips(data: Path, base: dict[str, tuple]) -> list[tuple]:
                 if b is None:
                     continue
                 a0, a1 = ai[c], ai[c + 1]
-                out.append((str(name), b[1], content_features(arr["mel"][a0:a1]),
-                            dynamics_features(arr["energy"][a0:a1], arr["f0"][a0:a1], arr["formants"][a0:a1],
-                                              arr["active"][a0:a1]), b[4], b[5], b[6]))
+                out.append((str(name), b[1], *_encoder_inputs(arr, a0, a1), b[4], b[5], b[6]))
     return out
 
 
