@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from talkinghead.face.regions import LOWER_INNER_LIP, UPPER_INNER_LIP
+from talkinghead.render.teeth import OwnTeeth, draw_layer
 
 
 #: Positions of the gaps between teeth along the mouth, as a fraction of half its width (0 = centre).
@@ -76,18 +77,24 @@ def _smooth_contour(pts: np.ndarray, n: int = 24) -> np.ndarray:
     return np.stack([np.interp(u, s, pts[:, 0]), np.interp(u, s, pts[:, 1])], axis=1)
 
 
-def paint_mouth(frame: np.ndarray, landmarks: np.ndarray, style: MouthStyle, source_gap: float = 0.0) -> None:
+def paint_mouth(frame: np.ndarray, landmarks: np.ndarray, style: MouthStyle, teeth: OwnTeeth | None = None,
+                seam: float = 0.0) -> None:
     """Paint the mouth interior into ``frame`` in place.
 
     Args:
-        frame: uint8 ``[H, W, 3]`` RGB warped frame.
+        frame: uint8 ``[H, W, 3]`` RGB warped frame (its source has a closed or filled-in mouth).
         landmarks: float ``[478, 2+]`` target landmarks in frame pixels.
         style: interior colours.
-        source_gap: largest inner-lip gap (pixels) already open in the source; the painted
-            interior fades in only as the opening exceeds it.
+        teeth: the portrait's own teeth (:func:`talkinghead.render.teeth.separate_mouth`), drawn
+            instead of painted ones.
+        seam: darkness in [0, 1] of the line where the lips meet (for portraits whose opening was
+            filled in, which lost their own); 0 draws none.
     """
-    up = _smooth_contour(landmarks[list(UPPER_INNER_LIP), :2].astype(np.float64))
-    lo = _smooth_contour(landmarks[list(LOWER_INNER_LIP), :2].astype(np.float64))
+    up0 = _smooth_contour(landmarks[list(UPPER_INNER_LIP), :2].astype(np.float64))
+    lo0 = _smooth_contour(landmarks[list(LOWER_INNER_LIP), :2].astype(np.float64))
+    if seam > 0:
+        _draw_seam(frame, (up0 + lo0) / 2.0, seam)
+    up, lo = up0, lo0
     left, right = up[0], up[-1]
     width = float(np.hypot(*(right - left)))
     if width < 4.0:
@@ -136,10 +143,16 @@ def paint_mouth(frame: np.ndarray, landmarks: np.ndarray, style: MouthStyle, sou
     # Teeth: bands hanging from the upper lip and rising from the lower lip, across the middle.
     n = len(up)
     span = np.abs(np.linspace(-1.0, 1.0, n))
-    for contour, depth, colour, reach, sign in (
+    if teeth is not None:
+        upper_m, lower_m = teeth.transforms(landmarks)
+        clip = cv2.GaussianBlur(mask, (0, 0), 0.7)
+        draw_layer(interior, teeth.lower, lower_m, origin, clip)
+        draw_layer(interior, teeth.upper, upper_m, origin, clip)
+    painted = () if teeth is not None else (
         (up, 0.105 * width, style.teeth, 0.80, 1.0),
         (lo, 0.065 * width, style.teeth * 0.86, 0.66, -1.0),
-    ):
+    )
+    for contour, depth, colour, reach, sign in painted:
         inner = contour + sign * down[None, :] * depth * (1.0 - (span / reach) ** 4)[:, None].clip(0, 1)
         sel = span <= reach
         band = np.concatenate([contour[sel] - sign * down * 2.0, inner[sel][::-1]])
@@ -155,8 +168,31 @@ def paint_mouth(frame: np.ndarray, landmarks: np.ndarray, style: MouthStyle, sou
     # Contact shadow under the lips, and an anti-aliased edge.
     alpha = cv2.GaussianBlur(mask, (0, 0), 0.7)
     edge = cv2.GaussianBlur(mask, (0, 0), 1.5 + 0.02 * width)
-    interior *= (0.55 + 0.45 * np.clip(edge * 1.6 - 0.3, 0, 1))[..., None]
-    fade = float(np.clip((gap - source_gap) / 2.0, 0.0, 1.0))
+    interior *= (0.3 + 0.7 * np.clip(edge * 1.6 - 0.3, 0, 1))[..., None]
+    # A slit of a few pixels between lips that nearly touch shows nothing but the seam.
+    fade = float(np.clip((gap - 0.015 * width) / (0.03 * width), 0.0, 1.0))
     a = (alpha * fade)[..., None]
     roi = frame[y0:y1, x0:x1].astype(np.float32)
     frame[y0:y1, x0:x1] = np.clip(roi + (interior - roi) * a, 0, 255).astype(np.uint8)
+
+
+def _draw_seam(frame: np.ndarray, line: np.ndarray, darkness: float) -> None:
+    """Darken a soft line along the lip seam ``line`` (``[n, 2]`` frame pixels), in place."""
+    h, w = frame.shape[:2]
+    width = float(np.hypot(*(line[-1] - line[0])))
+    if width < 4.0:
+        return
+    pad = 4
+    x0, y0 = np.maximum(np.floor(line.min(0)).astype(int) - pad, 0)
+    x1, y1 = np.minimum(np.ceil(line.max(0)).astype(int) + pad, [w, h])
+    if x1 <= x0 or y1 <= y0:
+        return
+    mask = np.zeros((y1 - y0, x1 - x0), np.float32)
+    pts = np.round((line - [x0, y0]) * 8).astype(np.int32)
+    cv2.polylines(mask, [pts], False, 1.0, thickness=max(1, int(round(0.012 * width))), lineType=cv2.LINE_AA, shift=3)
+    mask = cv2.GaussianBlur(mask, (0, 0), 0.6 + 0.004 * width)
+    # Strongest in the middle, fading into the corners.
+    along = np.linspace(-1.0, 1.0, mask.shape[1])[None, :]
+    mask *= (1.0 - 0.6 * along ** 2).astype(np.float32)
+    roi = frame[y0:y1, x0:x1].astype(np.float32)
+    frame[y0:y1, x0:x1] = np.clip(roi * (1.0 - darkness * mask)[..., None], 0, 255).astype(np.uint8)

@@ -19,16 +19,16 @@ from talkinghead.face.regions import (
     LEFT_EYE_LOWER,
     LEFT_EYE_UPPER,
     LEFT_LID_CREASE,
-    LOWER_INNER_LIP,
     N_MESH,
     RIGHT_EYE_LOWER,
     RIGHT_EYE_UPPER,
     RIGHT_LID_CREASE,
-    UPPER_INNER_LIP,
     face_frame,
     offsets_to_pixels,
 )
+from talkinghead.render.lids import LID_DRAG, LOWER_LID_RISE, lash_colour, paint_lids
 from talkinghead.render.mouth import mouth_style, paint_mouth
+from talkinghead.render.teeth import separate_mouth
 from talkinghead.render.warp import backward_map, build_warp_mesh, warp
 from talkinghead.types import FaceMesh
 
@@ -56,12 +56,15 @@ class MotionField:
 
     Attributes:
         map_x, map_y: float32 ``[H, W]`` backward map (source pixel to sample per output pixel).
-        landmarks: float32 ``[478, 3]`` the moved face mesh (pixels), for the mouth interior.
+        landmarks: float32 ``[478, 3]`` the moved face mesh as warped (pixels; upper lids lowered only
+            by :data:`~talkinghead.render.lids.LID_DRAG` of the blink), for the mouth and the lids.
+        blink: eyelid closure in [0, 1], the rest of which is drawn.
     """
 
     map_x: np.ndarray
     map_y: np.ndarray
     landmarks: np.ndarray
+    blink: float = 0.0
 
 
 def _rotation(pitch: float, yaw: float, roll: float) -> np.ndarray:
@@ -128,10 +131,12 @@ class Renderer:
         self._size = (rh, rw)
         self.mesh = build_warp_mesh(self._src_lm, (rh, rw))
         self.style = mouth_style(self.source, self._src_lm)
+        self.lashes = lash_colour(self.source, self._src_lm)
+        # An open mouth is taken apart: lips filled in (so they can close), its teeth as layers.
+        clean, self.teeth = separate_mouth(self.source, self._src_lm)
+        self.seam = 0.35 if clean is not self.source else 0.0
+        self.source = clean
         _, self.iod, _ = face_frame(self._neutral)
-        up = self._src_lm[list(UPPER_INNER_LIP[1:-1]), 1]
-        lo = self._src_lm[list(LOWER_INNER_LIP[1:-1]), 1]
-        self.source_gap = float(np.clip(np.max(lo - up), 0.0, None))  # same measure as paint_mouth's gap
         self._pivot = np.array([
             self._neutral[:N_MESH, 0].mean(), self._neutral[:N_MESH, 1].mean(),
             float(np.median(self._neutral[:N_MESH, 2])) + 0.6 * self.iod,
@@ -154,17 +159,21 @@ class Renderer:
             pose: float ``[6]`` pitch, yaw, roll (degrees), tx, ty, tz (IOD units).
             blink: eyelid closure in [0, 1].
         Returns:
-            float32 ``[478, 3]`` pixels (x, y) and depth z.
+            float32 ``[478, 3]`` pixels (x, y) and depth z; a full blink puts the upper lids on the lower ones.
         """
+        return self._moved(offsets, pose, blink, 1.0 - LOWER_LID_RISE)
+
+    def _moved(self, offsets: np.ndarray, pose: np.ndarray, blink: float, lid: float) -> np.ndarray:
+        """Target landmarks with the upper lids lowered by ``lid`` x ``blink`` of the eye's height."""
         pts = self._neutral.astype(np.float64) + offsets_to_pixels(offsets, self._neutral)
         if blink > 0:
             for upper, lower, crease in ((RIGHT_EYE_UPPER, RIGHT_EYE_LOWER, RIGHT_LID_CREASE),
                                          (LEFT_EYE_UPPER, LEFT_EYE_LOWER, LEFT_LID_CREASE)):
                 u, lo = list(upper[1:-1]), list(lower[1:-1])
                 d = pts[lo, :2] - pts[u, :2]
-                pts[u, :2] += 0.82 * blink * d
-                pts[lo, :2] -= 0.18 * blink * d
-                pts[list(crease[1:-1]), :2] += 0.3 * blink * d
+                pts[u, :2] += lid * blink * d
+                pts[lo, :2] -= LOWER_LID_RISE * blink * d
+                pts[list(crease[1:-1]), :2] += 0.3 * min(lid, LID_DRAG + 0.1) * blink * d
         return self._pose(pts, pose).astype(np.float32)
 
     def _pose(self, pts: np.ndarray, pose: np.ndarray, follow: np.ndarray | float = 1.0) -> np.ndarray:
@@ -191,12 +200,12 @@ class Renderer:
 
     def motion_field(self, offsets: np.ndarray, pose: np.ndarray, blink: float) -> MotionField:
         """The dense motion field of one frame (the geometric half of :meth:`render`)."""
-        face = self.target_landmarks(offsets, pose, blink)
+        face = self._moved(offsets, pose, blink, LID_DRAG)
         outer = self._pose(self._outer3, pose, self.mesh.ring_follow[self.mesh.num_face:])[:, :2]
         target = np.concatenate([face[:N_MESH, :2], outer])
         depth = np.concatenate([face[:N_MESH, 2], np.full(len(outer), self._pivot[2])])
         mx, my = backward_map(self.mesh, target, self._size, step=self.config.map_step, depth=depth)
-        return MotionField(map_x=mx, map_y=my, landmarks=face)
+        return MotionField(map_x=mx, map_y=my, landmarks=face, blink=float(blink))
 
     def compose(self, field: MotionField) -> np.ndarray:
         """Warp the portrait through a motion field, paint the mouth, paste into the full frame.
@@ -204,7 +213,8 @@ class Renderer:
         Independent of other frames, so it can run on another thread than :meth:`motion_field`.
         """
         frame = warp(self.source, field.map_x, field.map_y)
-        paint_mouth(frame, field.landmarks, self.style, self.source_gap)
+        paint_mouth(frame, field.landmarks, self.style, self.teeth, self.seam)
+        paint_lids(frame, field.landmarks, field.blink, self.lashes)
         if self.background is None:
             return frame
         out = self.background.copy()
