@@ -31,7 +31,7 @@ from talkinghead.types import InputError
 #: Optional columns: the ``generate`` settings and their types.
 OPTION_COLUMNS: dict[str, type] = {"transcript": str, "size": int, "fps": float, "pose_scale": float,
                                    "blink_rate": float, "full_frame": bool, "face_index": int, "phones": str,
-                                   "motion": str, "seed": int, "motion_out": str, "voice": str, "rate": float}
+                                   "motion": str, "seed": int, "mouth": str, "motion_out": str, "voice": str, "rate": float}
 #: Columns every row names (``audio`` or ``text``, exactly one).
 REQUIRED = ("portrait", "output")
 

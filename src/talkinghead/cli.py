@@ -74,7 +74,7 @@ def _text_arg(value: Optional[str], what: str) -> Optional[str]:
 def _run_generate(portrait: Path, audio: Optional[Path], output: Path, transcript: Optional[str], size: int, fps: float,
                   pose_scale: float, still: bool, blink_rate: float, full_frame: bool, face: int, phones: str,
                   motion: str, seed: int, motion_out: Optional[Path], quiet: bool, text: Optional[str] = None,
-                  voice: str = "auto", rate: float = 1.0) -> None:
+                  voice: str = "auto", rate: float = 1.0, mouth: str = "real") -> None:
     from talkinghead.audio.tts import TTSConfig
     from talkinghead.pipeline import GenerateConfig, speak_or_play
     from talkinghead.types import InputError
@@ -82,7 +82,8 @@ def _run_generate(portrait: Path, audio: Optional[Path], output: Path, transcrip
     transcript = _text_arg(transcript, "transcript")
     text = _text_arg(text, "text")
     config = GenerateConfig(size=size, fps=fps, pose_scale=0.0 if still else pose_scale, blink_rate=blink_rate,
-                            full_frame=full_frame, face_index=face, phones=phones, motion=motion, seed=seed)
+                            full_frame=full_frame, face_index=face, phones=phones, motion=motion, seed=seed,
+                            mouth=mouth)
     try:
         speak_or_play(portrait, output, audio=audio, text=text, transcript=transcript,
                       tts=TTSConfig(voice=voice, rate=rate), config=config, progress=not quiet, motion_out=motion_out)
@@ -128,12 +129,13 @@ def generate(
     phones: str = typer.Option("auto", "--phones", help="How to find phones: auto (align --transcript if given, else recognise English speech; where recognition is unreliable the motion reads the audio alone), align, recognize, acoustic (no phones: any language, fastest)."),
     motion: str = typer.Option("auto", "--motion", help="Face-motion model: learned (trained on real faces, GRID corpus; reads the audio itself, any language, phones help), rules (visemes + coarticulation; acoustics without phones), or auto (learned; rules if its model is not installed)."),
     seed: int = typer.Option(0, "--seed", help="Random seed for head motion and blink timing."),
+    mouth: str = typer.Option("real", "--mouth", help="Inside of the open mouth: real (real mouths learned from footage, and the portrait's own teeth where it shows them) or painted (drawn teeth and tongue, for drawings)."),
     motion_out: Optional[Path] = typer.Option(None, "--motion-out", help="Also save the motion: .npz (action units, landmark offsets, head pose, blinks), .csv (ARKit-52 blendshapes, Live Link Face CSV) or .json (ARKit curves)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Animate PORTRAIT speaking AUDIO (or --text) and write an mp4."""
     _run_generate(portrait, audio, output, transcript, size, fps, pose_scale, still, blink_rate, full_frame, face,
-                  phones, motion, seed, motion_out, quiet, text=text, voice=voice, rate=rate)
+                  phones, motion, seed, motion_out, quiet, text=text, voice=voice, rate=rate, mouth=mouth)
 
 
 @app.command()
@@ -266,7 +268,7 @@ def _names(value: str) -> tuple[str, ...]:
 def eval_(
     quick: bool = typer.Option(False, "--quick", help="A few clips per set (3 GRID test, 1 unseen speaker, 2 noisy GRID per SNR, 2 real videos, 2 pairs): minutes."),
     sets: str = typer.Option("grid_test,grid_others,grid_babble10,grid_babble0,videos,cross", "--sets", help="Comma-separated sets: grid_test, grid_validation, grid_others (38 clips of unseen GRID speakers), grid_babble10 and grid_babble0 (GRID test with babble at 10 and 0 dB SNR), videos, cross (portrait + speech pairs, no ground truth)."),
-    systems: str = typer.Option("still,loudness,rules,learned,auto-notext,learned-nophones,rules-nophones", "--systems", help="Comma-separated systems: still, loudness, rules and learned (given the transcript where a clip has one), auto-notext (the defaults, no transcript: what a user with only a recording gets), learned-nophones and rules-nophones (no phones at all), oracle (the real frames: a self-check)."),
+    systems: str = typer.Option("still,loudness,rules,learned,auto-notext,learned-nophones,rules-nophones,learned-painted", "--systems", help="Comma-separated systems: still, loudness, rules and learned (given the transcript where a clip has one), auto-notext (the defaults, no transcript: what a user with only a recording gets), learned-nophones and rules-nophones (no phones at all), learned-painted (learned, with the painted mouth interior instead of real mouths), oracle (the real frames: a self-check)."),
     out: Path = typer.Option(Path("reports/eval"), "--out", "-o", help="Folder for report.json, report.md and the plots."),
     limit: Optional[int] = typer.Option(None, "--limit", help="At most N clips per set."),
     data: Optional[Path] = typer.Option(None, "--data", help="Shared data folder (default: $TALKINGHEAD_DATA, else shared/data here or in a parent folder)."),
@@ -339,6 +341,29 @@ def train_augment(
         augment(videos, data, replace(AugmentConfig(), variants=variants, seed=seed), workers)
     except InputError as e:
         _fail(str(e))
+
+
+@train_app.command("mouth-bank")
+def train_mouth_bank(
+    videos: Path = typer.Argument(..., help="The folder the shards were prepared from (GRID s1's videos)."),
+    data: Path = typer.Argument(..., help="Folder of shards from 'talkinghead train prepare' (their tracked landmarks are used)."),
+    out: Path = typer.Option(..., "-o", "--out", help="The atlas PNG to write; its geometry goes beside it as .json."),
+    stride: int = typer.Option(3, "--stride", help="Use every N-th frame."),
+    per_bin: int = typer.Option(240, "--per-bin", help="Most frames whose median makes one interior."),
+) -> None:
+    """Mean real mouth interiors by opening (training clips only), the renderer's mouth bank."""
+    import json
+
+    from talkinghead.train.mouth_bank import build_bank
+    from talkinghead.types import InputError
+
+    if stride < 1 or per_bin < 5:
+        _fail("--stride must be >= 1 and --per-bin >= 5")
+    try:
+        s = build_bank(videos, data, out, stride=stride, per_bin=per_bin)
+    except InputError as e:
+        _fail(str(e))
+    typer.echo(json.dumps(s))
 
 
 @train_app.command("export")

@@ -50,6 +50,8 @@ class GenerateConfig:
             phones help where there are some), ``rules`` (visemes and coarticulation, or acoustics
             without phones), or ``auto`` (learned when its model is installed, else rules).
         seed: random seed for head wander and blink timing.
+        mouth: inside of the open mouth: ``real`` (real mouths from footage, plus the portrait's
+            own teeth where it shows them) or ``painted`` (drawn teeth, for drawings).
     """
 
     size: int = 512
@@ -61,6 +63,7 @@ class GenerateConfig:
     phones: str = "auto"
     motion: str = "auto"
     seed: int = 0
+    mouth: str = "real"
 
     def validate(self) -> None:
         """Raise InputError for out-of-range settings."""
@@ -78,6 +81,10 @@ class GenerateConfig:
             raise InputError(f"--motion must be one of {', '.join(MOTION_MODES)}, got {self.motion!r}")
         if self.face_index < 0:
             raise InputError(f"--face must be >= 0, got {self.face_index}")
+        from talkinghead.render.renderer import MOUTH_STYLES
+
+        if self.mouth not in MOUTH_STYLES:
+            raise InputError(f"--mouth must be one of {', '.join(MOUTH_STYLES)}, got {self.mouth!r}")
 
 
 @dataclass
@@ -177,7 +184,7 @@ class TalkingHeadPipeline:
         self.neutral = neutralize(self.face)
         self.times.add("face", time.perf_counter() - t)
         t = time.perf_counter()
-        self.renderer = Renderer(image, self.face, self.neutral, RenderConfig(size=config.size, full_frame=config.full_frame))
+        self.renderer = Renderer(image, self.face, self.neutral, RenderConfig(size=config.size, full_frame=config.full_frame, mouth=config.mouth))
         self.times.add("render_setup", time.perf_counter() - t)
 
     def motion(self, analysis: Analysis) -> MotionSequence:

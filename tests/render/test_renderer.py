@@ -36,9 +36,11 @@ def test_crop_output_size_and_open_mouth_is_dark_inside(portrait) -> None:
     up, lo = lm[13], lm[14]
     mid = ((up + lo) / 2).round().astype(int)
     assert lo[1] - up[1] > 8  # lips apart
-    # the inside of the open mouth is darker than the same place with lips closed
+    # the inside of the open mouth has a dark cavity: its darker part is well below the lips that
+    # were there when closed
     y, x = mid[1], mid[0]
-    assert opened[y - 1:y + 2, x - 3:x + 4].mean() < still[y - 1:y + 2, x - 3:x + 4].mean() - 30
+    inside = opened[int(up[1]) + 1:int(lo[1]), x - 6:x + 7].astype(np.float32).mean(axis=2)
+    assert np.percentile(inside, 20) < still[y - 1:y + 2, x - 3:x + 4].mean() - 40
     # far from the face (top corners) nothing changes
     assert np.abs(opened[:20, :20].astype(int) - still[:20, :20]).max() <= 2
 

@@ -37,6 +37,7 @@ import numpy as np
 
 from talkinghead.eval import metrics as M
 from talkinghead.eval.datasets import DEFAULT_SETS, Clip, bilabial_events, load_set
+from talkinghead.eval.mouth_crop import CROP_SIZE, OPEN_MOUTH, mouth_crop
 from talkinghead.eval.track import Track, Tracker, video_frames
 from talkinghead.types import InputError, Speech
 
@@ -47,9 +48,11 @@ if TYPE_CHECKING:
 log = logging.getLogger("talkinghead")
 
 #: Systems that can be evaluated, in table order.
-SYSTEMS = ("still", "loudness", "rules", "learned", "auto-notext", "learned-nophones", "rules-nophones", "oracle")
+SYSTEMS = ("still", "loudness", "rules", "learned", "auto-notext", "learned-nophones", "rules-nophones", "learned-painted",
+           "oracle")
 #: Systems evaluated by default.
-DEFAULT_SYSTEMS = ("still", "loudness", "rules", "learned", "auto-notext", "learned-nophones", "rules-nophones")
+DEFAULT_SYSTEMS = ("still", "loudness", "rules", "learned", "auto-notext", "learned-nophones", "rules-nophones",
+                   "learned-painted")
 #: Systems run on the noisy sets (the conditions noise is about: no transcript).
 NOISY_SYSTEMS = ("auto-notext", "learned-nophones", "rules-nophones")
 #: Pauses scored by ``pause_closed``: voice-activity pauses at least this long (s) in the clean speech,
@@ -114,6 +117,9 @@ class Reference:
         id_frames: frame index -> full real frame, for the identity distance.
         events: bilabial events ``(start_s, end_s)`` from the word alignment (empty without one).
         pauses: bool ``[F]``: frames inside pauses of the clean speech (:func:`pause_frames`).
+        mouths: uint8 ``[F, 64, 96]`` grey mouth crops aligned on eyes and nose
+            (:func:`~talkinghead.eval.mouth_crop.mouth_crop`); zeros where no face was found.
+        open_mouth: bool ``[F]``: frames whose real mouth is open (:data:`~talkinghead.eval.mouth_crop.OPEN_MOUTH`).
     """
 
     clip: Clip
@@ -126,6 +132,8 @@ class Reference:
     id_frames: dict[int, np.ndarray]
     events: tuple[tuple[float, float], ...]
     pauses: np.ndarray
+    mouths: np.ndarray
+    open_mouth: np.ndarray
 
     @property
     def fps(self) -> float:
@@ -216,6 +224,9 @@ class Scores:
         blink_rate: generated blinks per minute.
         psnr: face-crop PSNR (dB), frames after the portrait frame.
         ssim: face-crop SSIM, frames after the portrait frame.
+        mouth_psnr, mouth_ssim: PSNR (dB) and SSIM of the grey mouth crop aligned on eyes and nose
+            (:mod:`~talkinghead.eval.mouth_crop`), frames after the portrait frame with a face in both.
+        mouth_psnr_open, mouth_ssim_open: the same over the frames whose real mouth is open.
         identity: identity distance of generated frames to the portrait (dlib; None if unavailable).
         loudness_r: Pearson r of generated mouth opening and loudness (no ground truth needed).
         closure: share of bilabial events where the generated lips close (None without events).
@@ -239,6 +250,10 @@ class Scores:
     blink_rate: float
     psnr: float
     ssim: float
+    mouth_psnr: float
+    mouth_ssim: float
+    mouth_psnr_open: float
+    mouth_ssim_open: float
     identity: float | None
     loudness_r: float
     closure: float | None
@@ -315,12 +330,14 @@ def prepare_reference(clip: Clip, config: EvalConfig = EvalConfig()) -> Referenc
     id_idx = set(_sample_indices(info.num_frames, config.identity_frames, start=1))
     boxes: list[tuple[int, int, int, int]] = []
     crops: list[np.ndarray] = []
+    mouths: list[np.ndarray] = []
     id_frames: dict[int, np.ndarray] = {}
     portrait = None
     box = None
     with Tracker(info.fps) as tracker:
         for i, frame in enumerate(video_frames(clip.video, info.fps)):
             face = tracker.add(frame)
+            mouths.append(mouth_crop(frame, face.landmarks) if face is not None else np.zeros(CROP_SIZE, np.uint8))
             if face is not None:
                 box = M.crop_box(face.landmarks)
             elif box is None:
@@ -338,7 +355,8 @@ def prepare_reference(clip: Clip, config: EvalConfig = EvalConfig()) -> Referenc
     loud = M.loudness_envelope(speech.samples, speech.sample_rate, track.fps, track.num_frames)
     return Reference(clip=clip, track=track, portrait=portrait, speech=speech, loudness=loud,
                      boxes=np.asarray(boxes, dtype=np.int64), crops=np.stack(crops), id_frames=id_frames,
-                     events=tuple(bilabial_events(clip.words)), pauses=pause_frames(clean, track.fps, track.num_frames))
+                     events=tuple(bilabial_events(clip.words)), pauses=pause_frames(clean, track.fps, track.num_frames),
+                     mouths=np.stack(mouths), open_mouth=np.nan_to_num(M.mouth_opening(track.landmarks)) > OPEN_MOUTH)
 
 
 def with_babble(speech: Speech, noise: Sequence[Path], snr_db: float) -> Speech:
@@ -461,6 +479,7 @@ def score_frames(ref: Reference, frames: Iterable[np.ndarray], system: str = "ge
     sheet_idx = set(_sample_indices(n_ref, config.sheet_frames))
     psnrs: list[float] = []
     ssims: list[float] = []
+    mouth_q: list[tuple[float, float, bool]] = []
     id_frames: dict[int, np.ndarray] = {}
     sheet: dict[int, np.ndarray] = {}
     clock = _GenerationClock(setup_s)
@@ -468,11 +487,14 @@ def score_frames(ref: Reference, frames: Iterable[np.ndarray], system: str = "ge
         for i, frame in clock.timed(frames, n_ref):
             if frame.shape[:2] != (h, w):
                 frame = cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA)
-            tracker.add(frame)
+            face = tracker.add(frame)
             crop = M.face_crop(frame, tuple(ref.boxes[i]), config.crop_size)
             if i != ref.clip.portrait_frame:
                 psnrs.append(M.psnr(crop, ref.crops[i]))
                 ssims.append(M.ssim(crop, ref.crops[i]))
+                if face is not None and np.isfinite(ref.track.landmarks[i]).all():
+                    mc = mouth_crop(frame, face.landmarks)
+                    mouth_q.append((M.psnr(mc, ref.mouths[i]), M.ssim(mc, ref.mouths[i]), bool(ref.open_mouth[i])))
             if i in id_idx:
                 id_frames[i] = np.ascontiguousarray(frame)
             if i in sheet_idx:
@@ -505,6 +527,10 @@ def score_frames(ref: Reference, frames: Iterable[np.ndarray], system: str = "ge
         blink_rate=M.blink_rate(gen.blink, gen.fps),
         psnr=float(np.mean(psnrs)) if psnrs else float("nan"),
         ssim=float(np.mean(ssims)) if ssims else float("nan"),
+        mouth_psnr=_mean([q[0] for q in mouth_q]),
+        mouth_ssim=_mean([q[1] for q in mouth_q]),
+        mouth_psnr_open=_mean([q[0] for q in mouth_q if q[2]]),
+        mouth_ssim_open=_mean([q[1] for q in mouth_q if q[2]]),
         identity=_identity(ref, id_frames, gen),
         loudness_r=M.loudness_correlation(g_open, ref.loudness[:n]),
         closure=M.bilabial_closure(g_open, ref.events, gen.fps),
@@ -513,6 +539,10 @@ def score_frames(ref: Reference, frames: Iterable[np.ndarray], system: str = "ge
         rtf=clock.seconds / max(ref.speech.duration_s, 1e-9),
     )
     return SystemRun(system=system, scores=scores, track=gen, opening=g_open, sheet=sheet)
+
+
+def _mean(values: Sequence[float]) -> float:
+    return float(np.mean(values)) if len(values) else float("nan")
 
 
 class _GenerationClock:
@@ -572,7 +602,9 @@ def score_pair(pair: Pair, frames: Iterable[np.ndarray], system: str = "generate
     scores = Scores(
         frames=n, face_rate=gen.detection_rate, mouth_r=nan, offset=None, offset_r=nan, lmd=nan, lmd_px256=nan,
         jitter=M.jitter(gen.landmarks), jitter_ratio=nan, pose_std=M.head_pose_std(gen.pose), pose_std_ratio=nan,
-        blink_rate=M.blink_rate(gen.blink, gen.fps), psnr=nan, ssim=nan, identity=_identity(pair, id_frames, gen),
+        blink_rate=M.blink_rate(gen.blink, gen.fps), psnr=nan, ssim=nan,
+        mouth_psnr=nan, mouth_ssim=nan, mouth_psnr_open=nan, mouth_ssim_open=nan,
+        identity=_identity(pair, id_frames, gen),
         loudness_r=M.loudness_correlation(g_open, pair.loudness[:n]),
         closure=M.bilabial_closure(g_open, pair.events, gen.fps),
         pause_closed=pause_closed(g_open, pair.pauses),
@@ -585,22 +617,23 @@ def score_pair(pair: Pair, frames: Iterable[np.ndarray], system: str = "generate
 
 
 def _pipeline(src: Reference | Pair, pose_scale: float, blink_rate: float, config: EvalConfig,
-              motion: str = "rules") -> TalkingHeadPipeline:
+              motion: str = "rules", mouth: str = "real") -> TalkingHeadPipeline:
     """The pipeline on a source's portrait: full-frame for real clips (frames line up with the
     real ones), a face crop of ``config.crop_size`` for pairs."""
     from talkinghead.pipeline import GenerateConfig, TalkingHeadPipeline
 
     pair = isinstance(src, Pair)
     cfg = GenerateConfig(size=config.crop_size, fps=src.fps, full_frame=not pair, pose_scale=pose_scale,
-                         blink_rate=blink_rate, seed=config.seed, phones="auto", motion=motion)
+                         blink_rate=blink_rate, seed=config.seed, phones="auto", motion=motion, mouth=mouth)
     where = str(src.clip.portrait) if pair else f"{src.clip.video} (frame {src.clip.portrait_frame})"
     return TalkingHeadPipeline(src.portrait, cfg, source=where)
 
 
-#: Pipeline systems: motion model, whether the clip's transcript is given, phone mode.
-PIPELINE_SYSTEMS: dict[str, tuple[str, bool, str]] = {
-    "rules": ("rules", True, "auto"), "learned": ("learned", True, "auto"), "auto-notext": ("auto", False, "auto"),
-    "learned-nophones": ("learned", False, "acoustic"), "rules-nophones": ("rules", False, "acoustic"),
+#: Pipeline systems: motion model, whether the clip's transcript is given, phone mode, mouth interior.
+PIPELINE_SYSTEMS: dict[str, tuple[str, bool, str, str]] = {
+    "rules": ("rules", True, "auto", "real"), "learned": ("learned", True, "auto", "real"),
+    "auto-notext": ("auto", False, "auto", "real"), "learned-nophones": ("learned", False, "acoustic", "real"),
+    "rules-nophones": ("rules", False, "acoustic", "real"), "learned-painted": ("learned", True, "auto", "painted"),
 }
 
 
@@ -651,8 +684,8 @@ def system_frames(system: str, src: Reference | Pair,
     if system in PIPELINE_SYSTEMS:
         from talkinghead.pipeline import analyse_speech
 
-        motion_mode, transcript, phones = PIPELINE_SYSTEMS[system]
-        pipe = _pipeline(src, 1.0, 15.0, config, motion=motion_mode)
+        motion_mode, transcript, phones, mouth = PIPELINE_SYSTEMS[system]
+        pipe = _pipeline(src, 1.0, 15.0, config, motion=motion_mode, mouth=mouth)
         analysis = analyse_speech(src.speech, src.clip.transcript if transcript else None, phones)
         motion = pipe.motion(analysis)
         return pipe.frames(motion), time.perf_counter() - t

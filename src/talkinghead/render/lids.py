@@ -15,7 +15,7 @@ import numpy as np
 from talkinghead.face.regions import LEFT_EYE_LOWER, LEFT_EYE_UPPER, RIGHT_EYE_LOWER, RIGHT_EYE_UPPER
 
 #: Share of a blink by which the dense field itself lowers the upper lid (the rest is drawn).
-LID_DRAG = 0.25
+LID_DRAG = 0.4
 #: Share of a blink by which the lower lid rises.
 LOWER_LID_RISE = 0.1
 #: Height of the band above the open lid's edge that the drawn lid also covers (its lashes), in eye widths.
@@ -97,6 +97,8 @@ def _paint_lid(frame: np.ndarray, up: np.ndarray, lo: np.ndarray, blink: float, 
     map_x = (xx - back * normal[0]).astype(np.float32)
     map_y = (yy - back * normal[1]).astype(np.float32)
     lid = cv2.remap(frame, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+    # Lid skin is smooth: soften what the mirror brings along (lashes above the lid become a shadow).
+    lid = cv2.GaussianBlur(lid, (0, 0), 0.5 + 0.025 * width)
     depth = np.clip((v - top) / np.maximum(edge - top, 1.0), 0.0, 1.0)
     lid *= (1.0 - 0.16 * depth ** 2)[..., None]
     # Lash line along the edge, thickest mid-eye.

@@ -11,6 +11,7 @@ identity at that region's border).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import cv2
 import numpy as np
@@ -26,11 +27,17 @@ from talkinghead.face.regions import (
     face_frame,
     offsets_to_pixels,
 )
+from talkinghead.render.interior import fit_interior, load_bank, skin_colour
 from talkinghead.render.lids import LID_DRAG, LOWER_LID_RISE, lash_colour, paint_lids
-from talkinghead.render.mouth import mouth_style, paint_mouth
+from talkinghead.render.mouth import paint_mouth
+from talkinghead.render.painted import mouth_style, painted_interior
 from talkinghead.render.teeth import separate_mouth
 from talkinghead.render.warp import backward_map, build_warp_mesh, warp
 from talkinghead.types import FaceMesh
+
+
+#: Choices of :attr:`RenderConfig.mouth`.
+MOUTH_STYLES = ("real", "painted")
 
 
 @dataclass(frozen=True)
@@ -42,12 +49,15 @@ class RenderConfig:
         full_frame: output the whole portrait with the animated head composited back, instead of a crop.
         max_full_side: in full-frame mode, the longest output side (pixels); larger portraits are downscaled.
         map_step: dense-field subsampling (1 exact, 2 default: same look, about 4x cheaper).
+        mouth: inside of the open mouth: ``"real"`` (median real mouths, :mod:`~talkinghead.render.interior`)
+            or ``"painted"`` (drawn cavity, teeth and tongue, :mod:`~talkinghead.render.painted`).
     """
 
     size: int = 512
     full_frame: bool = False
     max_full_side: int = 1280
     map_step: int = 2
+    mouth: str = "real"
 
 
 @dataclass(frozen=True)
@@ -130,11 +140,16 @@ class Renderer:
         rh, rw = self.source.shape[:2]
         self._size = (rh, rw)
         self.mesh = build_warp_mesh(self._src_lm, (rh, rw))
-        self.style = mouth_style(self.source, self._src_lm)
+        if config.mouth == "painted":
+            self.interior = partial(painted_interior, mouth_style(self.source, self._src_lm))
+        elif config.mouth == "real":
+            self.interior = partial(fit_interior, load_bank(), skin=skin_colour(self.source, self._src_lm))
+        else:
+            raise ValueError(f"mouth must be one of {', '.join(MOUTH_STYLES)}, got {config.mouth!r}")
         self.lashes = lash_colour(self.source, self._src_lm)
         # An open mouth is taken apart: lips filled in (so they can close), its teeth as layers.
         clean, self.teeth = separate_mouth(self.source, self._src_lm)
-        self.seam = 0.35 if clean is not self.source else 0.0
+        self.seam = 0.25 if clean is not self.source else 0.0
         self.source = clean
         _, self.iod, _ = face_frame(self._neutral)
         self._pivot = np.array([
@@ -213,7 +228,7 @@ class Renderer:
         Independent of other frames, so it can run on another thread than :meth:`motion_field`.
         """
         frame = warp(self.source, field.map_x, field.map_y)
-        paint_mouth(frame, field.landmarks, self.style, self.teeth, self.seam)
+        paint_mouth(frame, field.landmarks, self.interior, self.teeth, self.seam)
         paint_lids(frame, field.landmarks, field.blink, self.lashes)
         if self.background is None:
             return frame

@@ -11,8 +11,9 @@ animation:
   upper face: nose and eye corners), and lower teeth, fixed to the jaw (they follow the chin);
   the renderer draws them inside the wanted inner-lip contour, so the lips cover and reveal them.
 
-Whether the opening shows teeth is judged from its pixels (bright against the lips); a dark open
-mouth gives no layers, and the interior is made as for a closed-mouth portrait.
+Whatever the opening shows (teeth, a tongue, darkness) is kept this way; where the wanted
+opening is larger than what the portrait showed, the real-mouth interior
+(:mod:`talkinghead.render.interior`) shows behind the layers.
 """
 
 from __future__ import annotations
@@ -96,7 +97,7 @@ def _opening_mask(shape: tuple[int, int], landmarks: np.ndarray, origin: np.ndar
 
 
 def separate_mouth(image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, OwnTeeth | None]:
-    """Take an open mouth apart: the picture with the opening filled by lip, and its teeth.
+    """Take an open mouth apart: the picture with the opening filled by lip, and what was inside.
 
     Args:
         image: uint8 ``[H, W, 3]`` RGB work image.
@@ -104,7 +105,8 @@ def separate_mouth(image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray
     Returns:
         ``(clean, teeth)``: ``clean`` is a uint8 copy of ``image`` whose inner-lip opening is
         inpainted from the lips around it (``image`` itself when the mouth is closed); ``teeth``
-        is None when the opening shows no teeth (closed, or dark inside).
+        holds what the opening showed (teeth, tongue or darkness: the portrait's own, always more
+        like this person than anything drawn), None when the mouth is closed.
     """
     up = landmarks[list(UPPER_INNER_LIP), :2].astype(np.float64)
     lo = landmarks[list(LOWER_INNER_LIP), :2].astype(np.float64)
@@ -118,20 +120,17 @@ def separate_mouth(image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray
     origin = np.array([x0, y0], np.float64)
     roi = image[y0:y1, x0:x1]
     soft = _opening_mask(roi.shape[:2], landmarks, origin)
-    hole = cv2.dilate((soft > 0).astype(np.uint8) * 255, np.ones((3, 3), np.uint8))
+    # Generously: teeth often show a little beyond the tracked inner-lip contour.
+    hole = cv2.dilate((soft > 0).astype(np.uint8) * 255, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 5)))
     clean = image.copy()
     clean[y0:y1, x0:x1] = cv2.inpaint(roi, hole, 3, cv2.INPAINT_TELEA)
-    # Teeth: the opening is mostly brighter than the lips around it.
     inside = cv2.erode(soft, np.ones((3, 3), np.uint8)) > 128
-    ring = (cv2.dilate(hole, np.ones((7, 7), np.uint8)) > 0) & (hole == 0)
+    if inside.sum() < 6:
+        return clean, None
     lum = roi.astype(np.float32).mean(axis=2)
-    if inside.sum() < 6 or ring.sum() < 6:
-        return clean, None
-    lip_lum = float(np.median(lum[ring]))
-    if float(np.mean(lum[inside] > 1.1 * lip_lum)) < 0.3:
-        return clean, None
-    # Where the rows of teeth part: the darkest row across the middle third of the mouth, in the
-    # lower two thirds of the opening (the incisal edge); none when it is not clearly darker.
+    # Where the upper and lower layers part: the darkest row across the middle third of the mouth,
+    # in the lower two thirds of the opening (between the rows of teeth, or above the tongue);
+    # none when it is not clearly darker (all of it then stays with the skull).
     n = 12
     t = np.linspace(0.0, 1.0, n)
     mid = (up[5] + lo[5]) / 2.0
