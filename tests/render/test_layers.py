@@ -95,3 +95,19 @@ def test_a_blink_covers_the_eye_with_lid_and_lash_line(smile: Renderer) -> None:
     x0, y0 = np.floor(eye.min(0)).astype(int)
     x1, y1 = np.ceil(eye.max(0)).astype(int)
     assert _lum(shut[y0:y1 + 1, x0:x1 + 1]).max() <= _lum(still[y0 - 20:y0 - 8, x0:x1]).max() + 15
+
+
+def test_a_blink_hides_heavy_lashes_under_the_lid(shared_data) -> None:
+    img = load_image(shared_data / "portraits" / "photo" / "sadtalker_people_0.png")
+    face = find_face(img)
+    r = Renderer(img, face, neutralize(face), RenderConfig(size=512))
+    assert all(0.05 <= b <= 0.31 for b in r.lids.bands)
+    assert float(np.mean(r.lids.lashes)) < 60  # dark lashes
+    still = r.render(_offsets(), np.zeros(6), 0.0)
+    shut = r.render(_offsets(), np.zeros(6), 1.0)
+    lm = r.target_landmarks(_offsets(), np.zeros(6), 0.0)
+    width = float(np.hypot(*(lm[133, :2] - lm[33, :2])))
+    # Just above the open lid's edge (the lash line) the shut eye shows lid skin instead.
+    for i in (159, 158, 386, 385):
+        x, y = np.round(lm[i, :2] - [0, 0.02 * width]).astype(int)
+        assert _lum(shut[y - 1:y + 2, x - 1:x + 2]).mean() > _lum(still[y - 1:y + 2, x - 1:x + 2]).mean() + 25

@@ -9,6 +9,8 @@ and a tapered lash line runs along the edge. At a full blink the edge lies on th
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -18,14 +20,28 @@ from talkinghead.face.regions import LEFT_EYE_LOWER, LEFT_EYE_UPPER, RIGHT_EYE_L
 LID_DRAG = 0.4
 #: Share of a blink by which the lower lid rises.
 LOWER_LID_RISE = 0.1
-#: Height of the band above the open lid's edge that the drawn lid also covers (its lashes), in eye widths.
-LASH_BAND = 0.12
+#: Range of the band above the open lid's edge that the drawn lid also covers (its lashes), in eye widths.
+LASH_BAND = (0.06, 0.3)
 #: Thickness of the drawn lash line at the middle of the eye, in eye widths.
 LASH_WIDTH = 0.055
 
 
-def lash_colour(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
-    """Colour of the portrait's upper lashes: float32 RGB ``[3]``, the darkest tenth of the lid edges.
+@dataclass(frozen=True)
+class LidLook:
+    """What a portrait's upper lids look like, measured once.
+
+    Attributes:
+        lashes: float32 RGB ``[3]`` lash colour: the darkest tenth along the upper lid edges.
+        bands: per eye (right, left), how far above the lid edge the lashes reach, in eye widths
+            (where the skin above gets as bright as the lid skin); the drawn lid covers that band.
+    """
+
+    lashes: np.ndarray
+    bands: tuple[float, float]
+
+
+def lid_look(image: np.ndarray, landmarks: np.ndarray) -> LidLook:
+    """Measure a portrait's lashes: their colour and how far above the lid edge they reach.
 
     Args:
         image: uint8 ``[H, W, 3]`` RGB work image.
@@ -33,16 +49,35 @@ def lash_colour(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     """
     samples = []
     h, w = image.shape[:2]
+    grey = cv2.blur(image, (3, 3)).astype(np.float32).mean(axis=2)
+    bands = []
     for upper in (RIGHT_EYE_UPPER, LEFT_EYE_UPPER):
-        for p in landmarks[list(upper[1:-1]), :2]:
+        pts = landmarks[list(upper), :2].astype(np.float64)
+        for p in pts[1:-1]:
             x, y = int(np.clip(round(p[0]), 1, w - 2)), int(np.clip(round(p[1]), 2, h - 2))
             samples.append(image[y - 2:y + 1, x - 1:x + 2].reshape(-1, 3))
+        # Brightness above the middle of the lid edge, going up along the eye's normal.
+        width = float(np.hypot(*(pts[-1] - pts[0])))
+        axis = (pts[-1] - pts[0]) / max(width, 1e-6)
+        up = np.array([axis[1], -axis[0]])
+        if up[1] > 0:
+            up = -up
+        steps = np.linspace(0.0, 0.45, 28) * width
+        mid = pts[2:-2]
+        prof = []
+        for d in steps:
+            q = np.clip(np.round(mid + d * up).astype(int), 0, [w - 1, h - 1])
+            prof.append(float(grey[q[:, 1], q[:, 0]].mean()))
+        prof = np.array(prof)
+        skin = float(np.max(prof[len(prof) // 3:]))
+        reach = int(np.argmax(prof >= 0.85 * skin))
+        bands.append(float(np.clip(steps[reach] / max(width, 1e-6), *LASH_BAND)))
     px = np.concatenate(samples).astype(np.float32)
     lum = px.mean(axis=1)
-    return px[lum <= np.percentile(lum, 10)].mean(axis=0)
+    return LidLook(lashes=px[lum <= np.percentile(lum, 10)].mean(axis=0), bands=(bands[0], bands[1]))
 
 
-def paint_lids(frame: np.ndarray, landmarks: np.ndarray, blink: float, lashes: np.ndarray) -> None:
+def paint_lids(frame: np.ndarray, landmarks: np.ndarray, blink: float, look: LidLook) -> None:
     """Draw both upper lids closed by ``blink`` over ``frame``, in place.
 
     Args:
@@ -50,16 +85,16 @@ def paint_lids(frame: np.ndarray, landmarks: np.ndarray, blink: float, lashes: n
         landmarks: float ``[478, 2+]`` the frame's landmarks, lids moved by :data:`LID_DRAG` and
             :data:`LOWER_LID_RISE` times ``blink``.
         blink: closure in [0, 1] (0 draws nothing).
-        lashes: float RGB ``[3]`` lash colour (:func:`lash_colour`).
+        look: the portrait's lashes (:func:`lid_look`).
     """
     if blink <= 0.02:
         return
-    for upper, lower in ((RIGHT_EYE_UPPER, RIGHT_EYE_LOWER), (LEFT_EYE_UPPER, LEFT_EYE_LOWER)):
+    for (upper, lower), band in zip(((RIGHT_EYE_UPPER, RIGHT_EYE_LOWER), (LEFT_EYE_UPPER, LEFT_EYE_LOWER)), look.bands):
         _paint_lid(frame, landmarks[list(upper), :2].astype(np.float64), landmarks[list(lower), :2].astype(np.float64),
-                   float(min(blink, 1.0)), lashes)
+                   float(min(blink, 1.0)), look.lashes, band)
 
 
-def _paint_lid(frame: np.ndarray, up: np.ndarray, lo: np.ndarray, blink: float, lashes: np.ndarray) -> None:
+def _paint_lid(frame: np.ndarray, up: np.ndarray, lo: np.ndarray, blink: float, lashes: np.ndarray, band: float) -> None:
     c0, c1 = up[0], up[-1]
     width = float(np.hypot(*(c1 - c0)))
     if width < 4.0:
@@ -70,7 +105,7 @@ def _paint_lid(frame: np.ndarray, up: np.ndarray, lo: np.ndarray, blink: float, 
         normal = -normal  # make it point from the upper lid to the lower one
     su, vu = (up - c0) @ axis / width, (up - c0) @ normal
     sl, vl = (lo - c0) @ axis / width, (lo - c0) @ normal
-    band = LASH_BAND * width
+    band = band * width
     h, w = frame.shape[:2]
     corners = np.concatenate([up - normal * band, lo + normal * 0.1 * width])
     x0, y0 = np.maximum(np.floor(corners.min(0)).astype(int) - 2, 0)

@@ -28,7 +28,7 @@ from talkinghead.face.regions import (
     offsets_to_pixels,
 )
 from talkinghead.render.interior import fit_interior, load_bank, skin_colour
-from talkinghead.render.lids import LID_DRAG, LOWER_LID_RISE, lash_colour, paint_lids
+from talkinghead.render.lids import LID_DRAG, LOWER_LID_RISE, lid_look, paint_lids
 from talkinghead.render.mouth import paint_mouth
 from talkinghead.render.painted import mouth_style, painted_interior
 from talkinghead.render.teeth import separate_mouth
@@ -146,7 +146,7 @@ class Renderer:
             self.interior = partial(fit_interior, load_bank(), skin=skin_colour(self.source, self._src_lm))
         else:
             raise ValueError(f"mouth must be one of {', '.join(MOUTH_STYLES)}, got {config.mouth!r}")
-        self.lashes = lash_colour(self.source, self._src_lm)
+        self.lids = lid_look(self.source, self._src_lm)
         # An open mouth is taken apart: lips filled in (so they can close), its teeth as layers.
         clean, self.teeth = separate_mouth(self.source, self._src_lm)
         self.seam = 0.25 if clean is not self.source else 0.0
@@ -229,7 +229,7 @@ class Renderer:
         """
         frame = warp(self.source, field.map_x, field.map_y)
         paint_mouth(frame, field.landmarks, self.interior, self.teeth, self.seam)
-        paint_lids(frame, field.landmarks, field.blink, self.lashes)
+        paint_lids(frame, field.landmarks, field.blink, self.lids)
         if self.background is None:
             return frame
         out = self.background.copy()
