@@ -51,7 +51,7 @@ def main() -> None:
     from talkinghead.audio.phones import AlignmentError, align_transcript
     from talkinghead.audio.tts import TTSConfig, synthesize
     from talkinghead.eval import metrics as M
-    from talkinghead.eval.track import track_frames
+    from talkinghead.face.track import track_frames
     from talkinghead.media.audio import load_speech
     from talkinghead.pipeline import GenerateConfig, generate_from_text
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -188,41 +188,13 @@ class TalkingHeadPipeline:
         self.times.add("render_setup", time.perf_counter() - t)
 
     def motion(self, analysis: Analysis) -> MotionSequence:
-        """The MotionSequence for analysed speech, by the configured motion model.
-
-        Raises:
-            InputError: ``motion="learned"`` but the learned model's weights are not installed.
-        """
-        from talkinghead.motion.learned import LearnedMotion, learned_available, learned_motion
-        from talkinghead.motion.rules import MotionConfig, rule_motion
-
-        t = time.perf_counter()
-        c = self.config
-        mc = MotionConfig(fps=c.fps, pose_scale=c.pose_scale, blink_rate=c.blink_rate, seed=c.seed)
-        mode = c.motion
-        if mode == "auto":
-            # The learned model follows real faces better than the rules with phones and without them,
-            # on every set with ground truth (`talkinghead eval`: GRID test, unseen GRID speakers,
-            # noisy GRID, interview clips); the rules drive the face only where it is not installed.
-            mode = "learned" if learned_available() else "rules"
-        if mode == "learned":
-            if not learned_available():
-                raise InputError("--motion learned: the learned model's weights are not installed")
-            seq = learned_motion(LearnedMotion.from_file(), analysis.features, analysis.phones, analysis.active,
-                                 analysis.speech.duration_s, mc)
-        else:
-            seq = rule_motion(analysis.features, analysis.phones, analysis.active, analysis.speech.duration_s, mc)
-        log.info("motion: %s (phones: %s)", seq.source, analysis.phones.source)
-        self.times.add("motion", time.perf_counter() - t)
-        return seq
+        """The MotionSequence for analysed speech, by the configured motion model (:func:`make_motion`)."""
+        return make_motion(analysis, self.config, self.times)
 
     def frames(self, motion: MotionSequence) -> Iterator[np.ndarray]:
         """Rendered frames, one at a time (uint8 ``[H, W, 3]`` RGB)."""
         for i in range(motion.num_frames):
-            t = time.perf_counter()
-            frame = self.renderer.render(motion.landmark_offsets[i], motion.head_pose[i], float(motion.blink[i]))
-            self.times.add("render", time.perf_counter() - t)
-            yield frame
+            yield self.renderer.render(motion.landmark_offsets[i], motion.head_pose[i], float(motion.blink[i]))
 
     def write(self, motion: MotionSequence, sound: Speech | AudioTrack, output: str | os.PathLike[str],
               progress: Callable[[int], None] | None = None) -> None:
@@ -231,64 +203,120 @@ class TalkingHeadPipeline:
         ``sound`` is the speech as analysed (16 kHz mono) or, better, the input file's own sound
         (:class:`~talkinghead.media.audio.AudioTrack`: its sample rate and channels, streamed).
         """
-        import queue
-        import threading
+        write_video(self.frames(motion), motion.fps, self.renderer.output_size, sound, output, self.times, progress)
 
-        import av
 
-        from talkinghead.media.video import VideoWriter
+def make_motion(analysis: Analysis, config: GenerateConfig, times: StageTimes | None = None) -> MotionSequence:
+    """The MotionSequence for analysed speech, by the configured motion model.
 
-        # Encoding runs in a second thread so it overlaps with rendering the next frame
-        # (both release the GIL in their native code); a small queue bounds memory.
-        frames: queue.Queue[np.ndarray | None] = queue.Queue(maxsize=4)
-        failure: list[BaseException] = []
-        stop = threading.Event()
+    Raises:
+        InputError: ``motion="learned"`` but the learned model's weights are not installed.
+    """
+    from talkinghead.motion.learned import LearnedMotion, learned_available, learned_motion
+    from talkinghead.motion.rules import MotionConfig, rule_motion
 
-        with VideoWriter(output, fps=motion.fps, size=self.renderer.output_size, speech=sound) as writer:
+    t = time.perf_counter()
+    c = config
+    mc = MotionConfig(fps=c.fps, pose_scale=c.pose_scale, blink_rate=c.blink_rate, seed=c.seed)
+    mode = c.motion
+    if mode == "auto":
+        # The learned model follows real faces better than the rules with phones and without them,
+        # on every set with ground truth (`talkinghead eval`: GRID test, unseen GRID speakers,
+        # noisy GRID, interview clips); the rules drive the face only where it is not installed.
+        mode = "learned" if learned_available() else "rules"
+    if mode == "learned":
+        if not learned_available():
+            raise InputError("--motion learned: the learned model's weights are not installed")
+        seq = learned_motion(LearnedMotion.from_file(), analysis.features, analysis.phones, analysis.active,
+                             analysis.speech.duration_s, mc)
+    else:
+        seq = rule_motion(analysis.features, analysis.phones, analysis.active, analysis.speech.duration_s, mc)
+    log.info("motion: %s (phones: %s)", seq.source, analysis.phones.source)
+    if times is not None:
+        times.add("motion", time.perf_counter() - t)
+    return seq
 
-            def encode() -> None:
-                try:
-                    while (frame := frames.get()) is not None and not stop.is_set():
-                        t0 = time.perf_counter()
-                        writer.write(frame)
-                        self.times.add("encode", time.perf_counter() - t0)
-                        if progress is not None:
-                            progress(1)
-                except BaseException as e:  # handed to the rendering thread, which re-raises it
-                    failure.append(e)
-                    stop.set()
 
-            worker = threading.Thread(target=encode, name="talkinghead-encode", daemon=True)
-            worker.start()
+def write_video(frames: Iterable[np.ndarray], fps: float, size: tuple[int, int], sound: Speech | AudioTrack,
+                output: str | os.PathLike[str], times: StageTimes, progress: Callable[[int], None] | None = None) -> None:
+    """Encode frames into an mp4 at ``output``, atomically, with ``sound`` as its audio.
+
+    Encoding runs in a second thread so it overlaps with making the next frame (both release
+    the GIL in their native code); a small queue bounds memory.
+
+    Args:
+        frames: uint8 ``[H, W, 3]`` RGB frames of ``size``, made lazily (timed as ``render``).
+        fps: frame rate.
+        size: ``(width, height)``, even.
+        sound: the audio track to mux (see :meth:`TalkingHeadPipeline.write`).
+        output: the mp4 to write.
+        times: stage timer (``render`` and ``encode`` are added).
+        progress: called with 1 per frame written.
+    Raises:
+        InputError: the video cannot be written.
+    """
+    import queue
+    import threading
+
+    import av
+
+    from talkinghead.media.video import VideoWriter
+
+    queued: queue.Queue[np.ndarray | None] = queue.Queue(maxsize=4)
+    failure: list[BaseException] = []
+    stop = threading.Event()
+
+    with VideoWriter(output, fps=fps, size=size, speech=sound) as writer:
+
+        def encode() -> None:
             try:
-                for frame in self.frames(motion):
-                    while not stop.is_set():
-                        try:
-                            frames.put(frame, timeout=0.1)
-                            break
-                        except queue.Full:
-                            continue
-                    if stop.is_set():
-                        break
-            except BaseException:
-                stop.set()  # rendering failed or was interrupted: the encoder stops at its next frame
-                raise
-            finally:
-                while worker.is_alive():
+                while (frame := queued.get()) is not None and not stop.is_set():
+                    t0 = time.perf_counter()
+                    writer.write(frame)
+                    times.add("encode", time.perf_counter() - t0)
+                    if progress is not None:
+                        progress(1)
+            except BaseException as e:  # handed to the producing thread, which re-raises it
+                failure.append(e)
+                stop.set()
+
+        worker = threading.Thread(target=encode, name="talkinghead-encode", daemon=True)
+        worker.start()
+        try:
+            it = iter(frames)
+            while True:
+                t = time.perf_counter()
+                frame = next(it, None)
+                times.add("render", time.perf_counter() - t)
+                if frame is None:
+                    break
+                while not stop.is_set():
                     try:
-                        frames.put(None, timeout=0.1)
+                        queued.put(frame, timeout=0.1)
                         break
                     except queue.Full:
-                        if stop.is_set():
-                            break
-                _join_uninterrupted(worker, stop)
-            if failure:
-                e = failure[0]
-                if isinstance(e, (OSError, av.FFmpegError)):
-                    raise InputError(f"{output}: cannot write the video ({e})") from e
-                raise e
-            t = time.perf_counter()
-        self.times.add("encode", time.perf_counter() - t)
+                        continue
+                if stop.is_set():
+                    break
+        except BaseException:
+            stop.set()  # making frames failed or was interrupted: the encoder stops at its next frame
+            raise
+        finally:
+            while worker.is_alive():
+                try:
+                    queued.put(None, timeout=0.1)
+                    break
+                except queue.Full:
+                    if stop.is_set():
+                        break
+            _join_uninterrupted(worker, stop)
+        if failure:
+            e = failure[0]
+            if isinstance(e, (OSError, av.FFmpegError)):
+                raise InputError(f"{output}: cannot write the video ({e})") from e
+            raise e
+        t = time.perf_counter()
+    times.add("encode", time.perf_counter() - t)
 
 
 def generate(

@@ -121,6 +121,31 @@ class FaceMesh:
 
 
 @dataclass(frozen=True)
+class FaceTrack:
+    """A video's face, frame by frame, ready to animate: gaps filled and smoothed.
+
+    Attributes:
+        landmarks: float32 ``[F, 478, 3]`` pixels (x, y) and relative depth z; where no face was
+            found, the nearest found frame's (edges) or a linear fill (gaps).
+        pose: float32 ``[F, 3]`` pitch, yaw, roll in degrees, filled the same way.
+        found: bool ``[F]``: a face was found in that frame (False also for turned-away faces
+            whose yaw exceeds the limit given to :func:`talkinghead.face.track.smooth_track`).
+        fps: frames per second.
+        size: ``(height, width)`` of the frames.
+    """
+
+    landmarks: np.ndarray
+    pose: np.ndarray
+    found: np.ndarray
+    fps: float
+    size: tuple[int, int]
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.landmarks.shape[0])
+
+
+@dataclass(frozen=True)
 class MotionSequence:
     """Facial motion at the video frame rate; never sees pixels.
 

@@ -15,7 +15,7 @@ import pytest
 from talkinghead.eval import metrics as M
 from talkinghead.eval.benchmark import EvalConfig, Reference, prepare_reference, real_scores, score_frames
 from talkinghead.eval.datasets import GRID_S1_TEST, Clip, load_set
-from talkinghead.eval.track import video_frames
+from talkinghead.face.track import video_frames
 
 # (clip, shift in frames for the offset proof)
 CASES = [("pcavs_00098", 3), (GRID_S1_TEST[1], -2)]

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from talkinghead.eval.datasets import GRID_S1_TEST
-from talkinghead.train.mouth_bank import SIZE, build_bank
+from talkinghead.person.mouth import SIZE
+from talkinghead.train.mouth_bank import build_bank
 from talkinghead.train.prepare import process_clip, write_shard
 from talkinghead.types import InputError
 

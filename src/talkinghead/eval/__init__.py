@@ -1,6 +1,6 @@
 """Evaluation: metrics on face tracks and frames, and the self-reenactment benchmark.
 
-- :mod:`talkinghead.eval.track`: MediaPipe face tracks of videos or frame iterators.
+- :mod:`talkinghead.face.track` (used here): MediaPipe face tracks of videos or frame iterators.
 - :mod:`talkinghead.eval.metrics`: lip-sync, landmark, stability, image-quality and identity metrics.
 - :mod:`talkinghead.eval.datasets`: the fixed GRID split, unseen speakers, real talking clips.
 - :mod:`talkinghead.eval.benchmark`: run systems on clips and score them (``talkinghead eval``).
@@ -23,7 +23,7 @@ from talkinghead.eval.benchmark import (
 )
 from talkinghead.eval.datasets import DEFAULT_SETS, SETS, Clip, grid_split, load_set
 from talkinghead.eval.report import write_report
-from talkinghead.eval.track import Track, track_frames, track_video
+from talkinghead.face.track import Track, track_frames, track_video
 
 __all__ = [
     "DEFAULT_SETS",

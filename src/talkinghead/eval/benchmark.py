@@ -38,7 +38,7 @@ import numpy as np
 from talkinghead.eval import metrics as M
 from talkinghead.eval.datasets import DEFAULT_SETS, Clip, bilabial_events, load_set
 from talkinghead.eval.mouth_crop import CROP_SIZE, OPEN_MOUTH, mouth_crop
-from talkinghead.eval.track import Track, Tracker, video_frames
+from talkinghead.face.track import Track, Tracker, video_frames
 from talkinghead.types import InputError, Speech
 
 if TYPE_CHECKING:
@@ -49,10 +49,15 @@ log = logging.getLogger("talkinghead")
 
 #: Systems that can be evaluated, in table order.
 SYSTEMS = ("still", "loudness", "rules", "learned", "auto-notext", "learned-nophones", "rules-nophones", "learned-painted",
-           "oracle")
+           "dub", "oracle")
 #: Systems evaluated by default.
 DEFAULT_SYSTEMS = ("still", "loudness", "rules", "learned", "auto-notext", "learned-nophones", "rules-nophones",
-                   "learned-painted")
+                   "learned-painted", "dub")
+#: Systems run on the cross-dubbing set (another clip's video made to say this clip's speech).
+DUB_CROSS_SYSTEMS = ("dub", "learned")
+#: Sets of GRID s1 clips, dubbed with the person model of s1's training split; other clips draw
+#: their mouths from their own frames at least this far (s) from the frame being made.
+DUB_S1_SETS, DUB_HOLDOUT_S = ("grid_test", "grid_validation", "dub_cross"), 2.0
 #: Systems run on the noisy sets (the conditions noise is about: no transcript).
 NOISY_SYSTEMS = ("auto-notext", "learned-nophones", "rules-nophones")
 #: Pauses scored by ``pause_closed``: voice-activity pauses at least this long (s) in the clean speech,
@@ -681,6 +686,8 @@ def system_frames(system: str, src: Reference | Pair,
         n = max(1, int(round(src.speech.duration_s * src.fps)))
         motion = loudness_motion(src.speech, src.fps, n)
         return pipe.frames(motion), time.perf_counter() - t
+    if system == "dub":
+        return _dub_frames(src, config, t)
     if system in PIPELINE_SYSTEMS:
         from talkinghead.pipeline import analyse_speech
 
@@ -692,9 +699,34 @@ def system_frames(system: str, src: Reference | Pair,
     raise InputError(f"unknown system {system!r}; choose from {', '.join(SYSTEMS)}")
 
 
+def _dub_frames(src: Reference | Pair, config: EvalConfig, t0: float) -> tuple[Iterator[np.ndarray], float]:
+    """``dub``: the clip's video (or ``dub_video``) re-animated to the clip's speech with the learned
+    motion (transcript where known, as ``learned``); the mouth from the person model of GRID s1's
+    training split on s1 clips, else from the video's own frames at least :data:`DUB_HOLDOUT_S` away."""
+    from dataclasses import replace
+
+    from talkinghead.dub import Dubber
+    from talkinghead.pipeline import GenerateConfig, analyse_speech
+    from talkinghead.render.interior import load_bank
+
+    if isinstance(src, Pair):
+        raise InputError(f"{src.clip.name}: no video to dub")
+    s1 = src.clip.set in DUB_S1_SETS
+    bank = replace(load_bank(), exact=True) if s1 else None
+    dubber = Dubber(src.clip.dub_video or src.clip.video, GenerateConfig(motion="learned", seed=config.seed),
+                    bank=bank, holdout_s=None if s1 else DUB_HOLDOUT_S)
+    motion = dubber.motion(analyse_speech(src.speech, src.clip.transcript, "auto"))
+    return dubber.frames(motion), time.perf_counter() - t0
+
+
 def systems_for(clip: Clip, systems: Sequence[str]) -> list[str]:
-    """The systems run on ``clip``: all of ``systems``, or on a noisy clip those of :data:`NOISY_SYSTEMS`."""
-    return [s for s in systems if not clip.noise or s in NOISY_SYSTEMS]
+    """The systems run on ``clip``: all of ``systems``; on a noisy clip those of :data:`NOISY_SYSTEMS`;
+    on a cross-dubbing clip those of :data:`DUB_CROSS_SYSTEMS`; ``dub`` only where there is a video."""
+    if clip.noise:
+        return [s for s in systems if s in NOISY_SYSTEMS]
+    if clip.dub_video is not None:
+        return [s for s in systems if s in DUB_CROSS_SYSTEMS]
+    return [s for s in systems if s != "dub" or clip.video is not None]
 
 
 def evaluate_clip(clip: Clip, config: EvalConfig = EvalConfig(), systems: Sequence[str] | None = None,

@@ -35,9 +35,12 @@ from pathlib import Path
 from talkinghead.types import InputError
 
 #: Evaluation sets, by name.
-SETS = ("grid_test", "grid_validation", "grid_others", "grid_babble10", "grid_babble0", "videos", "cross")
+SETS = ("grid_test", "grid_validation", "grid_others", "grid_babble10", "grid_babble0", "videos", "cross", "dub_cross")
 #: Sets evaluated by default (validation is for model selection, not for reports).
-DEFAULT_SETS = ("grid_test", "grid_others", "grid_babble10", "grid_babble0", "videos", "cross")
+DEFAULT_SETS = ("grid_test", "grid_others", "grid_babble10", "grid_babble0", "videos", "cross", "dub_cross")
+#: Cross-dubbing: GRID s1 test clip A's video made to say clip B's speech, scored against real clip B
+#: (each test clip dubbed with the next one's audio, the first ten).
+DUB_CROSS_PAIRS = 10
 #: Noisy sets: signal-to-noise ratio (dB) of the babble mixed into the GRID s1 test clips.
 BABBLE_SNR_DB: dict[str, float] = {"grid_babble10": 10.0, "grid_babble0": 0.0}
 #: The babble: clips of unseen speakers (relative to the data folder), summed.
@@ -87,6 +90,7 @@ QUICK: dict[str, tuple[str, ...]] = {
     "grid_babble0": GRID_S1_TEST[:2],
     "videos": ("pcavs_620900105", "vrt_face2"),
     "cross": (f"astronaut+{GRID_S1_TEST[3]}", "dreamtalk_nscu2_sculpture+dreamtalk_korean1"),
+    "dub_cross": (f"{GRID_S1_TEST[0]}>{GRID_S1_TEST[1]}",),
 }
 
 
@@ -115,6 +119,8 @@ class Clip:
         text: the words spoken when known without timing (used when ``words`` is empty).
         noise: audio files summed into babble and mixed into the clip's speech (empty: clean).
         snr_db: signal-to-noise ratio of that mix (dB).
+        dub_video: the video that ``dub`` re-animates to this clip's speech (None: the clip's own
+            ``video``; set in ``dub_cross``, where ``video`` is the real clip compared against).
     """
 
     name: str
@@ -127,6 +133,7 @@ class Clip:
     text: str | None = None
     noise: tuple[Path, ...] = ()
     snr_db: float = float("inf")
+    dub_video: Path | None = None
 
     @property
     def has_ground_truth(self) -> bool:
@@ -256,6 +263,9 @@ def load_set(name: str, root: Path, quick: bool = False, limit: int | None = Non
         raise InputError(f"unknown evaluation set {name!r}; choose from {', '.join(SETS)}")
     if name == "cross":
         clips = _cross_clips(root)
+    elif name == "dub_cross":
+        test = load_set("grid_test", root)[: DUB_CROSS_PAIRS + 1]
+        clips = [replace(b, name=f"{a.name}>{b.name}", set=name, dub_video=a.video) for a, b in zip(test, test[1:])]
     elif name in ("grid_test", "grid_validation"):
         if not (root / "grid" / "s1" / "video").is_dir():
             raise InputError(f"{root / 'grid' / 's1'}: GRID clips not found")

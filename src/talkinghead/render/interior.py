@@ -49,7 +49,10 @@ class MouthBank:
             corner to corner).
         scale: pixels per canonical unit.
         origin: ``[2]`` canonical (x, y) of pixel (0, 0).
-        bright: the brightest teeth's relative brightness (99.5th percentile of the bank).
+        bright: the brightest teeth's relative brightness (99th percentile inside the openings).
+        exact: the bank is the person's own, filmed like the frames it is drawn on: its colours
+            are used as they are. Otherwise (the shipped bank, drawn on any face) only its
+            brightness is kept, its contrast deepened, and the colour comes from the portrait.
     """
 
     images: np.ndarray
@@ -59,6 +62,15 @@ class MouthBank:
     scale: float
     origin: np.ndarray
     bright: float
+    exact: bool = False
+
+    @classmethod
+    def create(cls, images: np.ndarray, openings: np.ndarray, upper: np.ndarray, lower: np.ndarray, scale: float,
+               origin: np.ndarray, exact: bool) -> MouthBank:
+        """A bank from its arrays (shapes as the attributes), measuring :attr:`bright`."""
+        return cls(images=images, openings=openings, upper=upper, lower=lower, scale=float(scale),
+                   origin=np.asarray(origin, np.float32), bright=_teeth_brightness(images, upper, lower, scale, origin),
+                   exact=exact)
 
     def interior(self, opening: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The interior for an opening, blended from the two nearest: ``(image [H, W, 3], upper [11, 2], lower [11, 2])``."""
@@ -79,19 +91,18 @@ def load_bank() -> MouthBank:
     h, w = meta["height"], meta["width"]
     k = len(meta["openings"])
     images = atlas[: k * h].reshape(k, h, w, 3).astype(np.float32) / BANK_SCALE
-    return MouthBank(images=images, openings=np.asarray(meta["openings"], np.float32),
-                     upper=np.asarray(meta["upper"], np.float32), lower=np.asarray(meta["lower"], np.float32),
-                     scale=float(meta["scale"]), origin=np.asarray(meta["origin"], np.float32),
-                     bright=_teeth_brightness(images, meta))
+    return MouthBank.create(images, np.asarray(meta["openings"], np.float32), np.asarray(meta["upper"], np.float32),
+                            np.asarray(meta["lower"], np.float32), float(meta["scale"]),
+                            np.asarray(meta["origin"], np.float32), exact=False)
 
 
-def _teeth_brightness(images: np.ndarray, meta: dict) -> float:
+def _teeth_brightness(images: np.ndarray, upper: np.ndarray, lower: np.ndarray, scale: float, origin: np.ndarray) -> float:
     """The 99th percentile of relative brightness inside the bank's openings (its brightest teeth)."""
     k, h, w = images.shape[:3]
-    scale, origin = float(meta["scale"]), np.asarray(meta["origin"], np.float64)
+    origin = np.asarray(origin, np.float64)
     values = []
     for i in range(k):
-        poly = np.concatenate([np.asarray(meta["upper"][i]), np.asarray(meta["lower"][i])[::-1]])
+        poly = np.concatenate([np.asarray(upper[i]), np.asarray(lower[i])[::-1]])
         mask = np.zeros((h, w), np.uint8)
         cv2.fillPoly(mask, [np.round((poly - origin) * scale).astype(np.int32)], 1)
         values.append(images[i].mean(axis=2)[mask > 0])
@@ -175,6 +186,8 @@ def fit_interior(bank: MouthBank, landmarks: np.ndarray, origin: np.ndarray, siz
     map_x = ((x - bank.origin[0]) * bank.scale).astype(np.float32)
     map_y = ((ys - bank.origin[1]) * bank.scale).astype(np.float32)
     rel = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    if bank.exact:
+        return np.clip(rel * np.asarray(skin, np.float32), 0.0, 255.0)
     # Brightness from the footage (its soft video contrast deepened: shadows darker, teeth near 1
     # kept); colour from the portrait's skin, warmed towards red in the shadows (a mouth's inside
     # is flesh), so no tint of the footage's camera comes along.

@@ -58,7 +58,7 @@ def paint_mouth(frame: np.ndarray, landmarks: np.ndarray, interior: Interior,
     down = np.array([-axis[1], axis[0]])
     gap = float(np.max((lo - up) @ down))
     # A slit of a few pixels between lips that nearly touch shows nothing but the seam.
-    fade = float(np.clip((gap - 0.02 * width) / (0.06 * width), 0.0, 1.0))
+    fade = float(np.clip((gap - 0.01 * width) / (0.03 * width), 0.0, 1.0))
     if fade <= 0.0:
         return
     h, w = frame.shape[:2]

@@ -120,8 +120,11 @@ def separate_mouth(image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray
     origin = np.array([x0, y0], np.float64)
     roi = image[y0:y1, x0:x1]
     soft = _opening_mask(roi.shape[:2], landmarks, origin)
-    # Generously: teeth often show a little beyond the tracked inner-lip contour.
-    hole = cv2.dilate((soft > 0).astype(np.uint8) * 255, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 5)))
+    # A little beyond the tracked inner-lip contour (teeth often show past it, most at the
+    # corners), in proportion to the mouth: on a small mouth a few pixels are much of the lip.
+    mw = float(np.hypot(*(up[-1] - up[0])))
+    kx, ky = 2 * int(round(0.02 * mw)) + 1, 2 * int(round(0.01 * mw)) + 1
+    hole = cv2.dilate((soft > 0).astype(np.uint8) * 255, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (kx, ky)))
     clean = image.copy()
     clean[y0:y1, x0:x1] = cv2.inpaint(roi, hole, 3, cv2.INPAINT_TELEA)
     inside = cv2.erode(soft, np.ones((3, 3), np.uint8)) > 128

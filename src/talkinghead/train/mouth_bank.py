@@ -4,10 +4,9 @@
 
 Uses the landmarks already tracked by ``talkinghead train prepare`` (GRID s1: the fixed split's
 training clips only; test and validation clips never enter the bank). Every ``stride``-th frame
-of every clip is mapped into the canonical mouth frame of :mod:`talkinghead.render.interior`,
-divided by the clip's skin colour, and filed by its opening; each opening bin keeps up to
-``per_bin`` frames (evenly over the clips), and its per-pixel median becomes one interior.
-The atlas is one PNG (bins stacked vertically) with its geometry in the JSON beside it.
+of every clip goes to :class:`talkinghead.person.mouth.MouthBankBuilder` (the clip's first frame
+sets its skin colour). The atlas is one PNG (bins stacked vertically) with its geometry in the
+JSON beside it.
 """
 
 from __future__ import annotations
@@ -18,17 +17,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from talkinghead.face.regions import LOWER_INNER_LIP, UPPER_INNER_LIP
 from talkinghead.media.files import atomic_path
-from talkinghead.render.interior import BANK_SCALE, canonical_frame, skin_colour
+from talkinghead.person.mouth import MIN_FRAMES, ORIGIN, SCALE, SIZE, MouthBankBuilder
+from talkinghead.render.interior import BANK_SCALE, skin_colour
 from talkinghead.types import InputError
-
-#: Canonical mouth frame of the atlas: pixels per unit (half a mouth width) and extent.
-SCALE = 32.0
-ORIGIN = (-1.125, -0.5)
-SIZE = (56, 72)  # height, width
-#: Opening bins (mid-mouth gap over half the mouth width).
-EDGES = (0.02, 0.06, 0.1, 0.15, 0.2, 0.26, 0.32, 0.39, 0.46, 0.54, 0.63, 0.75)
 
 
 def build_bank(videos: Path, shards: Path, out: Path, stride: int = 3, per_bin: int = 240, seed: int = 0) -> dict:
@@ -68,58 +60,30 @@ def build_bank(videos: Path, shards: Path, out: Path, stride: int = 3, per_bin: 
                 if name not in paths:
                     raise InputError(f"{videos}: no video for the prepared clip {name}")
                 clips.append((name, z["landmarks"][fi[c]:fi[c + 1]].copy()))
-    rng = np.random.default_rng(seed)
-    nb = len(EDGES) - 1
-    bins: list[list[tuple[np.ndarray, np.ndarray, np.ndarray, float]]] = [[] for _ in range(nb)]
-    seen = [0] * nb
-    frames = 0
-    h, w = SIZE
-    to_px = np.array([[SCALE, 0.0, -ORIGIN[0] * SCALE], [0.0, SCALE, -ORIGIN[1] * SCALE]])
+    builder = MouthBankBuilder(per_bin=per_bin, seed=seed)
     for name, lms in tqdm(clips, unit="clip", desc="mouth bank"):
         video = paths[name]
         skin = None
         for i, frame in enumerate(read_video(video, fps=float(probe_video(video).fps))):
             if i >= len(lms):
                 break
-            lm = lms[i]
-            if skin is None:
-                skin = np.maximum(skin_colour(frame, lm), 1.0)
-            if i % stride:
-                continue
-            up = lm[list(UPPER_INNER_LIP), :2].astype(np.float64)
-            lo = lm[list(LOWER_INNER_LIP), :2].astype(np.float64)
-            m = canonical_frame(up, lo)
-            cu, cl = up @ m[:, :2].T + m[:, 2], lo @ m[:, :2].T + m[:, 2]
-            opening = float(np.mean(cl[3:8, 1] - cu[3:8, 1]))
-            b = int(np.searchsorted(EDGES, opening)) - 1
-            frames += 1
-            if not 0 <= b < nb:
-                continue
-            seen[b] += 1
-            # Reservoir sampling: every frame of the bin equally likely to be kept.
-            if len(bins[b]) < per_bin or rng.random() < per_bin / seen[b]:
-                full = np.concatenate([to_px[:, :2] @ m[:, :2], (to_px[:, :2] @ m[:, 2] + to_px[:, 2])[:, None]], axis=1)
-                crop = cv2.warpAffine(frame, full, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-                item = (crop.astype(np.float32) / skin, cu.astype(np.float32), cl.astype(np.float32), opening)
-                if len(bins[b]) < per_bin:
-                    bins[b].append(item)
-                else:
-                    bins[b][int(rng.integers(per_bin))] = item
-    kept = [b for b in bins if len(b) >= 5]
-    if len(kept) < 2:
-        raise InputError(f"{shards}: too few frames to build a mouth bank ({frames} seen)")
-    images = np.stack([np.median(np.stack([x[0] for x in b]), axis=0) for b in kept])
-    openings = [float(np.median([x[3] for x in b])) for b in kept]
-    upper = [np.median(np.stack([x[1] for x in b]), axis=0).round(4).tolist() for b in kept]
-    lower = [np.median(np.stack([x[2] for x in b]), axis=0).round(4).tolist() for b in kept]
+            if skin is None:  # the clip's first frame sets its skin colour
+                skin = skin_colour(frame, lms[i])
+            if i % stride == 0:
+                builder.add(frame, lms[i], skin)
+    bank = builder.build(exact=False, source=str(shards))
+    h, w = SIZE
+    images = bank.images
     atlas = np.clip(np.round(images * BANK_SCALE), 0, 255).astype(np.uint8).reshape(-1, w, 3)
     meta = {"version": 1, "source": "GRID s1 training clips (CC BY 4.0, Cooke et al. 2006)",
-            "height": h, "width": w, "scale": SCALE, "origin": list(ORIGIN), "openings": openings,
-            "upper": upper, "lower": lower, "frames": [len(b) for b in kept], "clips": len(clips)}
+            "height": h, "width": w, "scale": SCALE, "origin": list(ORIGIN),
+            "openings": [round(float(o), 4) for o in bank.openings],
+            "upper": bank.upper.round(4).tolist(), "lower": bank.lower.round(4).tolist(),
+            "frames": [c for c in builder.counts if c >= MIN_FRAMES], "clips": len(clips)}
     out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(out) as tmp:
         tmp.write_bytes(cv2.imencode(".png", cv2.cvtColor(atlas, cv2.COLOR_RGB2BGR))[1].tobytes())
     with atomic_path(out.with_suffix(".json")) as tmp:
         tmp.write_text(json.dumps(meta, indent=1) + "\n")
-    return {"clips": len(clips), "frames": frames, "per_bin": meta["frames"], "openings": [round(o, 3) for o in openings]}
+    return {"clips": len(clips), "frames": builder.frames, "per_bin": meta["frames"], "openings": meta["openings"]}
 

@@ -47,7 +47,7 @@ log = logging.getLogger("talkinghead.train")
 NEUTRAL_FRAMES = 5
 #: A clip is rejected when fewer than this share of its frames has a face.
 MIN_DETECTION_RATE = 0.9
-#: Times the first frame is tracked before it counts (MediaPipe VIDEO mode settles; see eval.track).
+#: Times the first frame is tracked before it counts (MediaPipe VIDEO mode settles; see face.track).
 WARMUP = 10
 #: Shard format version (stored in each shard).
 FORMAT_VERSION = 1

@@ -1,7 +1,9 @@
-"""Track a face through a video with MediaPipe: the raw material of every evaluation metric.
+"""Track a face through a video with MediaPipe: what ``dub`` animates and every evaluation metric measures.
 
 Real and generated frames go through the same model (MediaPipe Face Landmarker in VIDEO mode,
-DESIGN.md "Evaluation"), so their landmarks are directly comparable.
+DESIGN.md "Evaluation"), so their landmarks are directly comparable. :func:`smooth_track` turns
+a raw :class:`Track` (NaN where no face) into a :class:`FaceTrack`: gaps filled, landmarks
+smoothed over time so a face re-animated on them does not swim.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from talkinghead.types import N_LANDMARKS, FaceMesh
+from talkinghead.types import N_LANDMARKS, FaceMesh, FaceTrack
 
 
 @dataclass(frozen=True)
@@ -161,3 +163,45 @@ def track_video(path: str | os.PathLike[str], limit: int | None = None) -> Track
 
     fps = probe_video(path).fps
     return track_frames(video_frames(path, fps), fps, limit=limit)
+
+
+def smooth_track(track: Track, sigma_frames: float = 1.0, max_yaw: float = 45.0) -> FaceTrack:
+    """Fill a track's gaps and smooth it over time.
+
+    Landmark jitter of MediaPipe (about 0.5 px on a still face) would make a re-animated mouth
+    swim; a Gaussian of ``sigma_frames`` over time (applied within runs of found frames, never
+    across a gap) removes it while keeping speech-rate motion (a 1-frame sigma passes 6 Hz at
+    25 fps with little loss).
+
+    Args:
+        track: the raw track (NaN rows where no face).
+        sigma_frames: temporal Gaussian standard deviation, in frames (0: no smoothing).
+        max_yaw: faces turned further than this (degrees) count as not found.
+    Returns:
+        The :class:`FaceTrack`. With no face in any frame, landmarks are all zeros and ``found``
+        all False.
+    """
+    from scipy.ndimage import gaussian_filter1d
+
+    n = track.num_frames
+    found = track.found & (np.abs(np.nan_to_num(track.pose[:, 1])) <= max_yaw)
+    lm = track.landmarks.astype(np.float64).copy()
+    pose = track.pose.astype(np.float64).copy()
+    if not found.any():
+        return FaceTrack(landmarks=np.zeros_like(track.landmarks), pose=np.zeros_like(track.pose),
+                         found=found, fps=track.fps, size=track.size)
+    idx = np.flatnonzero(found)
+    frames = np.arange(n)
+    flat, pflat = lm.reshape(n, -1), pose
+    for arr in (flat, pflat):
+        for j in range(arr.shape[1]):
+            arr[:, j] = np.interp(frames, idx, arr[idx, j])
+    if sigma_frames > 0:
+        # Smooth each run of found frames on its own (a gap's fill stays a straight line).
+        edges = np.flatnonzero(np.diff(found.astype(np.int8))) + 1
+        for run in np.split(frames, edges):
+            if found[run[0]] and len(run) > 2:
+                flat[run] = gaussian_filter1d(flat[run], sigma_frames, axis=0, mode="nearest")
+                pflat[run] = gaussian_filter1d(pflat[run], sigma_frames, axis=0, mode="nearest")
+    return FaceTrack(landmarks=flat.reshape(lm.shape).astype(np.float32), pose=pflat.astype(np.float32),
+                     found=found, fps=track.fps, size=track.size)

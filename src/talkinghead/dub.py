@@ -1,0 +1,307 @@
+"""Dubbing: a talking video re-animated to new speech (``talkinghead dub VIDEO AUDIO -o out.mp4``).
+
+The video keeps its own frames, head motion, eyes, hair, body and background; only lips, jaw
+and cheeks follow the new speech. The face is tracked on every frame (MediaPipe, video mode)
+and the track smoothed (:func:`talkinghead.face.track.smooth_track`); each frame's mesh is
+closed to a neutral mouth (:func:`talkinghead.face.neutral.neutralize`) and the new motion's
+lower-face offsets are added, exactly the motion ``generate`` makes; the frame is then warped to
+it by the dense motion field and the inside of the mouth drawn from the person's own mouths
+(:mod:`talkinghead.render.reanimate`). Frames without a face, or turned too far, pass through
+untouched, with a ramp in and out of them. The output is as long as the new speech: a shorter
+video plays forward, then backward (no jump cut), and so on; the video's sound is replaced.
+
+Where the person's mouth comes from, in order: a fitted person model (``--person``), else the
+video's own frames (a mouth bank of its open and closed mouths; with ``holdout_s`` each half of
+the video draws its mouths only from the other half, so no frame's own mouth is ever copied
+into it, as the evaluation needs), else the shipped generic bank (a video too short to learn from).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+
+from talkinghead.pipeline import Analysis, GenerateConfig, StageTimes, make_motion
+from talkinghead.types import FaceMesh, FaceTrack, InputError, MotionSequence
+
+log = logging.getLogger("talkinghead")
+
+#: Longest side (pixels) the face is tracked at; larger videos are tracked on a downscaled copy.
+TRACK_MAX_SIDE = 720
+#: Frames over which the re-animation fades in and out around frames without a face.
+HANDOVER_FRAMES = 4
+#: JPEG quality of the frames held in memory between tracking and rendering.
+FRAME_QUALITY = 95
+
+
+def pingpong(k: int, n: int) -> int:
+    """Index of the source frame shown at output frame ``k`` of a video of ``n`` frames: 0..n-1, n-2..1, 0.."""
+    if n <= 1:
+        return 0
+    period = 2 * (n - 1)
+    r = k % period
+    return r if r < n else period - r
+
+
+def lower_face_weight() -> np.ndarray:
+    """How much each landmark follows the new speech, float32 ``[478]``: 1 from the upper lip down, 0 above the nose tip."""
+    from talkinghead.face.regions import canonical_mesh, smoothstep
+
+    m = canonical_mesh()
+    nose_y, lip_y = float(m[1, 1]), float(m[0, 1])  # nose tip, top of the upper lip
+    return smoothstep(nose_y - 0.02, lip_y, m[:, 1]).astype(np.float32)
+
+
+def handover(found: np.ndarray, frames: int = HANDOVER_FRAMES) -> np.ndarray:
+    """Re-animation strength per frame, float32 ``[F]`` in [0, 1]: 0 without a face, ramping over ``frames`` around."""
+    from scipy.ndimage import distance_transform_edt
+
+    if not found.any():
+        return np.zeros(len(found), np.float32)
+    if found.all():
+        return np.ones(len(found), np.float32)
+    dist = distance_transform_edt(found)
+    return np.clip(dist / (frames + 1), 0.0, 1.0).astype(np.float32)
+
+
+@dataclass
+class _Frames:
+    """The video's frames held between the passes, JPEG-compressed (about 100 KB a 720p frame)."""
+
+    data: list[bytes]
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        import cv2
+
+        return cv2.cvtColor(cv2.imdecode(np.frombuffer(self.data[i], np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+class Dubber:
+    """A video prepared for dubbing: tracked, its neutral mouths and its mouth bank ready.
+
+    Args:
+        video: a video file with a talking face.
+        config: generation settings (``fps`` is replaced by the video's own; ``size`` and
+            ``full_frame`` are unused: the output has the video's size).
+        bank: the person's mouth bank (from a person model); None learns it from the video.
+        holdout_s: with no ``bank``: draw each frame's mouth only from frames at least this many
+            seconds away (the video is split in halves; each uses the other's bank); None: all frames.
+        progress: show progress bars.
+    Raises:
+        InputError: unreadable video, no video stream, or no face in any frame.
+    """
+
+    def __init__(self, video: str | os.PathLike[str], config: GenerateConfig = GenerateConfig(),
+                 bank: object | None = None, holdout_s: float | None = None, progress: bool = False) -> None:
+        import cv2
+
+        from talkinghead.face.track import Tracker, smooth_track
+        from talkinghead.media.video import probe_video, read_video
+
+        self.times = StageTimes()
+        self.video = Path(video)
+        info = probe_video(self.video)
+        self.info = info
+        self.config = replace(config, fps=float(np.clip(info.fps, 1.0, 60.0)))
+        self.config.validate()
+        t = time.perf_counter()
+        scale = min(1.0, TRACK_MAX_SIDE / max(info.width, info.height))
+        data: list[bytes] = []
+        bar = _bar(progress, info.num_frames, "tracking")
+        with Tracker(info.fps) as tracker:
+            for frame in read_video(self.video, fps=info.fps):
+                small = frame if scale >= 1.0 else cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+                tracker.add(small)
+                ok, buf = cv2.imencode(".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, FRAME_QUALITY])
+                data.append(buf.tobytes())
+                if bar is not None:
+                    bar.update(1)
+            raw = tracker.track()
+        if bar is not None:
+            bar.close()
+        if not data:
+            raise InputError(f"{self.video}: no video frames")
+        self.frames_ = _Frames(data)
+        self.size = (int(frame.shape[0]), int(frame.shape[1]))
+        # Landmarks back to the video's own pixels (z scales alike).
+        raw_lm = raw.landmarks / scale if scale < 1.0 else raw.landmarks
+        from talkinghead.face.track import Track
+
+        self.track: FaceTrack = smooth_track(Track(raw_lm.astype(np.float32), raw.pose, raw.blink, raw.fps, self.size))
+        if not self.track.found.any():
+            raise InputError(f"{self.video}: no face found in any frame")
+        self.times.add("track", time.perf_counter() - t)
+        t = time.perf_counter()
+        self.neutral = self._neutral_mouths()
+        self.weight = handover(self.track.found)
+        self.lower = lower_face_weight()
+        self.banks, self.bank_of = self._banks(bank, holdout_s)
+        self.times.add("person", time.perf_counter() - t)
+        log.info("dub: %d frames, face in %d, mouth banks %s", len(data), int(self.track.found.sum()),
+                 [len(b.openings) for b in self.banks])
+
+    @property
+    def num_frames(self) -> int:
+        return len(self.frames_.data)
+
+    @property
+    def output_size(self) -> tuple[int, int]:
+        """``(width, height)`` of the output: the video's, made even."""
+        h, w = self.size
+        return w - w % 2, h - h % 2
+
+    def _neutral_mouths(self) -> np.ndarray:
+        """float32 ``[F, 478, 3]``: each frame's tracked mesh with the lips closed."""
+        from talkinghead.face.neutral import neutralize
+
+        out = np.empty_like(self.track.landmarks)
+        zero3 = np.zeros(3, np.float32)
+        for i, lm in enumerate(self.track.landmarks):
+            face = FaceMesh(landmarks=lm, rotation_deg=self.track.pose[i], translation=zero3, box=(0, 0, 1, 1),
+                            image_size=self.size)
+            out[i] = neutralize(face).landmarks
+        return out
+
+    def _banks(self, bank: object | None, holdout_s: float | None) -> tuple[list, np.ndarray]:
+        """Mouth banks, and for each frame the index of the bank it draws from."""
+        from talkinghead.person.mouth import MouthBankBuilder
+        from talkinghead.render.interior import load_bank
+
+        n = self.num_frames
+        if bank is not None:
+            return [bank], np.zeros(n, np.int64)
+        found = np.flatnonzero(self.track.found)
+        if holdout_s is None:
+            groups = [(found, np.arange(n))]
+        else:
+            gap = int(round(holdout_s * self.track.fps))
+            mid = n // 2
+            # Frames of the first half use mouths from the second half and vice versa, never
+            # closer than the hold-out to the frame being made.
+            groups = [(found[found >= mid + gap], np.arange(0, mid)), (found[found < mid - gap], np.arange(mid, n))]
+        banks, bank_of = [], np.zeros(n, np.int64)
+        for sources, users in groups:
+            builder = MouthBankBuilder(per_bin=120)
+            for i in sources:
+                builder.add(self.frames_[int(i)], self.track.landmarks[i])
+            try:
+                banks.append(builder.build(exact=True, source=str(self.video)))
+            except InputError:
+                log.info("dub: too little footage for the person's mouth; using the generic mouth bank")
+                banks.append(load_bank())
+            bank_of[users] = len(banks) - 1
+        return banks, bank_of
+
+    def motion(self, analysis: Analysis) -> MotionSequence:
+        """The new speech's motion at the video's frame rate (as ``generate`` makes it)."""
+        return make_motion(analysis, self.config, self.times)
+
+    def target(self, k: int, motion: MotionSequence) -> tuple[int, np.ndarray, np.ndarray]:
+        """Output frame ``k``: ``(source frame index, its tracked mesh [478, 3], the wanted mesh [478, 3])``."""
+        from talkinghead.face.regions import offsets_to_pixels
+
+        i = pingpong(k, self.num_frames)
+        src = self.track.landmarks[i]
+        neutral = self.neutral[i]
+        offsets = motion.landmark_offsets[min(k, motion.num_frames - 1)] * self.lower[:, None]
+        wanted = neutral + offsets_to_pixels(offsets, neutral)
+        return i, src, src + self.weight[i] * (wanted - src)
+
+    def frames(self, motion: MotionSequence) -> Iterator[np.ndarray]:
+        """The dubbed frames, one per frame of ``motion`` (uint8 ``[H, W, 3]`` RGB, even size)."""
+        from talkinghead.render.interior import fit_interior, skin_colour
+        from talkinghead.render.reanimate import reanimate
+
+        w, h = self.output_size
+        for k in range(motion.num_frames):
+            i, src, tgt = self.target(k, motion)
+            frame = self.frames_[i]
+            if self.weight[i] > 0:
+                interior = partial(fit_interior, self.banks[self.bank_of[i]], skin=skin_colour(frame, src))
+                frame = reanimate(frame, src, tgt, interior)
+            yield np.ascontiguousarray(frame[:h, :w])
+
+
+def _bar(progress: bool, total: int, desc: str):  # noqa: ANN202
+    if not progress:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="frame", desc=desc, dynamic_ncols=True)
+
+
+def dub(video: str | os.PathLike[str], audio: str | os.PathLike[str], output: str | os.PathLike[str],
+        transcript: str | None = None, config: GenerateConfig = GenerateConfig(), progress: bool = False,
+        holdout_s: float | None = None) -> StageTimes:
+    """Re-animate the face in ``video`` to say ``audio``; write an mp4 as long as the audio.
+
+    Args:
+        video: the talking video (any format FFmpeg reads; its sound is replaced).
+        audio: the new speech (wav/flac/mp3/m4a/ogg, or a video whose audio track is used).
+        output: the mp4 to write, atomically.
+        transcript: the new speech's words (English), for exact phones.
+        config: motion settings (``phones``, ``motion``, ``seed``); the frame rate is the video's.
+        progress: progress bars on stderr.
+        holdout_s: see :class:`Dubber`.
+    Returns:
+        Per-stage wall-clock seconds.
+    Raises:
+        InputError: bad input (no face in the video, unreadable files, output not an mp4...).
+    """
+    from talkinghead.media.audio import AudioTrack, load_speech
+    from talkinghead.media.video import ensure_distinct
+    from talkinghead.pipeline import _check_writable, analyse_speech, times_merge, write_video
+
+    from talkinghead.media.video import probe_video
+
+    output = Path(output)
+    if output.suffix.lower() not in (".mp4", ".m4v", ".mov"):
+        raise InputError(f"{output}: output must be an .mp4 file")
+    ensure_distinct(output, video, audio)
+    _check_writable(output)
+    if probe_video(video).num_frames <= 1:  # a one-frame video is a photo
+        return _dub_still(video, audio, output, transcript, config, progress)
+    times = StageTimes()
+    t = time.perf_counter()
+    speech = load_speech(audio)
+    times.add("load", time.perf_counter() - t)
+    dubber = Dubber(video, config, holdout_s=holdout_s, progress=progress)
+    times = times_merge(times, dubber.times)
+    analysis = analyse_speech(speech, transcript, dubber.config.phones, times)
+    motion = dubber.motion(analysis)
+    bar = _bar(progress, motion.num_frames, "dubbing")
+    try:
+        with AudioTrack(audio) as sound:
+            write_video(dubber.frames(motion), motion.fps, dubber.output_size, sound, output, times,
+                        bar.update if bar is not None else None)
+    finally:
+        if bar is not None:
+            bar.close()
+    return times
+
+
+def _dub_still(video: str | os.PathLike[str], audio: str | os.PathLike[str], output: Path, transcript: str | None,
+               config: GenerateConfig, progress: bool) -> StageTimes:
+    """A one-frame video: ``generate`` from that frame, full frame."""
+    import tempfile
+
+    import cv2
+
+    from talkinghead.media.video import read_video
+    from talkinghead.pipeline import generate
+
+    frame = next(iter(read_video(video)), None)
+    if frame is None:
+        raise InputError(f"{video}: no video frames")
+    with tempfile.TemporaryDirectory(prefix="talkinghead-dub-") as tmp:
+        still = Path(tmp) / "frame.png"
+        cv2.imwrite(str(still), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+        return generate(still, audio, output, transcript=transcript, config=replace(config, full_frame=True),
+                        progress=progress)
