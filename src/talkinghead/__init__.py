@@ -7,6 +7,8 @@ Public API (imported lazily, so ``import talkinghead`` stays light)::
 
 - :func:`generate`, :class:`GenerateConfig`, :class:`TalkingHeadPipeline`, :func:`analyse_speech`
   (``talkinghead.pipeline``)
+- :func:`dub`, :class:`Dubber` (``talkinghead.dubbing``): a video re-animated to new speech
+- :func:`fit_person`, :func:`load_person`, :func:`save_person` (``talkinghead.person.model``)
 - :func:`load_image`, :func:`load_speech` (``talkinghead.media``)
 - the data contracts in ``talkinghead.types`` (:class:`Speech`, :class:`MotionSequence`, ...)
 """
@@ -23,10 +25,16 @@ _LAZY = {
     "GenerateConfig": "talkinghead.pipeline",
     "TalkingHeadPipeline": "talkinghead.pipeline",
     "analyse_speech": "talkinghead.pipeline",
+    "dub": "talkinghead.dubbing",
+    "Dubber": "talkinghead.dubbing",
+    "fit_person": "talkinghead.person.model",
+    "load_person": "talkinghead.person.model",
+    "save_person": "talkinghead.person.model",
     "load_image": "talkinghead.media.image",
     "load_speech": "talkinghead.media.audio",
     "InputError": "talkinghead.types",
     "MotionSequence": "talkinghead.types",
+    "PersonModel": "talkinghead.types",
     "Speech": "talkinghead.types",
 }
 

@@ -71,22 +71,35 @@ def _text_arg(value: Optional[str], what: str) -> Optional[str]:
     return None
 
 
-def _run_generate(portrait: Path, audio: Optional[Path], output: Path, transcript: Optional[str], size: int, fps: float,
-                  pose_scale: float, still: bool, blink_rate: float, full_frame: bool, face: int, phones: str,
+def _run_generate(portrait: Optional[Path], audio: Optional[Path], output: Path, transcript: Optional[str], size: int,
+                  fps: float, pose_scale: float, still: bool, blink_rate: Optional[float], full_frame: bool, face: int, phones: str,
                   motion: str, seed: int, motion_out: Optional[Path], quiet: bool, text: Optional[str] = None,
-                  voice: str = "auto", rate: float = 1.0, mouth: str = "real") -> None:
+                  voice: str = "auto", rate: float = 1.0, mouth: str = "real", person: Optional[Path] = None) -> None:
     from talkinghead.audio.tts import TTSConfig
     from talkinghead.pipeline import GenerateConfig, speak_or_play
     from talkinghead.types import InputError
 
     transcript = _text_arg(transcript, "transcript")
     text = _text_arg(text, "text")
+    model = None
+    if person is not None:
+        from talkinghead.person.model import load_person
+
+        try:
+            model = load_person(person)
+        except InputError as e:
+            _fail(str(e))
+        if audio is None and text is None:  # `generate --person P.thp SPEECH`: the one argument is the speech
+            portrait, audio = None, portrait
+    if blink_rate is None:
+        blink_rate = float(min(model.blink_rate, 60.0)) if model is not None else 15.0
     config = GenerateConfig(size=size, fps=fps, pose_scale=0.0 if still else pose_scale, blink_rate=blink_rate,
                             full_frame=full_frame, face_index=face, phones=phones, motion=motion, seed=seed,
                             mouth=mouth)
     try:
         speak_or_play(portrait, output, audio=audio, text=text, transcript=transcript,
-                      tts=TTSConfig(voice=voice, rate=rate), config=config, progress=not quiet, motion_out=motion_out)
+                      tts=TTSConfig(voice=voice, rate=rate), config=config, progress=not quiet, motion_out=motion_out,
+                      person=model)
     except InputError as e:
         _fail(str(e))
     except KeyboardInterrupt:
@@ -123,19 +136,20 @@ def generate(
     fps: float = typer.Option(25.0, "--fps", help="Output frame rate (1-60)."),
     pose_scale: float = typer.Option(1.0, "--pose-scale", help="Head-motion amplitude: 0 still, 1 natural, up to 3."),
     still: bool = typer.Option(False, "--still", help="Keep the head still (same as --pose-scale 0); lips and blinks still move."),
-    blink_rate: float = typer.Option(15.0, "--blink-rate", help="Blinks per minute (0 = never)."),
+    blink_rate: Optional[float] = typer.Option(None, "--blink-rate", help="Blinks per minute (0 = never); default 15, or the person's own with --person."),
     full_frame: bool = typer.Option(False, "--full-frame", help="Output the whole portrait (up to 1280 px), the head animated in place, instead of a face crop."),
     face: int = typer.Option(0, "--face", help="Which face to animate when there are several: 0 = largest, 1 = next..."),
     phones: str = typer.Option("auto", "--phones", help="How to find phones: auto (align --transcript if given, else recognise English speech; where recognition is unreliable the motion reads the audio alone), align, recognize, acoustic (no phones: any language, fastest)."),
     motion: str = typer.Option("auto", "--motion", help="Face-motion model: learned (trained on real faces, GRID corpus; reads the audio itself, any language, phones help), rules (visemes + coarticulation; acoustics without phones), or auto (learned; rules if its model is not installed)."),
     seed: int = typer.Option(0, "--seed", help="Random seed for head motion and blink timing."),
     mouth: str = typer.Option("real", "--mouth", help="Inside of the open mouth: real (real mouths learned from footage, and the portrait's own teeth where it shows them) or painted (drawn teeth and tongue, for drawings)."),
+    person: Optional[Path] = typer.Option(None, "--person", help="A person model from 'talkinghead fit' (.thp): their own mouth; without PORTRAIT ('generate --person P.thp SPEECH') one of their own frames is animated."),
     motion_out: Optional[Path] = typer.Option(None, "--motion-out", help="Also save the motion: .npz (action units, landmark offsets, head pose, blinks), .csv (ARKit-52 blendshapes, Live Link Face CSV) or .json (ARKit curves)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Animate PORTRAIT speaking AUDIO (or --text) and write an mp4."""
     _run_generate(portrait, audio, output, transcript, size, fps, pose_scale, still, blink_rate, full_frame, face,
-                  phones, motion, seed, motion_out, quiet, text=text, voice=voice, rate=rate, mouth=mouth)
+                  phones, motion, seed, motion_out, quiet, text=text, voice=voice, rate=rate, mouth=mouth, person=person)
 
 
 @app.command("dub")
@@ -147,6 +161,7 @@ def dub_cmd(
     phones: str = typer.Option("auto", "--phones", help="How to find phones, as for generate: auto, align, recognize, acoustic."),
     motion: str = typer.Option("auto", "--motion", help="Face-motion model, as for generate: learned, rules, auto."),
     seed: int = typer.Option(0, "--seed", help="Random seed (the motion's own variation)."),
+    person: Optional[Path] = typer.Option(None, "--person", help="A person model from 'talkinghead fit' (.thp): their mouths, instead of learning them from VIDEO alone."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Make the person in VIDEO say AUDIO: the video's own frames, head and background, new lips, jaw and cheeks.
@@ -154,14 +169,19 @@ def dub_cmd(
     A shorter video plays forward then backward to cover the speech; its sound is replaced. The mouth's
     inside is learned from the video's own frames. Frames without a face pass through unchanged.
     """
-    from talkinghead.dub import dub
+    from talkinghead.dubbing import dub
     from talkinghead.pipeline import GenerateConfig
     from talkinghead.types import InputError
 
     transcript = _text_arg(transcript, "transcript")
     try:
+        model = None
+        if person is not None:
+            from talkinghead.person.model import load_person
+
+            model = load_person(person)
         dub(video, audio, output, transcript=transcript, config=GenerateConfig(phones=phones, motion=motion, seed=seed),
-            progress=not quiet)
+            progress=not quiet, person=model)
     except InputError as e:
         _fail(str(e))
     except KeyboardInterrupt:
@@ -174,6 +194,35 @@ def dub_cmd(
             typer.echo(_wrote_line(output), err=True)
         except InputError:
             typer.echo(f"wrote {output}", err=True)
+
+
+@app.command("fit")
+def fit_cmd(
+    videos: list[Path] = typer.Argument(..., help="One or more videos of the same person talking (1-5 minutes in all is plenty)."),
+    output: Path = typer.Option(Path("person.thp"), "--output", "-o", help="The person model to write (.thp: safetensors + JSON)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Fit a person model: their own mouths (median interiors by opening), head-pose spread and blink rate.
+
+    Use it with 'generate --person' (their own frame and mouth) and 'dub --person'.
+    """
+    import json
+
+    from talkinghead.person.model import fit_person, save_person
+    from talkinghead.types import InputError
+
+    if output.suffix.lower() != ".thp":
+        _fail(f"{output}: a person model is a .thp file")
+    try:
+        person = fit_person(videos, progress=not quiet)
+        save_person(person, output)
+    except InputError as e:
+        _fail(str(e))
+    except KeyboardInterrupt:
+        _fail("interrupted; no output written")
+    typer.echo(json.dumps({"wrote": str(output), "seconds": round(person.seconds, 1), "mouths": len(person.mouth_openings),
+                           "blinks_per_min": round(person.blink_rate, 1),
+                           "pose_std_deg": [round(float(x), 2) for x in person.pose_std]}))
 
 
 @app.command()

@@ -11,14 +11,14 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from talkinghead.types import AudioFeatures, FaceMesh, InputError, MotionSequence, PhoneSegments, Speech
+from talkinghead.types import AudioFeatures, FaceMesh, InputError, MotionSequence, PersonModel, PhoneSegments, Speech
 
 if TYPE_CHECKING:
     from talkinghead.audio.tts import TTSConfig
@@ -167,11 +167,13 @@ class TalkingHeadPipeline:
         image: uint8 ``[H, W, 3]`` RGB portrait.
         config: generation settings.
         source: the portrait's file name, for error messages.
+        person: a person model (``talkinghead fit``): their own mouths are drawn.
     Raises:
         InputError: no face found, or bad settings.
     """
 
-    def __init__(self, image: np.ndarray, config: GenerateConfig = GenerateConfig(), source: str = "portrait") -> None:
+    def __init__(self, image: np.ndarray, config: GenerateConfig = GenerateConfig(), source: str = "portrait",
+                 person: PersonModel | None = None) -> None:
         from talkinghead.face.landmarks import find_face
         from talkinghead.face.neutral import neutralize
         from talkinghead.render.renderer import RenderConfig, Renderer
@@ -184,7 +186,13 @@ class TalkingHeadPipeline:
         self.neutral = neutralize(self.face)
         self.times.add("face", time.perf_counter() - t)
         t = time.perf_counter()
-        self.renderer = Renderer(image, self.face, self.neutral, RenderConfig(size=config.size, full_frame=config.full_frame, mouth=config.mouth))
+        bank = None
+        if person is not None:
+            from talkinghead.person.model import person_bank
+
+            bank = person_bank(person)
+        self.renderer = Renderer(image, self.face, self.neutral,
+                                 RenderConfig(size=config.size, full_frame=config.full_frame, mouth=config.mouth), bank=bank)
         self.times.add("render_setup", time.perf_counter() - t)
 
     def motion(self, analysis: Analysis) -> MotionSequence:
@@ -203,7 +211,9 @@ class TalkingHeadPipeline:
         ``sound`` is the speech as analysed (16 kHz mono) or, better, the input file's own sound
         (:class:`~talkinghead.media.audio.AudioTrack`: its sample rate and channels, streamed).
         """
-        write_video(self.frames(motion), motion.fps, self.renderer.output_size, sound, output, self.times, progress)
+        from talkinghead.media.encode import write_video
+
+        write_video(self.frames(motion), motion.fps, self.renderer.output_size, sound, output, self.times.add, progress)
 
 
 def make_motion(analysis: Analysis, config: GenerateConfig, times: StageTimes | None = None) -> MotionSequence:
@@ -237,90 +247,8 @@ def make_motion(analysis: Analysis, config: GenerateConfig, times: StageTimes | 
     return seq
 
 
-def write_video(frames: Iterable[np.ndarray], fps: float, size: tuple[int, int], sound: Speech | AudioTrack,
-                output: str | os.PathLike[str], times: StageTimes, progress: Callable[[int], None] | None = None) -> None:
-    """Encode frames into an mp4 at ``output``, atomically, with ``sound`` as its audio.
-
-    Encoding runs in a second thread so it overlaps with making the next frame (both release
-    the GIL in their native code); a small queue bounds memory.
-
-    Args:
-        frames: uint8 ``[H, W, 3]`` RGB frames of ``size``, made lazily (timed as ``render``).
-        fps: frame rate.
-        size: ``(width, height)``, even.
-        sound: the audio track to mux (see :meth:`TalkingHeadPipeline.write`).
-        output: the mp4 to write.
-        times: stage timer (``render`` and ``encode`` are added).
-        progress: called with 1 per frame written.
-    Raises:
-        InputError: the video cannot be written.
-    """
-    import queue
-    import threading
-
-    import av
-
-    from talkinghead.media.video import VideoWriter
-
-    queued: queue.Queue[np.ndarray | None] = queue.Queue(maxsize=4)
-    failure: list[BaseException] = []
-    stop = threading.Event()
-
-    with VideoWriter(output, fps=fps, size=size, speech=sound) as writer:
-
-        def encode() -> None:
-            try:
-                while (frame := queued.get()) is not None and not stop.is_set():
-                    t0 = time.perf_counter()
-                    writer.write(frame)
-                    times.add("encode", time.perf_counter() - t0)
-                    if progress is not None:
-                        progress(1)
-            except BaseException as e:  # handed to the producing thread, which re-raises it
-                failure.append(e)
-                stop.set()
-
-        worker = threading.Thread(target=encode, name="talkinghead-encode", daemon=True)
-        worker.start()
-        try:
-            it = iter(frames)
-            while True:
-                t = time.perf_counter()
-                frame = next(it, None)
-                times.add("render", time.perf_counter() - t)
-                if frame is None:
-                    break
-                while not stop.is_set():
-                    try:
-                        queued.put(frame, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    break
-        except BaseException:
-            stop.set()  # making frames failed or was interrupted: the encoder stops at its next frame
-            raise
-        finally:
-            while worker.is_alive():
-                try:
-                    queued.put(None, timeout=0.1)
-                    break
-                except queue.Full:
-                    if stop.is_set():
-                        break
-            _join_uninterrupted(worker, stop)
-        if failure:
-            e = failure[0]
-            if isinstance(e, (OSError, av.FFmpegError)):
-                raise InputError(f"{output}: cannot write the video ({e})") from e
-            raise e
-        t = time.perf_counter()
-    times.add("encode", time.perf_counter() - t)
-
-
 def generate(
-    portrait: str | os.PathLike[str],
+    portrait: str | os.PathLike[str] | None,
     audio: str | os.PathLike[str],
     output: str | os.PathLike[str],
     transcript: str | None = None,
@@ -328,6 +256,7 @@ def generate(
     progress: bool = False,
     motion_out: str | os.PathLike[str] | None = None,
     phones: PhoneSegments | None = None,
+    person: PersonModel | None = None,
 ) -> StageTimes:
     """Make a talking-head mp4 from a portrait and speech.
 
@@ -342,6 +271,7 @@ def generate(
             blendshapes as a Live Link Face CSV) or ``.json`` (ARKit curves); see :mod:`talkinghead.export`.
         phones: the speech's phones when they are known exactly (a text-to-speech engine's timing):
             used as they are, no alignment or recognition.
+        person: a person model: their mouths are drawn; ``portrait`` None animates their own frame.
     Returns:
         Per-stage wall-clock seconds.
     Raises:
@@ -355,6 +285,8 @@ def generate(
     output = Path(output)
     if output.suffix.lower() not in (".mp4", ".m4v", ".mov"):
         raise InputError(f"{output}: output must be an .mp4 file")
+    if portrait is None and person is None:
+        raise InputError("give a portrait (or a person model)")
     ensure_distinct(output, portrait, audio)
     _check_writable(output)
     if motion_out is not None:
@@ -365,10 +297,10 @@ def generate(
         _check_writable(motion_out)
     times = StageTimes()
     t = time.perf_counter()
-    image = load_image(portrait)
+    image = load_image(portrait) if portrait is not None else person.portrait  # type: ignore[union-attr]
     speech = load_speech(audio)
     times.add("load", time.perf_counter() - t)
-    pipe = TalkingHeadPipeline(image, config, source=str(portrait))
+    pipe = TalkingHeadPipeline(image, config, source=str(portrait or f"person model {person.name}"), person=person)  # type: ignore[union-attr]
     pipe.times = times_merge(times, pipe.times)
     analysis = analyse_speech(speech, transcript, config.phones, pipe.times, known=phones)
     seq = pipe.motion(analysis)
@@ -398,13 +330,14 @@ def generate(
 
 
 def generate_from_text(
-    portrait: str | os.PathLike[str],
+    portrait: str | os.PathLike[str] | None,
     text: str,
     output: str | os.PathLike[str],
     tts: TTSConfig | None = None,
     config: GenerateConfig = GenerateConfig(),
     progress: bool = False,
     motion_out: str | os.PathLike[str] | None = None,
+    person: PersonModel | None = None,
 ) -> StageTimes:
     """Make a talking-head mp4 of the portrait saying ``text`` (offline text to speech, extra ``tts``).
 
@@ -424,11 +357,11 @@ def generate_from_text(
         speech, phones = synthesize(text, tts or TTSConfig())
         wav = write_wav(speech, Path(tmp) / "speech.wav")
         return generate(portrait, wav, output, transcript=text, config=config, progress=progress,
-                        motion_out=motion_out, phones=phones)
+                        motion_out=motion_out, phones=phones, person=person)
 
 
 def speak_or_play(
-    portrait: str | os.PathLike[str],
+    portrait: str | os.PathLike[str] | None,
     output: str | os.PathLike[str],
     audio: str | os.PathLike[str] | None = None,
     text: str | None = None,
@@ -437,11 +370,13 @@ def speak_or_play(
     config: GenerateConfig = GenerateConfig(),
     progress: bool = False,
     motion_out: str | os.PathLike[str] | None = None,
+    person: PersonModel | None = None,
 ) -> StageTimes:
     """The one entry for a job given a recording *or* words to speak (CLI, batch and web page).
 
     Exactly one of ``audio`` (then :func:`generate`, with ``transcript`` if known) and ``text``
-    (then :func:`generate_from_text`; the text is what is said, so no transcript).
+    (then :func:`generate_from_text`; the text is what is said, so no transcript). With a
+    ``person`` model, ``portrait`` may be None (their own frame is animated).
 
     Raises:
         InputError: both or neither of ``audio`` and ``text``, a transcript with text, and
@@ -455,9 +390,10 @@ def speak_or_play(
     if text is not None:
         if transcript:
             raise InputError("a transcript is not used with text to speak: the text is what is said")
-        return generate_from_text(portrait, text, output, tts, config=config, progress=progress, motion_out=motion_out)
+        return generate_from_text(portrait, text, output, tts, config=config, progress=progress, motion_out=motion_out,
+                                  person=person)
     return generate(portrait, audio, output, transcript=transcript, config=config, progress=progress,  # type: ignore[arg-type]
-                    motion_out=motion_out)
+                    motion_out=motion_out, person=person)
 
 
 def _check_writable(path: Path) -> None:
@@ -466,20 +402,6 @@ def _check_writable(path: Path) -> None:
         raise InputError(f"{path}: is a directory, not a file")
     if not path.parent.exists() or not os.access(path.parent, os.W_OK):
         raise InputError(f"{path}: output folder does not exist or is not writable")
-
-
-def _join_uninterrupted(worker: object, stop: object) -> None:
-    """Join the encoder thread even through Ctrl-C, so the container is never closed under it."""
-    interrupted = False
-    while True:
-        try:
-            worker.join()  # type: ignore[attr-defined]
-            break
-        except KeyboardInterrupt:
-            stop.set()  # type: ignore[attr-defined]
-            interrupted = True
-    if interrupted:
-        raise KeyboardInterrupt
 
 
 def times_merge(a: StageTimes, b: StageTimes) -> StageTimes:

@@ -146,6 +146,38 @@ class FaceTrack:
 
 
 @dataclass(frozen=True)
+class PersonModel:
+    """What was learned from one person's footage (``talkinghead fit``), saved as ``.thp``.
+
+    Attributes:
+        name: a label (the first video's file name).
+        portrait: uint8 ``[H, W, 3]`` RGB: one of their frames (frontal, mouth closed), what
+            ``generate --person`` animates.
+        mouth_images: float32 ``[K, h, w, 3]`` their median mouth interiors by opening, relative
+            to their skin colour, in the canonical mouth frame (see :mod:`talkinghead.person.mouth`).
+        mouth_openings: float32 ``[K]`` each interior's opening (increasing).
+        mouth_upper, mouth_lower: float32 ``[K, 11, 2]`` each interior's inner-lip contours.
+        mouth_scale: pixels per canonical unit of the interiors.
+        mouth_origin: float32 ``[2]`` canonical (x, y) of the interiors' pixel (0, 0).
+        pose_std: float32 ``[3]`` standard deviation of their head pitch, yaw, roll (degrees).
+        blink_rate: their blinks per minute.
+        seconds: seconds of footage it was fitted on.
+    """
+
+    name: str
+    portrait: np.ndarray
+    mouth_images: np.ndarray
+    mouth_openings: np.ndarray
+    mouth_upper: np.ndarray
+    mouth_lower: np.ndarray
+    mouth_scale: float
+    mouth_origin: np.ndarray
+    pose_std: np.ndarray
+    blink_rate: float
+    seconds: float
+
+
+@dataclass(frozen=True)
 class MotionSequence:
     """Facial motion at the video frame rate; never sees pixels.
 

@@ -84,3 +84,19 @@ def test_identity_model_files_found_without_pkg_resources() -> None:
             "assert d is not None and (d / 'dlib_face_recognition_resnet_model_v1.dat').is_file(); "
             "assert 'face_recognition_models' not in sys.modules and 'pkg_resources' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_dub_cross_pairs_one_clips_video_with_the_next_clips_speech(shared_data: Path) -> None:
+    from talkinghead.eval.benchmark import systems_for
+
+    pairs = D.load_set("dub_cross", shared_data)
+    test = D.load_set("grid_test", shared_data)
+    assert len(pairs) == D.DUB_CROSS_PAIRS
+    for k, c in enumerate(pairs):
+        # scored against real clip B (its video, its words); clip A's video is the one dubbed
+        assert c.video == test[k + 1].video and c.transcript == test[k + 1].transcript
+        assert c.dub_video == test[k].video and c.name == f"{test[k].name}>{test[k + 1].name}"
+    assert systems_for(pairs[0], ["still", "learned", "dub"]) == ["learned", "dub"]
+    assert systems_for(test[0], ["still", "dub"]) == ["still", "dub"]
+    cross = D.load_set("cross", shared_data, limit=1)[0]
+    assert systems_for(cross, ["learned", "dub"]) == ["learned"]  # no video to dub

@@ -705,7 +705,7 @@ def _dub_frames(src: Reference | Pair, config: EvalConfig, t0: float) -> tuple[I
     training split on s1 clips, else from the video's own frames at least :data:`DUB_HOLDOUT_S` away."""
     from dataclasses import replace
 
-    from talkinghead.dub import Dubber
+    from talkinghead.dubbing import Dubber
     from talkinghead.pipeline import GenerateConfig, analyse_speech
     from talkinghead.render.interior import load_bank
 

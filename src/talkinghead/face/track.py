@@ -205,3 +205,44 @@ def smooth_track(track: Track, sigma_frames: float = 1.0, max_yaw: float = 45.0)
                 pflat[run] = gaussian_filter1d(pflat[run], sigma_frames, axis=0, mode="nearest")
     return FaceTrack(landmarks=flat.reshape(lm.shape).astype(np.float32), pose=pflat.astype(np.float32),
                      found=found, fps=track.fps, size=track.size)
+
+
+def blink_count(blink: np.ndarray, rise: float = 0.25, fall: float = 0.12) -> int:
+    """Number of blinks in an eyelid-closure curve, with hysteresis above the clip's resting level.
+
+    The resting level is the 10th percentile of the scores (people whose eyes look narrow score
+    higher at rest; a low percentile, not the median, keeps clips with many blinks honest). A
+    blink starts when the score rises ``rise`` above it and ends when it falls back below
+    ``fall`` above it.
+
+    Args:
+        blink: float ``[F]`` eyelid closure scores in [0, 1] (NaN frames are skipped).
+        rise, fall: hysteresis thresholds above the resting level (``fall < rise``).
+    Returns:
+        Blink count (>= 0).
+    """
+    b = np.asarray(blink, dtype=np.float64)
+    b = b[np.isfinite(b)]
+    if b.size == 0:
+        return 0
+    rest = float(np.percentile(b, 10))
+    count, closed = 0, False
+    for v in b - rest:
+        if not closed and v >= rise:
+            count, closed = count + 1, True
+        elif closed and v < fall:
+            closed = False
+    return count
+
+
+def blink_rate(blink: np.ndarray, fps: float) -> float:
+    """Blinks per minute in an eyelid-closure curve (:func:`blink_count` over the clip's duration).
+
+    Args:
+        blink: float ``[F]`` eyelid closure scores.
+        fps: frame rate (Hz).
+    Returns:
+        Blinks per minute (NaN for an empty curve).
+    """
+    n = len(blink)
+    return float(blink_count(blink) * 60.0 * fps / n) if n else float("nan")

@@ -27,7 +27,7 @@ from talkinghead.face.regions import (
     face_frame,
     offsets_to_pixels,
 )
-from talkinghead.render.interior import fit_interior, load_bank, skin_colour
+from talkinghead.render.interior import MouthBank, fit_interior, load_bank, skin_colour
 from talkinghead.render.lids import LID_DRAG, LOWER_LID_RISE, lid_look, paint_lids
 from talkinghead.render.mouth import paint_mouth
 from talkinghead.render.painted import mouth_style, painted_interior
@@ -98,9 +98,12 @@ class Renderer:
         face: the face as detected in ``image`` (pixels).
         neutral: the same face with a neutral, closed mouth (:func:`talkinghead.face.neutral.neutralize`).
         config: output settings.
+        bank: with ``mouth="real"``, the mouths to draw (a person's own, from their person model);
+            default the shipped bank of real mouths.
     """
 
-    def __init__(self, image: np.ndarray, face: FaceMesh, neutral: FaceMesh, config: RenderConfig = RenderConfig()) -> None:
+    def __init__(self, image: np.ndarray, face: FaceMesh, neutral: FaceMesh, config: RenderConfig = RenderConfig(),
+                 bank: MouthBank | None = None) -> None:
         self.config = config
         if config.full_frame:
             h, w = image.shape[:2]
@@ -143,7 +146,7 @@ class Renderer:
         if config.mouth == "painted":
             self.interior = partial(painted_interior, mouth_style(self.source, self._src_lm))
         elif config.mouth == "real":
-            self.interior = partial(fit_interior, load_bank(), skin=skin_colour(self.source, self._src_lm))
+            self.interior = partial(fit_interior, bank or load_bank(), skin=skin_colour(self.source, self._src_lm))
         else:
             raise ValueError(f"mouth must be one of {', '.join(MOUTH_STYLES)}, got {config.mouth!r}")
         self.lids = lid_look(self.source, self._src_lm)

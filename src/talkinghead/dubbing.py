@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from talkinghead.pipeline import Analysis, GenerateConfig, StageTimes, make_motion
-from talkinghead.types import FaceMesh, FaceTrack, InputError, MotionSequence
+from talkinghead.types import FaceMesh, FaceTrack, InputError, MotionSequence, PersonModel
 
 log = logging.getLogger("talkinghead")
 
@@ -239,7 +239,7 @@ def _bar(progress: bool, total: int, desc: str):  # noqa: ANN202
 
 def dub(video: str | os.PathLike[str], audio: str | os.PathLike[str], output: str | os.PathLike[str],
         transcript: str | None = None, config: GenerateConfig = GenerateConfig(), progress: bool = False,
-        holdout_s: float | None = None) -> StageTimes:
+        holdout_s: float | None = None, person: PersonModel | None = None) -> StageTimes:
     """Re-animate the face in ``video`` to say ``audio``; write an mp4 as long as the audio.
 
     Args:
@@ -250,16 +250,16 @@ def dub(video: str | os.PathLike[str], audio: str | os.PathLike[str], output: st
         config: motion settings (``phones``, ``motion``, ``seed``); the frame rate is the video's.
         progress: progress bars on stderr.
         holdout_s: see :class:`Dubber`.
+        person: a person model (``talkinghead fit``): its mouths are drawn.
     Returns:
         Per-stage wall-clock seconds.
     Raises:
         InputError: bad input (no face in the video, unreadable files, output not an mp4...).
     """
     from talkinghead.media.audio import AudioTrack, load_speech
-    from talkinghead.media.video import ensure_distinct
-    from talkinghead.pipeline import _check_writable, analyse_speech, times_merge, write_video
-
-    from talkinghead.media.video import probe_video
+    from talkinghead.media.encode import write_video
+    from talkinghead.media.video import ensure_distinct, probe_video
+    from talkinghead.pipeline import _check_writable, analyse_speech, times_merge
 
     output = Path(output)
     if output.suffix.lower() not in (".mp4", ".m4v", ".mov"):
@@ -267,19 +267,24 @@ def dub(video: str | os.PathLike[str], audio: str | os.PathLike[str], output: st
     ensure_distinct(output, video, audio)
     _check_writable(output)
     if probe_video(video).num_frames <= 1:  # a one-frame video is a photo
-        return _dub_still(video, audio, output, transcript, config, progress)
+        return _dub_still(video, audio, output, transcript, config, progress, person)
     times = StageTimes()
     t = time.perf_counter()
     speech = load_speech(audio)
     times.add("load", time.perf_counter() - t)
-    dubber = Dubber(video, config, holdout_s=holdout_s, progress=progress)
+    bank = None
+    if person is not None:
+        from talkinghead.person.model import person_bank
+
+        bank = person_bank(person)
+    dubber = Dubber(video, config, bank=bank, holdout_s=holdout_s, progress=progress)
     times = times_merge(times, dubber.times)
     analysis = analyse_speech(speech, transcript, dubber.config.phones, times)
     motion = dubber.motion(analysis)
     bar = _bar(progress, motion.num_frames, "dubbing")
     try:
         with AudioTrack(audio) as sound:
-            write_video(dubber.frames(motion), motion.fps, dubber.output_size, sound, output, times,
+            write_video(dubber.frames(motion), motion.fps, dubber.output_size, sound, output, times.add,
                         bar.update if bar is not None else None)
     finally:
         if bar is not None:
@@ -288,7 +293,7 @@ def dub(video: str | os.PathLike[str], audio: str | os.PathLike[str], output: st
 
 
 def _dub_still(video: str | os.PathLike[str], audio: str | os.PathLike[str], output: Path, transcript: str | None,
-               config: GenerateConfig, progress: bool) -> StageTimes:
+               config: GenerateConfig, progress: bool, person: PersonModel | None) -> StageTimes:
     """A one-frame video: ``generate`` from that frame, full frame."""
     import tempfile
 
@@ -304,4 +309,4 @@ def _dub_still(video: str | os.PathLike[str], audio: str | os.PathLike[str], out
         still = Path(tmp) / "frame.png"
         cv2.imwrite(str(still), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
         return generate(still, audio, output, transcript=transcript, config=replace(config, full_frame=True),
-                        progress=progress)
+                        progress=progress, person=person)

@@ -1,0 +1,90 @@
+"""Dubbing a real talking video with new speech."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from talkinghead.dubbing import Dubber, dub, handover, lower_face_weight, pingpong
+from talkinghead.face.regions import canonical_mesh
+from talkinghead.media.video import probe_video, read_video
+from talkinghead.pipeline import GenerateConfig
+from talkinghead.types import InputError
+
+
+def test_pingpong_plays_forward_then_back_without_a_jump() -> None:
+    seq = [pingpong(k, 4) for k in range(10)]
+    assert seq == [0, 1, 2, 3, 2, 1, 0, 1, 2, 3]
+    assert all(abs(a - b) == 1 for a, b in zip(seq, seq[1:]))
+    assert pingpong(7, 1) == 0
+
+
+def test_handover_ramps_around_frames_without_a_face() -> None:
+    found = np.ones(20, bool)
+    found[10] = False
+    w = handover(found, frames=3)
+    assert w[10] == 0 and w[0] == 1 and w[19] == 1
+    assert 0 < w[9] < w[8] < w[7] <= 1 and 0 < w[11] < w[12] < w[13] <= 1
+    assert np.all(handover(np.zeros(5, bool)) == 0)
+
+
+def test_only_the_lower_face_follows_the_speech() -> None:
+    w = lower_face_weight()
+    assert w[13] == 1 and w[14] == 1 and w[152] == 1  # inner lips, chin
+    assert w[159] == 0 and w[386] == 0 and w[10] == 0  # eyelids, forehead
+    assert np.all((w >= 0) & (w <= 1)) and w.shape == (len(canonical_mesh()),)
+
+
+@pytest.fixture(scope="module")
+def grid(shared_data: Path) -> tuple[Path, Path]:
+    d = shared_data / "grid" / "s1" / "video"
+    return d / "bbaf2n.mp4", d / "bbaf3s.mp4"
+
+
+def test_dub_keeps_the_video_and_moves_only_the_mouth(grid, tmp_path: Path) -> None:
+    video, other = grid
+    out = tmp_path / "dubbed.mp4"
+    dub(video, other, out)
+    src, got = probe_video(video), probe_video(out)
+    assert (got.width, got.height) == (src.width, src.height) and got.has_audio
+    assert abs(got.duration_s - probe_video(other).duration_s) < 0.2  # as long as the new speech
+    a = list(read_video(video))
+    b = list(read_video(out))
+    d = Dubber(video)
+    diffs = []
+    for i in (10, 30, 50):
+        x0, y0, x1, y1 = (int(v) for v in (*d.track.landmarks[i, :, :2].min(0), *d.track.landmarks[i, :, :2].max(0)))
+        outside = np.ones(a[i].shape[:2], bool)
+        outside[max(0, y0 - 40):y1 + 40, max(0, x0 - 40):x1 + 40] = False
+        # Away from the face: the video's own pixels (up to the codec's re-encoding).
+        assert np.abs(a[i].astype(int) - b[i])[outside].mean() < 3
+        lips = d.track.landmarks[i, [13, 14, 61, 291], :2].mean(0).astype(int)
+        diffs.append(np.abs(a[i].astype(int) - b[i])[lips[1] - 6:lips[1] + 6, lips[0] - 10:lips[0] + 10].mean())
+    assert max(diffs) > 4  # the mouth did change
+
+
+def test_a_short_video_covers_long_speech_by_playing_back_and_forth(grid, tmp_path: Path) -> None:
+    video, _ = grid
+    d = Dubber(video, GenerateConfig(motion="rules"))
+    from talkinghead.motion.rig import AU_NAMES, default_rig
+    from talkinghead.types import MotionSequence
+
+    n = 2 * d.num_frames + 5
+    au = np.zeros((n, len(AU_NAMES)), np.float32)
+    motion = MotionSequence(fps=d.track.fps, au_names=AU_NAMES, au=au, landmark_offsets=default_rig().offsets(au),
+                            head_pose=np.zeros((n, 6), np.float32), blink=np.zeros(n, np.float32), source="test")
+    frames = list(d.frames(motion))
+    assert len(frames) == n
+    k = d.num_frames  # just after the turn: the frame before the last one again
+    assert np.abs(frames[k].astype(int) - frames[k - 2]).mean() < 1.0
+
+
+def test_bad_inputs_are_one_line_errors(shared_data: Path, tmp_path: Path) -> None:
+    audio = shared_data / "audio" / "whisper_jfk.flac"
+    with pytest.raises(InputError):
+        dub(audio, audio, tmp_path / "o.mp4")  # an audio file given as the video
+    with pytest.raises(InputError, match="mp4"):
+        dub(shared_data / "grid" / "s1" / "video" / "bbaf2n.mp4", audio, tmp_path / "o.avi")
+    assert not any(tmp_path.iterdir())
