@@ -88,3 +88,46 @@ def test_bad_inputs_are_one_line_errors(shared_data: Path, tmp_path: Path) -> No
     with pytest.raises(InputError, match="mp4"):
         dub(shared_data / "grid" / "s1" / "video" / "bbaf2n.mp4", audio, tmp_path / "o.avi")
     assert not any(tmp_path.iterdir())
+
+
+def _write(path: Path, frames: list[np.ndarray], fps: float = 25.0) -> None:
+    from talkinghead.media.video import VideoWriter
+    from talkinghead.types import Speech
+
+    silence = Speech(samples=np.zeros(int(len(frames) / fps * 16000), np.float32), sample_rate=16000)
+    with VideoWriter(path, fps=fps, size=(frames[0].shape[1], frames[0].shape[0]), speech=silence) as w:
+        for f in frames:
+            w.write(f)
+
+
+def test_frames_without_a_face_pass_through_untouched(grid, tmp_path: Path) -> None:
+    video, other = grid
+    frames = list(read_video(video))
+    for i in range(30, 40):  # the face covered for 10 frames
+        frames[i] = np.full_like(frames[i], 90)
+    src = tmp_path / "covered.mp4"
+    _write(src, frames)
+    d = Dubber(src)
+    assert not d.track.found[32:38].any() and d.track.found[:25].all()
+    assert np.all(d.weight[30:40] == 0) and 0 < d.weight[28] < 1
+    out = tmp_path / "dubbed.mp4"
+    dub(src, other, out)
+    got = list(read_video(out))
+    ref = list(read_video(src))
+    for i in range(31, 39):
+        assert np.abs(got[i].astype(int) - ref[i]).mean() < 1.5  # the covered frames: as they were
+
+
+def test_a_video_without_a_face_is_refused_and_a_one_frame_video_is_a_photo(grid, tmp_path: Path) -> None:
+    video, other = grid
+    blank = tmp_path / "blank.mp4"
+    _write(blank, [np.full((288, 360, 3), 120, np.uint8)] * 10)
+    with pytest.raises(InputError, match="no face"):
+        dub(blank, other, tmp_path / "o.mp4")
+    assert not (tmp_path / "o.mp4").exists()
+    one = tmp_path / "one.mp4"
+    _write(one, [next(iter(read_video(video)))])
+    out = tmp_path / "photo.mp4"
+    dub(one, other, out)
+    info = probe_video(out)
+    assert (info.width, info.height) == (360, 288) and abs(info.duration_s - probe_video(other).duration_s) < 0.2

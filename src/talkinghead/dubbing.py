@@ -104,6 +104,7 @@ class Dubber:
 
         from talkinghead.face.track import Tracker, smooth_track
         from talkinghead.media.video import probe_video, read_video
+        from talkinghead.render.interior import skin_colour
 
         self.times = StageTimes()
         self.video = Path(video)
@@ -114,11 +115,13 @@ class Dubber:
         t = time.perf_counter()
         scale = min(1.0, TRACK_MAX_SIDE / max(info.width, info.height))
         data: list[bytes] = []
+        skins: list[np.ndarray] = []
         bar = _bar(progress, info.num_frames, "tracking")
         with Tracker(info.fps) as tracker:
             for frame in read_video(self.video, fps=info.fps):
                 small = frame if scale >= 1.0 else cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-                tracker.add(small)
+                face = tracker.add(small)
+                skins.append(skin_colour(small, face.landmarks) if face is not None else np.full(3, np.nan, np.float32))
                 ok, buf = cv2.imencode(".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, FRAME_QUALITY])
                 data.append(buf.tobytes())
                 if bar is not None:
@@ -137,6 +140,7 @@ class Dubber:
         self.track: FaceTrack = smooth_track(Track(raw_lm.astype(np.float32), raw.pose, raw.blink, raw.fps, self.size))
         if not self.track.found.any():
             raise InputError(f"{self.video}: no face found in any frame")
+        self.skin = _smooth_colours(np.stack(skins))
         self.times.add("track", time.perf_counter() - t)
         t = time.perf_counter()
         self.neutral = self._neutral_mouths()
@@ -216,7 +220,7 @@ class Dubber:
 
     def frames(self, motion: MotionSequence) -> Iterator[np.ndarray]:
         """The dubbed frames, one per frame of ``motion`` (uint8 ``[H, W, 3]`` RGB, even size)."""
-        from talkinghead.render.interior import fit_interior, skin_colour
+        from talkinghead.render.interior import fit_interior
         from talkinghead.render.reanimate import reanimate
 
         w, h = self.output_size
@@ -224,9 +228,22 @@ class Dubber:
             i, src, tgt = self.target(k, motion)
             frame = self.frames_[i]
             if self.weight[i] > 0:
-                interior = partial(fit_interior, self.banks[self.bank_of[i]], skin=skin_colour(frame, src))
+                interior = partial(fit_interior, self.banks[self.bank_of[i]], skin=self.skin[i])
                 frame = reanimate(frame, src, tgt, interior)
             yield np.ascontiguousarray(frame[:h, :w])
+
+
+def _smooth_colours(skins: np.ndarray, sigma_frames: float = 5.0) -> np.ndarray:
+    """Per-frame skin colours ``[F, 3]`` (NaN where no face) filled and smoothed over time, so the
+    mouth's inside does not flicker with the measurement's noise."""
+    from scipy.ndimage import gaussian_filter1d
+
+    ok = np.isfinite(skins[:, 0])
+    if not ok.any():
+        return np.full_like(skins, 128.0)
+    idx, frames = np.flatnonzero(ok), np.arange(len(skins))
+    filled = np.stack([np.interp(frames, idx, skins[idx, c]) for c in range(3)], axis=1)
+    return gaussian_filter1d(filled, sigma_frames, axis=0, mode="nearest").astype(np.float32)
 
 
 def _bar(progress: bool, total: int, desc: str):  # noqa: ANN202
