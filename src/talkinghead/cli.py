@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Optional
 
@@ -96,17 +97,24 @@ def _run_generate(portrait: Optional[Path], audio: Optional[Path], output: Path,
     config = GenerateConfig(size=size, fps=fps, pose_scale=0.0 if still else pose_scale, blink_rate=blink_rate,
                             full_frame=full_frame, face_index=face, phones=phones, motion=motion, seed=seed,
                             mouth=mouth)
+    _make_video(lambda: speak_or_play(portrait, output, audio=audio, text=text, transcript=transcript,
+                                      tts=TTSConfig(voice=voice, rate=rate), config=config, progress=not quiet,
+                                      motion_out=motion_out, person=model), output, quiet, "generation")
+
+
+def _make_video(job: Callable[[], object], output: Path, quiet: bool, what: str) -> None:
+    """Run a job that writes the video ``output``: every failure is one line; then say what was written."""
+    from talkinghead.types import InputError
+
     try:
-        speak_or_play(portrait, output, audio=audio, text=text, transcript=transcript,
-                      tts=TTSConfig(voice=voice, rate=rate), config=config, progress=not quiet, motion_out=motion_out,
-                      person=model)
+        job()
     except InputError as e:
         _fail(str(e))
     except KeyboardInterrupt:
         _fail("interrupted; no output written")
     except Exception as e:  # a bug, not a user mistake: still one line (the traceback with -v)
         logging.getLogger("talkinghead").debug("traceback", exc_info=True)
-        _fail(f"{output}: generation failed ({type(e).__name__}: {e}); no output written. Run with -v for details.")
+        _fail(f"{output}: {what} failed ({type(e).__name__}: {e}); no output written. Run with -v for details.")
     if not quiet:
         try:
             typer.echo(_wrote_line(output), err=True)
@@ -171,29 +179,17 @@ def dub_cmd(
     """
     from talkinghead.dubbing import dub
     from talkinghead.pipeline import GenerateConfig
-    from talkinghead.types import InputError
 
     transcript = _text_arg(transcript, "transcript")
-    try:
-        model = None
-        if person is not None:
-            from talkinghead.person.model import load_person
 
-            model = load_person(person)
+    def job() -> None:
+        from talkinghead.person.model import load_person
+
+        model = load_person(person) if person is not None else None
         dub(video, audio, output, transcript=transcript, config=GenerateConfig(phones=phones, motion=motion, seed=seed),
             progress=not quiet, person=model)
-    except InputError as e:
-        _fail(str(e))
-    except KeyboardInterrupt:
-        _fail("interrupted; no output written")
-    except Exception as e:  # a bug, not a user mistake: still one line (the traceback with -v)
-        logging.getLogger("talkinghead").debug("traceback", exc_info=True)
-        _fail(f"{output}: dubbing failed ({type(e).__name__}: {e}); no output written. Run with -v for details.")
-    if not quiet:
-        try:
-            typer.echo(_wrote_line(output), err=True)
-        except InputError:
-            typer.echo(f"wrote {output}", err=True)
+
+    _make_video(job, output, quiet, "dubbing")
 
 
 @app.command("fit")

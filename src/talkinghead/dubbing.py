@@ -33,7 +33,7 @@ from talkinghead.types import FaceMesh, FaceTrack, InputError, MotionSequence, P
 
 log = logging.getLogger("talkinghead")
 
-#: Longest side (pixels) the face is tracked at; larger videos are tracked on a downscaled copy.
+#: Shorter side (pixels) the face is tracked at; larger videos (1080p...) are tracked on a downscaled copy.
 TRACK_MAX_SIDE = 720
 #: Frames over which the re-animation fades in and out around frames without a face.
 HANDOVER_FRAMES = 4
@@ -94,12 +94,14 @@ class Dubber:
         holdout_s: with no ``bank``: draw each frame's mouth only from frames at least this many
             seconds away (the video is split in halves; each uses the other's bank); None: all frames.
         progress: show progress bars.
+        max_frames: read at most this many frames (speech shorter than the video needs no more).
     Raises:
         InputError: unreadable video, no video stream, or no face in any frame.
     """
 
     def __init__(self, video: str | os.PathLike[str], config: GenerateConfig = GenerateConfig(),
-                 bank: object | None = None, holdout_s: float | None = None, progress: bool = False) -> None:
+                 bank: object | None = None, holdout_s: float | None = None, progress: bool = False,
+                 max_frames: int | None = None) -> None:
         import cv2
 
         from talkinghead.face.track import Tracker, smooth_track
@@ -113,15 +115,26 @@ class Dubber:
         self.config = replace(config, fps=float(np.clip(info.fps, 1.0, 60.0)))
         self.config.validate()
         t = time.perf_counter()
-        scale = min(1.0, TRACK_MAX_SIDE / max(info.width, info.height))
+        scale = min(1.0, TRACK_MAX_SIDE / min(info.width, info.height))
         data: list[bytes] = []
         skins: list[np.ndarray] = []
+        limit = max(1, int(max_frames)) if max_frames is not None and max_frames < info.num_frames else None
+        if limit is not None:
+            info = replace(info, num_frames=limit)
+        builders = self._builders(bank, holdout_s, info)
         bar = _bar(progress, info.num_frames, "tracking")
         with Tracker(info.fps) as tracker:
-            for frame in read_video(self.video, fps=info.fps):
-                small = frame if scale >= 1.0 else cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+            for i, frame in enumerate(read_video(self.video, fps=info.fps)):
+                if limit is not None and i >= limit:
+                    break
+                small = frame if scale >= 1.0 else cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
                 face = tracker.add(small)
                 skins.append(skin_colour(small, face.landmarks) if face is not None else np.full(3, np.nan, np.float32))
+                if face is not None and abs(float(face.rotation_deg[1])) <= 30.0:
+                    # The person's mouths, while the frame is at hand (builders take the frames they may use).
+                    for builder, takes in builders:
+                        if takes(i):
+                            builder.add(frame, face.landmarks / scale)
                 ok, buf = cv2.imencode(".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, FRAME_QUALITY])
                 data.append(buf.tobytes())
                 if bar is not None:
@@ -146,7 +159,7 @@ class Dubber:
         self.neutral = self._neutral_mouths()
         self.weight = handover(self.track.found)
         self.lower = lower_face_weight()
-        self.banks, self.bank_of = self._banks(bank, holdout_s)
+        self.banks, self.bank_of = self._banks(bank, builders, holdout_s)
         self.times.add("person", time.perf_counter() - t)
         log.info("dub: %d frames, face in %d, mouth banks %s", len(data), int(self.track.found.sum()),
                  [len(b.openings) for b in self.banks])
@@ -173,34 +186,37 @@ class Dubber:
             out[i] = neutralize(face).landmarks
         return out
 
-    def _banks(self, bank: object | None, holdout_s: float | None) -> tuple[list, np.ndarray]:
-        """Mouth banks, and for each frame the index of the bank it draws from."""
+    def _builders(self, bank: object | None, holdout_s: float | None, info: object) -> list:
+        """Mouth-bank builders and which frames each may take: all frames, or with a hold-out, the
+        second half's (for the first half's frames) and the first half's (for the second's), never
+        closer than the hold-out to the frames that will use them."""
         from talkinghead.person.mouth import MouthBankBuilder
+
+        if bank is not None:
+            return []
+        if holdout_s is None:
+            return [(MouthBankBuilder(per_bin=120), lambda i: True)]
+        n = int(info.num_frames)  # type: ignore[attr-defined]
+        gap, mid = int(round(holdout_s * float(info.fps))), n // 2  # type: ignore[attr-defined]
+        return [(MouthBankBuilder(per_bin=120), lambda i: i >= mid + gap),
+                (MouthBankBuilder(per_bin=120), lambda i: i < mid - gap)]
+
+    def _banks(self, bank: object | None, builders: list, holdout_s: float | None) -> tuple[list, np.ndarray]:
+        """Mouth banks, and for each frame the index of the bank it draws from."""
         from talkinghead.render.interior import load_bank
 
         n = self.num_frames
         if bank is not None:
             return [bank], np.zeros(n, np.int64)
-        found = np.flatnonzero(self.track.found)
-        if holdout_s is None:
-            groups = [(found, np.arange(n))]
-        else:
-            gap = int(round(holdout_s * self.track.fps))
-            mid = n // 2
-            # Frames of the first half use mouths from the second half and vice versa, never
-            # closer than the hold-out to the frame being made.
-            groups = [(found[found >= mid + gap], np.arange(0, mid)), (found[found < mid - gap], np.arange(mid, n))]
+        users = [np.arange(n)] if holdout_s is None else [np.arange(0, n // 2), np.arange(n // 2, n)]
         banks, bank_of = [], np.zeros(n, np.int64)
-        for sources, users in groups:
-            builder = MouthBankBuilder(per_bin=120)
-            for i in sources:
-                builder.add(self.frames_[int(i)], self.track.landmarks[i])
+        for (builder, _), frames in zip(builders, users):
             try:
                 banks.append(builder.build(exact=True, source=str(self.video)))
             except InputError:
                 log.info("dub: too little footage for the person's mouth; using the generic mouth bank")
                 banks.append(load_bank())
-            bank_of[users] = len(banks) - 1
+            bank_of[frames] = len(banks) - 1
         return banks, bank_of
 
     def motion(self, analysis: Analysis) -> MotionSequence:
@@ -289,14 +305,16 @@ def dub(video: str | os.PathLike[str], audio: str | os.PathLike[str], output: st
     t = time.perf_counter()
     speech = load_speech(audio)
     times.add("load", time.perf_counter() - t)
+    analysis = analyse_speech(speech, transcript, config.phones, times)
     bank = None
     if person is not None:
         from talkinghead.person.model import person_bank
 
         bank = person_bank(person)
-    dubber = Dubber(video, config, bank=bank, holdout_s=holdout_s, progress=progress)
+    fps = probe_video(video).fps
+    needed = int(np.ceil(speech.duration_s * fps)) + 1
+    dubber = Dubber(video, config, bank=bank, holdout_s=holdout_s, progress=progress, max_frames=needed)
     times = times_merge(times, dubber.times)
-    analysis = analyse_speech(speech, transcript, dubber.config.phones, times)
     motion = dubber.motion(analysis)
     bar = _bar(progress, motion.num_frames, "dubbing")
     try:

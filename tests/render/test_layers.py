@@ -11,16 +11,8 @@ from talkinghead.face.landmarks import find_face
 from talkinghead.face.neutral import neutralize
 from talkinghead.face.regions import LOWER_INNER_LIP, UPPER_INNER_LIP
 from talkinghead.media.image import load_image
-from talkinghead.motion.rig import AU_NAMES, default_rig
 from talkinghead.render.renderer import RenderConfig, Renderer
 from talkinghead.render.teeth import separate_mouth, similarity
-
-
-def _offsets(**values: float) -> np.ndarray:
-    a = np.zeros((1, len(AU_NAMES)), np.float32)
-    for k, v in values.items():
-        a[0, AU_NAMES.index(k)] = v
-    return default_rig().offsets(a)[0]
 
 
 @pytest.fixture(scope="module")
@@ -54,20 +46,20 @@ def test_a_closed_portrait_is_left_alone(shared_data) -> None:
     assert clean is img and teeth is None
 
 
-def test_the_smile_keeps_its_own_teeth_and_closes_without_a_bright_seam(smile: Renderer) -> None:
+def test_the_smile_keeps_its_own_teeth_and_closes_without_a_bright_seam(smile: Renderer, au_offsets) -> None:
     assert smile.teeth is not None
     # Closed: along the seam no pixel is brighter than the lips around it (the squeezed teeth
     # used to leave a white line there).
-    closed = smile.render(_offsets(), np.zeros(6), 0.0)
-    lm = smile.target_landmarks(_offsets(), np.zeros(6), 0.0)
+    closed = smile.render(au_offsets(), np.zeros(6), 0.0)
+    lm = smile.target_landmarks(au_offsets(), np.zeros(6), 0.0)
     seam = (lm[list(UPPER_INNER_LIP[2:-2]), :2] + lm[list(LOWER_INNER_LIP[2:-2]), :2]) / 2
     lum = _lum(closed)
     on_seam = [lum[int(round(y)) - 1:int(round(y)) + 2, int(round(x))].max() for x, y in seam]
     lips = [lum[int(round(y)) - 8, int(round(x))] for x, y in seam] + [lum[int(round(y)) + 8, int(round(x))] for x, y in seam]
     assert max(on_seam) <= np.percentile(lips, 90) + 10
     # Open: the middle of the upper part of the opening shows the portrait's own bright teeth.
-    opened = smile.render(_offsets(jawOpen=0.6), np.zeros(6), 0.0)
-    lm = smile.target_landmarks(_offsets(jawOpen=0.6), np.zeros(6), 0.0)
+    opened = smile.render(au_offsets(jawOpen=0.6), np.zeros(6), 0.0)
+    lm = smile.target_landmarks(au_offsets(jawOpen=0.6), np.zeros(6), 0.0)
     up, lo = lm[13, :2], lm[14, :2]
     assert lo[1] - up[1] > 12
     x, y = int(round(up[0])), int(round(up[1] + 0.2 * (lo[1] - up[1])))
@@ -80,10 +72,10 @@ def test_the_smile_keeps_its_own_teeth_and_closes_without_a_bright_seam(smile: R
     assert np.abs(teeth_px.mean(axis=0) - own).max() < 40
 
 
-def test_a_blink_covers_the_eye_with_lid_and_lash_line(smile: Renderer) -> None:
-    still = smile.render(_offsets(), np.zeros(6), 0.0)
-    shut = smile.render(_offsets(), np.zeros(6), 1.0)
-    lm = smile.target_landmarks(_offsets(), np.zeros(6), 0.0)
+def test_a_blink_covers_the_eye_with_lid_and_lash_line(smile: Renderer, au_offsets) -> None:
+    still = smile.render(au_offsets(), np.zeros(6), 0.0)
+    shut = smile.render(au_offsets(), np.zeros(6), 1.0)
+    lm = smile.target_landmarks(au_offsets(), np.zeros(6), 0.0)
     for iris, above in ((468, 27), (473, 257)):
         x, y = np.round(lm[iris, :2]).astype(int)
         # The dark iris is covered by skin nearly as bright as the skin above the eye.
@@ -97,15 +89,15 @@ def test_a_blink_covers_the_eye_with_lid_and_lash_line(smile: Renderer) -> None:
     assert _lum(shut[y0:y1 + 1, x0:x1 + 1]).max() <= _lum(still[y0 - 20:y0 - 8, x0:x1]).max() + 15
 
 
-def test_a_blink_hides_heavy_lashes_under_the_lid(shared_data) -> None:
+def test_a_blink_hides_heavy_lashes_under_the_lid(shared_data, au_offsets) -> None:
     img = load_image(shared_data / "portraits" / "photo" / "sadtalker_people_0.png")
     face = find_face(img)
     r = Renderer(img, face, neutralize(face), RenderConfig(size=512))
     assert all(0.05 <= b <= 0.31 for b in r.lids.bands)
     assert float(np.mean(r.lids.lashes)) < 60  # dark lashes
-    still = r.render(_offsets(), np.zeros(6), 0.0)
-    shut = r.render(_offsets(), np.zeros(6), 1.0)
-    lm = r.target_landmarks(_offsets(), np.zeros(6), 0.0)
+    still = r.render(au_offsets(), np.zeros(6), 0.0)
+    shut = r.render(au_offsets(), np.zeros(6), 1.0)
+    lm = r.target_landmarks(au_offsets(), np.zeros(6), 0.0)
     width = float(np.hypot(*(lm[133, :2] - lm[33, :2])))
     # Just above the open lid's edge (the lash line) the shut eye shows lid skin instead.
     for i in (159, 158, 386, 385):

@@ -7,15 +7,7 @@ from talkinghead.face.landmarks import find_face
 from talkinghead.face.neutral import neutralize
 from talkinghead.face.regions import LOWER_INNER_LIP, UPPER_INNER_LIP
 from talkinghead.media.image import load_image
-from talkinghead.motion.rig import AU_NAMES, default_rig
 from talkinghead.render.renderer import RenderConfig, Renderer
-
-
-def _offsets(**values: float) -> np.ndarray:
-    a = np.zeros((1, len(AU_NAMES)), np.float32)
-    for k, v in values.items():
-        a[0, AU_NAMES.index(k)] = v
-    return default_rig().offsets(a)[0]
 
 
 @pytest.fixture(scope="module")
@@ -25,14 +17,14 @@ def portrait(shared_data):
     return img, face, neutralize(face)
 
 
-def test_crop_output_size_and_open_mouth_is_dark_inside(portrait) -> None:
+def test_crop_output_size_and_open_mouth_is_dark_inside(portrait, au_offsets) -> None:
     img, face, neutral = portrait
     r = Renderer(img, face, neutral, RenderConfig(size=256))
     assert r.output_size == (256, 256)
-    still = r.render(_offsets(), np.zeros(6), 0.0)
-    opened = r.render(_offsets(jawOpen=0.8), np.zeros(6), 0.0)
+    still = r.render(au_offsets(), np.zeros(6), 0.0)
+    opened = r.render(au_offsets(jawOpen=0.8), np.zeros(6), 0.0)
     assert still.shape == (256, 256, 3) and still.dtype == np.uint8
-    lm = r.target_landmarks(_offsets(jawOpen=0.8), np.zeros(6), 0.0)
+    lm = r.target_landmarks(au_offsets(jawOpen=0.8), np.zeros(6), 0.0)
     up, lo = lm[13], lm[14]
     mid = ((up + lo) / 2).round().astype(int)
     assert lo[1] - up[1] > 8  # lips apart
@@ -45,16 +37,16 @@ def test_crop_output_size_and_open_mouth_is_dark_inside(portrait) -> None:
     assert np.abs(opened[:20, :20].astype(int) - still[:20, :20]).max() <= 2
 
 
-def test_full_frame_keeps_background_and_blink_closes_eyes(portrait) -> None:
+def test_full_frame_keeps_background_and_blink_closes_eyes(portrait, au_offsets) -> None:
     img, face, neutral = portrait
     r = Renderer(img, face, neutral, RenderConfig(full_frame=True))
     w, h = r.output_size
     assert (w % 2, h % 2) == (0, 0)
-    frame = r.render(_offsets(jawOpen=0.5), np.array([3.0, 4.0, 2.0, 0, 0, 0]), 1.0)
+    frame = r.render(au_offsets(jawOpen=0.5), np.array([3.0, 4.0, 2.0, 0, 0, 0]), 1.0)
     assert frame.shape == (h, w, 3)
     x0, y0, x1, y1 = r.roi
     outside = np.ones((h, w), bool)
     outside[y0:y1, x0:x1] = False
     assert np.array_equal(frame[outside], r.background[outside])
-    lm = r.target_landmarks(_offsets(), np.zeros(6), 1.0)
+    lm = r.target_landmarks(au_offsets(), np.zeros(6), 1.0)
     assert abs(lm[159, 1] - lm[145, 1]) < 0.25 * abs(r._neutral[159, 1] - r._neutral[145, 1]) + 0.5

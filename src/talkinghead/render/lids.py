@@ -17,7 +17,7 @@ import numpy as np
 from talkinghead.face.regions import LEFT_EYE_LOWER, LEFT_EYE_UPPER, RIGHT_EYE_LOWER, RIGHT_EYE_UPPER
 
 #: Share of a blink by which the dense field itself lowers the upper lid (the rest is drawn).
-LID_DRAG = 0.4
+LID_DRAG = 0.6
 #: Share of a blink by which the lower lid rises.
 LOWER_LID_RISE = 0.1
 #: Range of the band above the open lid's edge that the drawn lid also covers (its lashes), in eye widths.
