@@ -8,7 +8,7 @@ The drive is the demo clip with its transcript (phones from forced alignment), s
 chosen by what is said: the most closed frame inside an m/b/p, the widest inside an open vowel
 (AA, AE, AH, AO), the most rounded inside a rounded one (UW, OW, W: narrowest mouth), and the
 most closed eyes. Each cell is the 512x512 render zoomed 2x on the mouth (top) and the right
-eye (bottom). ``--compare`` puts two runs side by side per portrait: before | after.
+eye (bottom). ``--compare`` puts two runs side by side per portrait: before | after (JPEG).
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ def compare(before: Path, after: Path, out: Path) -> None:
         for k in range(len(MOMENTS)):  # before | after per moment, moments stacked
             w = 2 * CELL
             rows.append(np.concatenate([ib[:, k * w:(k + 1) * w], bar, ia[:, k * w:(k + 1) * w]], axis=1))
-        cv2.imwrite(str(out / f"compare_{a.name}"), np.concatenate(rows, axis=0))
+        cv2.imwrite(str(out / f"compare_{a.stem}.jpg"), np.concatenate(rows, axis=0), [cv2.IMWRITE_JPEG_QUALITY, 90])
 
 
 def main() -> None:
