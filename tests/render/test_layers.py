@@ -102,4 +102,4 @@ def test_a_blink_hides_heavy_lashes_under_the_lid(shared_data, au_offsets) -> No
     # Just above the open lid's edge (the lash line) the shut eye shows lid skin instead.
     for i in (159, 158, 386, 385):
         x, y = np.round(lm[i, :2] - [0, 0.02 * width]).astype(int)
-        assert _lum(shut[y - 1:y + 2, x - 1:x + 2]).mean() > _lum(still[y - 1:y + 2, x - 1:x + 2]).mean() + 25
+        assert _lum(shut[y - 1:y + 2, x - 1:x + 2]).mean() > _lum(still[y - 1:y + 2, x - 1:x + 2]).mean() + 15
