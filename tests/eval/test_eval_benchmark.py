@@ -9,7 +9,8 @@ import numpy as np
 from typer.testing import CliRunner
 
 from talkinghead.cli import app
-from talkinghead.eval.benchmark import Scores, loudness_motion, score_names
+from talkinghead.eval.benchmark import Scores, score_names
+from talkinghead.eval.systems import loudness_motion
 from talkinghead.eval.datasets import GRID_S1_TEST
 from talkinghead.eval.report import METRICS, REAL_ROW
 from talkinghead.types import Speech

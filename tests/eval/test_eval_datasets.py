@@ -87,7 +87,7 @@ def test_identity_model_files_found_without_pkg_resources() -> None:
 
 
 def test_dub_cross_pairs_one_clips_video_with_the_next_clips_speech(shared_data: Path) -> None:
-    from talkinghead.eval.benchmark import systems_for
+    from talkinghead.eval.systems import systems_for
 
     pairs = D.load_set("dub_cross", shared_data)
     test = D.load_set("grid_test", shared_data)

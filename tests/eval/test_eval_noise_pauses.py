@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from talkinghead.eval.benchmark import NOISY_SYSTEMS, pause_closed, pause_frames, systems_for, with_babble
+from talkinghead.eval.benchmark import pause_closed, pause_frames, with_babble
+from talkinghead.eval.systems import NOISY_SYSTEMS, systems_for
 from talkinghead.eval.datasets import Clip
 from talkinghead.types import Speech
 
@@ -74,7 +75,7 @@ def test_cli_eval_defaults_are_the_benchmarks() -> None:
     import inspect
 
     from talkinghead.cli import eval_
-    from talkinghead.eval.benchmark import DEFAULT_SYSTEMS
+    from talkinghead.eval.systems import DEFAULT_SYSTEMS
     from talkinghead.eval.datasets import DEFAULT_SETS
 
     params = inspect.signature(eval_).parameters

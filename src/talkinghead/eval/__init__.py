@@ -3,6 +3,8 @@
 - :mod:`talkinghead.face.track` (used here): MediaPipe face tracks of videos or frame iterators.
 - :mod:`talkinghead.eval.metrics`: lip-sync, landmark, stability, image-quality and identity metrics.
 - :mod:`talkinghead.eval.datasets`: the fixed GRID split, unseen speakers, real talking clips.
+- :mod:`talkinghead.eval.systems`: the systems compared and the frames each makes for a clip.
+- :mod:`talkinghead.eval.mouth_crop`: the mouth crop that mouth PSNR/SSIM are measured on.
 - :mod:`talkinghead.eval.benchmark`: run systems on clips and score them (``talkinghead eval``).
 - :mod:`talkinghead.eval.report`: report.json, report.md and plots.
 """

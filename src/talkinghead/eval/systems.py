@@ -1,0 +1,153 @@
+"""The systems the benchmark compares: what each one is, and the frames it makes for a clip.
+
+Each system turns a real clip (:class:`~talkinghead.eval.benchmark.Reference`) or a portrait +
+speech pair (:class:`~talkinghead.eval.benchmark.Pair`) into frames: the still portrait, a
+loudness-only mouth, the pipeline with each motion model, phone condition and mouth interior,
+dubbing of the clip's own video, or the real frames themselves (``oracle``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from talkinghead.eval import metrics as M
+from talkinghead.eval.datasets import Clip
+from talkinghead.face.track import video_frames
+from talkinghead.types import InputError, Speech
+
+if TYPE_CHECKING:
+    from talkinghead.eval.benchmark import EvalConfig, Pair, Reference
+    from talkinghead.pipeline import TalkingHeadPipeline
+    from talkinghead.types import MotionSequence
+
+#: Systems that can be evaluated, in table order.
+SYSTEMS = ("still", "loudness", "rules", "learned", "auto-notext", "learned-nophones", "rules-nophones", "learned-painted",
+           "dub", "oracle")
+#: Systems evaluated by default.
+DEFAULT_SYSTEMS = ("still", "loudness", "rules", "learned", "auto-notext", "learned-nophones", "rules-nophones",
+                   "learned-painted", "dub")
+#: Systems run on the cross-dubbing set (another clip's video made to say this clip's speech).
+DUB_CROSS_SYSTEMS = ("dub", "learned")
+#: Sets of GRID s1 clips, dubbed with the person model of s1's training split; other clips draw
+#: their mouths from their own frames at least this far (s) from the frame being made.
+DUB_S1_SETS, DUB_HOLDOUT_S = ("grid_test", "grid_validation", "dub_cross"), 2.0
+#: Systems run on the noisy sets (the conditions noise is about: no transcript).
+NOISY_SYSTEMS = ("auto-notext", "learned-nophones", "rules-nophones")
+
+
+def _pipeline(src: Reference | Pair, pose_scale: float, blink_rate: float, config: EvalConfig,
+              motion: str = "rules", mouth: str = "real") -> TalkingHeadPipeline:
+    """The pipeline on a source's portrait: full-frame for real clips (frames line up with the
+    real ones), a face crop of ``config.crop_size`` for pairs."""
+    from talkinghead.eval.benchmark import Pair
+    from talkinghead.pipeline import GenerateConfig, TalkingHeadPipeline
+
+    pair = isinstance(src, Pair)
+    cfg = GenerateConfig(size=config.crop_size, fps=src.fps, full_frame=not pair, pose_scale=pose_scale,
+                         blink_rate=blink_rate, seed=config.seed, phones="auto", motion=motion, mouth=mouth)
+    where = str(src.clip.portrait) if pair else f"{src.clip.video} (frame {src.clip.portrait_frame})"
+    return TalkingHeadPipeline(src.portrait, cfg, source=where)
+
+
+#: Pipeline systems: motion model, whether the clip's transcript is given, phone mode, mouth interior.
+PIPELINE_SYSTEMS: dict[str, tuple[str, bool, str, str]] = {
+    "rules": ("rules", True, "auto", "real"), "learned": ("learned", True, "auto", "real"),
+    "auto-notext": ("auto", False, "auto", "real"), "learned-nophones": ("learned", False, "acoustic", "real"),
+    "rules-nophones": ("rules", False, "acoustic", "real"), "learned-painted": ("learned", True, "auto", "painted"),
+}
+
+
+def loudness_motion(speech: Speech, fps: float, num_frames: int) -> MotionSequence:
+    """The loudness-only baseline's motion: ``jawOpen`` = normalised audio envelope, nothing else moves.
+
+    Returns:
+        MotionSequence with ``num_frames`` frames, zero head pose, no blinks.
+    """
+    from talkinghead.motion.rig import AU_NAMES, default_rig
+    from talkinghead.types import MotionSequence
+
+    au = np.zeros((num_frames, len(AU_NAMES)), np.float32)
+    au[:, AU_NAMES.index("jawOpen")] = M.loudness_envelope(speech.samples, speech.sample_rate, fps, num_frames)
+    return MotionSequence(fps=fps, au_names=AU_NAMES, au=au, landmark_offsets=default_rig().offsets(au),
+                          head_pose=np.zeros((num_frames, 6), np.float32), blink=np.zeros(num_frames, np.float32),
+                          source="loudness")
+
+
+def system_frames(system: str, src: Reference | Pair,
+                  config: EvalConfig | None = None) -> tuple[Iterator[np.ndarray], float]:
+    """A system's generated frames for a real clip or a pair, and the seconds its set-up took.
+
+    Args:
+        system: one of :data:`SYSTEMS` (``oracle`` needs a real clip).
+        src: the real clip (:func:`prepare_reference`) or the pair (:func:`prepare_pair`).
+        config: settings (seed, crop size for pairs).
+    Returns:
+        ``(frames, setup_s)``: a lazy iterator of uint8 RGB frames at ``src.fps``.
+    Raises:
+        InputError: the portrait has no face (pipeline systems), ``oracle`` on a pair, or an unknown system.
+    """
+    from talkinghead.eval.benchmark import EvalConfig, Pair
+
+    config = config or EvalConfig()
+    t = time.perf_counter()
+    if system == "still":
+        if isinstance(src, Pair):  # the portrait as the renderer frames it, unmoved
+            return itertools.repeat(_pipeline(src, 0.0, 0.0, config).renderer.source, src.num_frames), \
+                time.perf_counter() - t
+        return itertools.repeat(src.portrait, src.num_frames), time.perf_counter() - t
+    if system == "oracle":
+        if isinstance(src, Pair):
+            raise InputError(f"{src.clip.name}: no real video for the oracle")
+        return video_frames(src.clip.video, src.fps), 0.0
+    if system == "loudness":
+        pipe = _pipeline(src, 0.0, 0.0, config)
+        n = max(1, int(round(src.speech.duration_s * src.fps)))
+        motion = loudness_motion(src.speech, src.fps, n)
+        return pipe.frames(motion), time.perf_counter() - t
+    if system == "dub":
+        return _dub_frames(src, config, t)
+    if system in PIPELINE_SYSTEMS:
+        from talkinghead.pipeline import analyse_speech
+
+        motion_mode, transcript, phones, mouth = PIPELINE_SYSTEMS[system]
+        pipe = _pipeline(src, 1.0, 15.0, config, motion=motion_mode, mouth=mouth)
+        analysis = analyse_speech(src.speech, src.clip.transcript if transcript else None, phones)
+        motion = pipe.motion(analysis)
+        return pipe.frames(motion), time.perf_counter() - t
+    raise InputError(f"unknown system {system!r}; choose from {', '.join(SYSTEMS)}")
+
+
+def _dub_frames(src: Reference | Pair, config: EvalConfig, t0: float) -> tuple[Iterator[np.ndarray], float]:
+    """``dub``: the clip's video (or ``dub_video``) re-animated to the clip's speech with the learned
+    motion (transcript where known, as ``learned``); the mouth from the person model of GRID s1's
+    training split on s1 clips, else from the video's own frames at least :data:`DUB_HOLDOUT_S` away."""
+    from dataclasses import replace
+
+    from talkinghead.dubbing import Dubber
+    from talkinghead.eval.benchmark import Pair
+    from talkinghead.pipeline import GenerateConfig, analyse_speech
+    from talkinghead.render.interior import load_bank
+
+    if isinstance(src, Pair):
+        raise InputError(f"{src.clip.name}: no video to dub")
+    s1 = src.clip.set in DUB_S1_SETS
+    bank = replace(load_bank(), exact=True) if s1 else None
+    dubber = Dubber(src.clip.dub_video or src.clip.video, GenerateConfig(motion="learned", seed=config.seed),
+                    bank=bank, holdout_s=None if s1 else DUB_HOLDOUT_S)
+    motion = dubber.motion(analyse_speech(src.speech, src.clip.transcript, "auto"))
+    return dubber.frames(motion), time.perf_counter() - t0
+
+
+def systems_for(clip: Clip, systems: Sequence[str]) -> list[str]:
+    """The systems run on ``clip``: all of ``systems``; on a noisy clip those of :data:`NOISY_SYSTEMS`;
+    on a cross-dubbing clip those of :data:`DUB_CROSS_SYSTEMS`; ``dub`` only where there is a video."""
+    if clip.noise:
+        return [s for s in systems if s in NOISY_SYSTEMS]
+    if clip.dub_video is not None:
+        return [s for s in systems if s in DUB_CROSS_SYSTEMS]
+    return [s for s in systems if s != "dub" or clip.video is not None]
