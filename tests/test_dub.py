@@ -131,3 +131,30 @@ def test_a_video_without_a_face_is_refused_and_a_one_frame_video_is_a_photo(grid
     dub(one, other, out)
     info = probe_video(out)
     assert (info.width, info.height) == (360, 288) and abs(info.duration_s - probe_video(other).duration_s) < 0.2
+
+
+def test_a_phone_video_stored_sideways_is_dubbed_upright(grid, tmp_path: Path) -> None:
+    """A portrait phone video: frames stored rotated, with a display matrix that turns them upright."""
+    import av
+
+    video, other = grid
+    upright = list(read_video(video))[:40]
+    path = tmp_path / "phone.mp4"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stored0 = np.rot90(upright[0], k=1)  # stored turned 90 degrees counter-clockwise
+        stream.width, stream.height, stream.pix_fmt = stored0.shape[1], stored0.shape[0], "yuv420p"
+        stream.set_display_rotation(-90)
+        for i, f in enumerate(upright):
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(np.rot90(f, k=1)), format="rgb24")
+            frame.pts = i
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    d = Dubber(path)
+    assert d.size == upright[0].shape[:2] and d.track.found.all()  # tracked upright
+    out = tmp_path / "dubbed.mp4"
+    dub(path, other, out)
+    info = probe_video(out)
+    assert (info.width, info.height) == (upright[0].shape[1], upright[0].shape[0])
+    first = next(iter(read_video(out)))
+    assert np.abs(first.astype(int)[:40] - upright[0][:40]).mean() < 4  # upright, the same picture on top
