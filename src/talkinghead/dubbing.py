@@ -144,7 +144,7 @@ class Dubber:
             bar.close()
         if not data:
             raise InputError(f"{self.video}: no video frames")
-        self.frames_ = _Frames(data)
+        self.held = _Frames(data)
         self.size = (int(frame.shape[0]), int(frame.shape[1]))
         # Landmarks back to the video's own pixels (z scales alike).
         raw_lm = raw.landmarks / scale if scale < 1.0 else raw.landmarks
@@ -166,7 +166,7 @@ class Dubber:
 
     @property
     def num_frames(self) -> int:
-        return len(self.frames_.data)
+        return len(self.held.data)
 
     @property
     def output_size(self) -> tuple[int, int]:
@@ -242,7 +242,7 @@ class Dubber:
         w, h = self.output_size
         for k in range(motion.num_frames):
             i, src, tgt = self.target(k, motion)
-            frame = self.frames_[i]
+            frame = self.held[i]
             if self.weight[i] > 0:
                 interior = partial(fit_interior, self.banks[self.bank_of[i]], skin=self.skin[i])
                 frame = reanimate(frame, src, tgt, interior)
