@@ -12,7 +12,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -187,6 +187,7 @@ class TalkingHeadPipeline:
         self.times.add("face", time.perf_counter() - t)
         t = time.perf_counter()
         bank = None
+        self.person = person
         if person is not None:
             from talkinghead.person.model import person_bank
 
@@ -196,8 +197,20 @@ class TalkingHeadPipeline:
         self.times.add("render_setup", time.perf_counter() - t)
 
     def motion(self, analysis: Analysis) -> MotionSequence:
-        """The MotionSequence for analysed speech, by the configured motion model (:func:`make_motion`)."""
-        return make_motion(analysis, self.config, self.times)
+        """The MotionSequence for analysed speech, by the configured motion model (:func:`make_motion`).
+
+        With a person model, the head turns as much as theirs does: the pose angles are scaled so
+        their mean standard deviation is the person's (times ``pose_scale``).
+        """
+        seq = make_motion(analysis, self.config, self.times)
+        if self.person is not None and self.config.pose_scale > 0:
+            own = float(np.mean(np.std(seq.head_pose[:, :3], axis=0)))
+            want = float(np.mean(self.person.pose_std)) * self.config.pose_scale
+            if own > 1e-6 and want > 0:
+                pose = seq.head_pose.copy()
+                pose[:, :3] *= float(np.clip(want / own, 0.0, 3.0))
+                seq = replace(seq, head_pose=pose)
+        return seq
 
     def frames(self, motion: MotionSequence) -> Iterator[np.ndarray]:
         """Rendered frames, one at a time (uint8 ``[H, W, 3]`` RGB)."""

@@ -159,7 +159,7 @@ class PersonModel:
         mouth_upper, mouth_lower: float32 ``[K, 11, 2]`` each interior's inner-lip contours.
         mouth_scale: pixels per canonical unit of the interiors.
         mouth_origin: float32 ``[2]`` canonical (x, y) of the interiors' pixel (0, 0).
-        pose_std: float32 ``[3]`` standard deviation of their head pitch, yaw, roll (degrees).
+        pose_std: float32 ``[3]`` standard deviation of their head pitch, yaw, roll within a video (degrees).
         blink_rate: their blinks per minute.
         seconds: seconds of footage it was fitted on.
     """

@@ -78,3 +78,19 @@ def test_too_little_footage_is_a_clear_error(shared_data: Path, tmp_path: Path) 
     cv2.imwrite(str(still), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
     with pytest.raises(InputError):
         fit_person([still])
+
+
+def test_the_person_turns_their_head_as_much_as_in_their_footage(person, shared_data: Path) -> None:
+    from talkinghead.media.audio import load_speech
+    from talkinghead.pipeline import GenerateConfig, TalkingHeadPipeline, analyse_speech
+
+    # Per-video spread: GRID s1 sits still (well under a degree), not the spread between clips.
+    assert float(np.mean(person.pose_std)) < 1.5
+    analysis = analyse_speech(load_speech(shared_data / "audio" / "whisper_jfk.flac"), None, "acoustic")
+    for scale in (1.0, 2.0):
+        pipe = TalkingHeadPipeline(person.portrait, GenerateConfig(size=128, pose_scale=scale), person=person)
+        seq = pipe.motion(analysis)
+        got = float(np.mean(np.std(seq.head_pose[:, :3], axis=0)))
+        assert got == pytest.approx(scale * float(np.mean(person.pose_std)), rel=0.02)
+    still = TalkingHeadPipeline(person.portrait, GenerateConfig(size=128, pose_scale=0.0), person=person).motion(analysis)
+    assert np.abs(still.head_pose[:, :3]).max() < 1e-6

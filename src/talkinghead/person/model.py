@@ -2,7 +2,7 @@
 
 ``talkinghead fit VIDEO... -o person.thp``: every frame is tracked (MediaPipe, video mode); the
 mouth bank (:mod:`talkinghead.person.mouth`) is built from all frames with a face; head-pose
-spread and blink rate are measured from the track; the most frontal closed-mouth frame becomes
+spread (standard deviation within each video, averaged) and blink rate are measured from the track; the most frontal closed-mouth frame becomes
 the portrait ``generate --person`` animates. The file holds the arrays as safetensors (no
 pickle) and the rest as JSON in its metadata, with a format name and version; a truncated,
 foreign or other-version file is refused with a one-line error.
@@ -132,7 +132,8 @@ def fit_person(videos: Sequence[str | os.PathLike[str]], progress: bool = False)
                         best = (score, frame)
                 track = tracker.track()
             found = track.found
-            poses.append(track.pose[found])
+            if found.sum() > 1:  # spread within each video: the videos' different mean poses are not motion
+                poses.append(track.pose[found].std(axis=0))
             blinks.append(track.blink[found])
             seconds += info.num_frames / info.fps
     finally:
@@ -141,7 +142,7 @@ def fit_person(videos: Sequence[str | os.PathLike[str]], progress: bool = False)
     if best is None:
         raise InputError(f"{videos[0]}: no face found in the footage")
     bank = builder.build(exact=True, source=", ".join(str(v) for v in videos))
-    pose = np.concatenate(poses)
+    pose_std = np.mean(poses, axis=0) if poses else np.zeros(3)
     blink = np.concatenate(blinks)
     from talkinghead.face.track import blink_count
 
@@ -149,4 +150,4 @@ def fit_person(videos: Sequence[str | os.PathLike[str]], progress: bool = False)
     return PersonModel(name=Path(videos[0]).stem, portrait=best[1], mouth_images=bank.images,
                        mouth_openings=bank.openings, mouth_upper=bank.upper, mouth_lower=bank.lower,
                        mouth_scale=bank.scale, mouth_origin=bank.origin,
-                       pose_std=pose.std(axis=0).astype(np.float32), blink_rate=rate, seconds=seconds)
+                       pose_std=np.asarray(pose_std, np.float32), blink_rate=rate, seconds=seconds)
