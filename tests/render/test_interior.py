@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from talkinghead.face.regions import LOWER_INNER_LIP, UPPER_INNER_LIP, canonical_mesh
-from talkinghead.render.interior import canonical_frame, fit_interior, load_bank, opening_of
+from talkinghead.render.interior import canonical_frame, canonical_lips, fit_interior, load_bank
 
 
 def _mouth(open_px: float, width: float = 120.0, at=(200.0, 150.0)) -> np.ndarray:
@@ -36,7 +36,7 @@ def test_opening_is_gap_over_half_width_and_frame_puts_corners_at_plus_minus_one
     m = canonical_frame(up, lo)
     corners = up[[0, -1]] @ m[:, :2].T + m[:, 2]
     assert np.allclose(corners, [[-1, 0], [1, 0]], atol=1e-9)
-    assert 0.4 < opening_of(up, lo) < 0.55  # about 30 px over a 60 px half-width, less off-centre
+    assert 0.4 < canonical_lips(up, lo)[3] < 0.55  # about 30 px over a 60 px half-width, less off-centre
 
 
 def test_a_wide_interior_is_dark_inside_lighter_teeth_above_and_takes_the_skin_colour() -> None:

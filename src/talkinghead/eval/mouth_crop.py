@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from talkinghead.face.regions import canonical_mesh
-from talkinghead.render.teeth import similarity
+from talkinghead.render.teeth import compose, similarity
 
 #: Landmarks the crop is aligned on (eye corners, nose bridge and tip).
 ALIGN_POINTS = (33, 133, 362, 263, 168, 6, 197, 195, 5, 4, 1)
@@ -45,7 +45,7 @@ def mouth_crop(frame: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     """
     template, to_px = _template()
     m = similarity(np.asarray(landmarks, np.float64)[list(ALIGN_POINTS), :2], template)
-    full = np.concatenate([to_px[:, :2] @ m[:, :2], (to_px[:, :2] @ m[:, 2] + to_px[:, 2])[:, None]], axis=1)
+    full = compose(to_px, m)
     grey = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
     h, w = CROP_SIZE
     return cv2.warpAffine(grey, full, (w, h), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)

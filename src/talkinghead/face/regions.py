@@ -152,13 +152,19 @@ def seam_y(mesh: np.ndarray, x: np.ndarray) -> np.ndarray:
     up = mesh[list(UPPER_INNER_LIP), :2]
     lo = mesh[list(LOWER_INNER_LIP), :2]
     mid = (up + lo) / 2.0
-    order = np.argsort(mid[:, 0])
-    return np.interp(x, mid[order, 0], mid[order, 1])
+    return along(mid[:, 0], mid[:, 1], x)
 
 
-def smoothstep(a: float, b: float, x: np.ndarray) -> np.ndarray:
-    """Hermite step from 0 (x <= a) to 1 (x >= b)."""
-    t = np.clip((np.asarray(x, dtype=np.float32) - a) / (b - a), 0.0, 1.0)
+def along(xs: np.ndarray, ys: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """A contour's height at positions ``x``: linear between its points (``xs``, ``ys``, any order), held beyond its ends."""
+    order = np.argsort(xs)
+    return np.interp(x, xs[order], ys[order])
+
+
+def smoothstep(a: float | np.ndarray, b: float | np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Hermite step from 0 (x <= a) to 1 (x >= b); ``a`` and ``b`` may be arrays like ``x`` (a width
+    under 1e-3 counts as 1e-3, so a step that closes up stays a step)."""
+    t = np.clip((np.asarray(x, dtype=np.float32) - a) / np.maximum(np.asarray(b) - a, 1e-3), 0.0, 1.0)
     return t * t * (3.0 - 2.0 * t)
 
 

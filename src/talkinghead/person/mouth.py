@@ -14,7 +14,8 @@ import cv2
 import numpy as np
 
 from talkinghead.face.regions import LOWER_INNER_LIP, UPPER_INNER_LIP
-from talkinghead.render.interior import MouthBank, canonical_frame, skin_colour
+from talkinghead.render.interior import MouthBank, canonical_lips, skin_colour
+from talkinghead.render.teeth import compose
 from talkinghead.types import InputError
 
 #: Canonical mouth frame of a bank: pixels per unit (half a mouth width) and extent.
@@ -55,11 +56,9 @@ class MouthBankBuilder:
         up = landmarks[list(UPPER_INNER_LIP), :2].astype(np.float64)
         lo = landmarks[list(LOWER_INNER_LIP), :2].astype(np.float64)
         try:
-            m = canonical_frame(up, lo)
+            m, cu, cl, opening = canonical_lips(up, lo)
         except ValueError:
             return
-        cu, cl = up @ m[:, :2].T + m[:, 2], lo @ m[:, :2].T + m[:, 2]
-        opening = float(np.mean(cl[3:8, 1] - cu[3:8, 1]))
         b = int(np.searchsorted(EDGES, opening)) - 1
         self.frames += 1
         if not 0 <= b < len(self._bins):
@@ -69,8 +68,7 @@ class MouthBankBuilder:
         if not keep:
             return
         skin = np.maximum(skin_colour(frame, landmarks) if skin is None else np.asarray(skin, np.float32), 1.0)
-        t = self._to_px
-        full = np.concatenate([t[:, :2] @ m[:, :2], (t[:, :2] @ m[:, 2] + t[:, 2])[:, None]], axis=1)
+        full = compose(self._to_px, m)
         h, w = SIZE
         crop = cv2.warpAffine(frame, full, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         item = (crop.astype(np.float32) / skin, cu.astype(np.float32), cl.astype(np.float32), opening)

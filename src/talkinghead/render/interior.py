@@ -25,7 +25,7 @@ from importlib import resources
 import cv2
 import numpy as np
 
-from talkinghead.face.regions import LOWER_INNER_LIP, UPPER_INNER_LIP
+from talkinghead.face.regions import LOWER_INNER_LIP, UPPER_INNER_LIP, along
 
 #: Landmarks whose surroundings give a face's skin colour (both cheeks and the chin).
 SKIN_POINTS = (205, 425, 200)
@@ -144,12 +144,21 @@ def canonical_frame(up: np.ndarray, lo: np.ndarray) -> np.ndarray:
     return np.concatenate([inv, (-inv @ centre)[:, None]], axis=1)
 
 
-def opening_of(up: np.ndarray, lo: np.ndarray) -> float:
-    """Mid-mouth inner-lip gap over half the mouth width (canonical units) of pixel contours ``[11, 2]``."""
+def canonical_lips(up: np.ndarray, lo: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Inner-lip contours in the canonical mouth frame, and how open they are.
+
+    Args:
+        up, lo: float ``[11, 2]`` inner-lip contours (pixels), corner to corner.
+    Returns:
+        ``(matrix [2, 3] pixel -> canonical, upper [11, 2], lower [11, 2], opening)``: the opening
+        is the mid-mouth gap over half the mouth width (canonical units).
+    Raises:
+        ValueError: the mouth corners coincide.
+    """
     m = canonical_frame(up, lo)
     cu = up @ m[:, :2].T + m[:, 2]
     cl = lo @ m[:, :2].T + m[:, 2]
-    return float(np.mean(cl[3:8, 1] - cu[3:8, 1]))
+    return m, cu, cl, float(np.mean(cl[3:8, 1] - cu[3:8, 1]))
 
 
 def fit_interior(bank: MouthBank, landmarks: np.ndarray, origin: np.ndarray, size: tuple[int, int],
@@ -170,18 +179,16 @@ def fit_interior(bank: MouthBank, landmarks: np.ndarray, origin: np.ndarray, siz
     """
     up = landmarks[list(UPPER_INNER_LIP), :2].astype(np.float64)
     lo = landmarks[list(LOWER_INNER_LIP), :2].astype(np.float64)
-    m = canonical_frame(up, lo)
-    cu = up @ m[:, :2].T + m[:, 2]
-    cl = lo @ m[:, :2].T + m[:, 2]
-    image, eu, el = bank.interior(float(np.mean(cl[3:8, 1] - cu[3:8, 1])))
+    m, cu, cl, opening = canonical_lips(up, lo)
+    image, eu, el = bank.interior(opening)
     h, w = size
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
     x = m[0, 0] * (xx + origin[0]) + m[0, 1] * (yy + origin[1]) + m[0, 2]
     y = m[1, 0] * (xx + origin[0]) + m[1, 1] * (yy + origin[1]) + m[1, 2]
     xc = np.clip(x, -1.0, 1.0)
-    tu, tl = _along(cu, xc), _along(cl, xc)
+    tu, tl = along(cu[:, 0], cu[:, 1], xc), along(cl[:, 0], cl[:, 1], xc)
     t = (y - tu) / np.maximum(tl - tu, 0.02)
-    su, sl = _along(eu, xc), _along(el, xc)
+    su, sl = along(eu[:, 0], eu[:, 1], xc), along(el[:, 0], el[:, 1], xc)
     ys = su + t * np.maximum(sl - su, 0.02)
     map_x = ((x - bank.origin[0]) * bank.scale).astype(np.float32)
     map_y = ((ys - bank.origin[1]) * bank.scale).astype(np.float32)
@@ -205,7 +212,3 @@ def _colourfulness(rgb: np.ndarray) -> float:
     sat = (float(rgb.max()) - float(rgb.min())) / max(float(rgb.max()), 1.0)
     return float(np.clip((sat - 0.04) / 0.16, 0.0, 1.0))
 
-
-def _along(contour: np.ndarray, x: np.ndarray) -> np.ndarray:
-    order = np.argsort(contour[:, 0])
-    return np.interp(x, contour[order, 0], contour[order, 1])

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from talkinghead.face.regions import LEFT_EYE_LOWER, LEFT_EYE_UPPER, RIGHT_EYE_LOWER, RIGHT_EYE_UPPER
+from talkinghead.face.regions import LEFT_EYE_LOWER, LEFT_EYE_UPPER, RIGHT_EYE_LOWER, RIGHT_EYE_UPPER, along, smoothstep
 
 #: Share of a blink by which the dense field itself lowers the upper lid (the rest is drawn).
 LID_DRAG = 0.6
@@ -117,13 +117,13 @@ def _paint_lid(frame: np.ndarray, up: np.ndarray, lo: np.ndarray, blink: float, 
     s = (rel_x * axis[0] + rel_y * axis[1]) / width
     v = rel_x * normal[0] + rel_y * normal[1]
     sc = np.clip(s, 0.0, 1.0)
-    v_up = np.interp(sc, *_increasing(su, vu))
-    v_lo = np.interp(sc, *_increasing(sl, vl))
+    v_up = along(su, vu, sc)
+    v_lo = along(sl, vl, sc)
     edge = v_up + blink * np.maximum(v_lo - v_up, 0.0)
     taper = np.clip(1.0 - (2.0 * sc - 1.0) ** 2, 0.0, 1.0)  # 1 mid-eye, 0 at the corners
     top = v_up - band * np.sqrt(taper)
     inside_s = np.clip(np.minimum(s, 1.0 - s) * width / 1.5 + 0.5, 0.0, 1.0)
-    alpha = _ramp(v, top, (top + v_up) / 2.0) * np.clip(edge - v + 0.5, 0.0, 1.0) * inside_s
+    alpha = smoothstep(top, (top + v_up) / 2.0, v) * np.clip(edge - v + 0.5, 0.0, 1.0) * inside_s
     # Lid skin: the skin above the lid mirrored down across the band's top line, so its texture,
     # shading and colour carry on without a seam (compressed where the lid is taller than that skin).
     reach = np.maximum(edge - top, 1.0)
@@ -146,12 +146,3 @@ def _paint_lid(frame: np.ndarray, up: np.ndarray, lo: np.ndarray, blink: float, 
     roi = frame[y0:y1, x0:x1].astype(np.float32)
     frame[y0:y1, x0:x1] = np.clip(roi + (lid - roi) * a[..., None], 0, 255).astype(np.uint8)
 
-
-def _increasing(s: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    order = np.argsort(s)
-    return s[order], v[order]
-
-
-def _ramp(v: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    t = np.clip((v - a) / np.maximum(b - a, 1e-3), 0.0, 1.0)
-    return t * t * (3.0 - 2.0 * t)

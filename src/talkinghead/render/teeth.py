@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from talkinghead.face.regions import LOWER_INNER_LIP, LOWER_OUTER_LIP, UPPER_INNER_LIP, UPPER_OUTER_LIP
+from talkinghead.face.regions import LOWER_INNER_LIP, LOWER_OUTER_LIP, UPPER_INNER_LIP, UPPER_OUTER_LIP, along
 
 #: Landmarks fixed to the skull (nose bridge and tip, eye corners): they carry the upper teeth.
 SKULL_POINTS = (6, 168, 197, 195, 5, 4, 1, 33, 133, 362, 263)
@@ -88,6 +88,12 @@ def similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return np.concatenate([lin, (md - lin @ ms)[:, None]], axis=1)
 
 
+def compose(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
+    """The affine map ``outer(inner(p))``: float64 ``[2, 3]`` from two ``[2, 3]`` maps."""
+    outer, inner = np.asarray(outer, np.float64), np.asarray(inner, np.float64)
+    return np.concatenate([outer[:, :2] @ inner[:, :2], (outer[:, :2] @ inner[:, 2] + outer[:, 2])[:, None]], axis=1)
+
+
 def _opening_mask(shape: tuple[int, int], landmarks: np.ndarray, origin: np.ndarray) -> np.ndarray:
     up = landmarks[list(UPPER_INNER_LIP), :2] - origin
     lo = landmarks[list(LOWER_INNER_LIP), :2] - origin
@@ -149,10 +155,8 @@ def separate_mouth(image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray
     alpha = soft.astype(np.float32) / 255.0
     yy = np.arange(roi.shape[0], dtype=np.float64)[:, None] + y0
     xx = np.arange(roi.shape[1], dtype=np.float64)[None, :] + x0
-    order = np.argsort(up[:, 0])
-    u_at = np.interp(xx, up[order, 0], up[order, 1])
-    order = np.argsort(lo[:, 0])
-    l_at = np.interp(xx, lo[order, 0], lo[order, 1])
+    u_at = along(up[:, 0], up[:, 1], xx)
+    l_at = along(lo[:, 0], lo[:, 1], xx)
     cut = u_at + split * (l_at - u_at)
     below = np.clip((yy - cut) + 0.5, 0.0, 1.0).astype(np.float32)
     rgb = roi.astype(np.float32)
