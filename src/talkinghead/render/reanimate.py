@@ -15,7 +15,7 @@ import numpy as np
 
 from talkinghead.face.regions import FACE_OVAL, N_MESH
 from talkinghead.render.mouth import Interior, paint_mouth
-from talkinghead.render.teeth import separate_mouth
+from talkinghead.render.teeth import fill_opening
 from talkinghead.render.warp import backward_map, build_warp_mesh, warp
 
 #: The region worked on, around the face oval's box: this many times its size.
@@ -56,7 +56,7 @@ def reanimate(frame: np.ndarray, source: np.ndarray, target: np.ndarray, interio
     src = np.asarray(source, np.float32)[:, :2] - shift
     tgt = np.asarray(target, np.float32)[:, :2] - shift
     region = np.ascontiguousarray(frame[y0:y1, x0:x1])
-    clean, _ = separate_mouth(region, src)  # the frame's own interior never shows
+    clean = fill_opening(region, src)  # the frame's own interior never shows
     size = region.shape[:2]
     mesh = build_warp_mesh(src, size)
     moved = np.concatenate([tgt[:N_MESH], mesh.source[mesh.num_face:]])

@@ -102,22 +102,12 @@ def _opening_mask(shape: tuple[int, int], landmarks: np.ndarray, origin: np.ndar
     return mask
 
 
-def separate_mouth(image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, OwnTeeth | None]:
-    """Take an open mouth apart: the picture with the opening filled by lip, and what was inside.
-
-    Args:
-        image: uint8 ``[H, W, 3]`` RGB work image.
-        landmarks: float ``[478, 2+]`` the face as detected in it (pixels).
-    Returns:
-        ``(clean, teeth)``: ``clean`` is a uint8 copy of ``image`` whose inner-lip opening is
-        inpainted from the lips around it (``image`` itself when the mouth is closed); ``teeth``
-        holds what the opening showed (teeth, tongue or darkness: the portrait's own, always more
-        like this person than anything drawn), None when the mouth is closed.
-    """
+def _fill(image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The opening inpainted from the lips: ``(clean image, region origin [2], soft opening mask of the region)``, None when closed."""
     up = landmarks[list(UPPER_INNER_LIP), :2].astype(np.float64)
     lo = landmarks[list(LOWER_INNER_LIP), :2].astype(np.float64)
     if float(np.max(lo[1:-1, 1] - up[1:-1, 1])) < MIN_OPEN_PX:
-        return image, None
+        return None
     h, w = image.shape[:2]
     lips = landmarks[list(UPPER_OUTER_LIP + LOWER_OUTER_LIP), :2]
     pad = int(0.3 * np.ptp(lips[:, 0])) + 4
@@ -133,6 +123,41 @@ def separate_mouth(image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray
     hole = cv2.dilate((soft > 0).astype(np.uint8) * 255, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (kx, ky)))
     clean = image.copy()
     clean[y0:y1, x0:x1] = cv2.inpaint(roi, hole, 3, cv2.INPAINT_TELEA)
+    return clean, origin, soft
+
+
+def fill_opening(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """``image`` with its inner-lip opening inpainted from the lips around it (``image`` itself when closed).
+
+    The first half of :func:`separate_mouth`, for frames whose own interior is not wanted (dubbing).
+
+    Args:
+        image: uint8 ``[H, W, 3]`` RGB.
+        landmarks: float ``[478, 2+]`` the face in it (pixels).
+    """
+    filled = _fill(image, landmarks)
+    return image if filled is None else filled[0]
+
+
+def separate_mouth(image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, OwnTeeth | None]:
+    """Take an open mouth apart: the picture with the opening filled by lip, and what was inside.
+
+    Args:
+        image: uint8 ``[H, W, 3]`` RGB work image.
+        landmarks: float ``[478, 2+]`` the face as detected in it (pixels).
+    Returns:
+        ``(clean, teeth)``: ``clean`` is :func:`fill_opening`'s picture; ``teeth`` holds what the
+        opening showed (teeth, tongue or darkness: the portrait's own, always more like this
+        person than anything drawn), None when the mouth is closed.
+    """
+    filled = _fill(image, landmarks)
+    if filled is None:
+        return image, None
+    clean, origin, soft = filled
+    up = landmarks[list(UPPER_INNER_LIP), :2].astype(np.float64)
+    lo = landmarks[list(LOWER_INNER_LIP), :2].astype(np.float64)
+    x0, y0 = int(origin[0]), int(origin[1])
+    roi = image[y0:y0 + soft.shape[0], x0:x0 + soft.shape[1]]
     inside = cv2.erode(soft, np.ones((3, 3), np.uint8)) > 128
     if inside.sum() < 6:
         return clean, None
