@@ -25,11 +25,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from talkinghead.pipeline import Analysis, GenerateConfig, StageTimes, make_motion
 from talkinghead.types import FaceMesh, FaceTrack, InputError, MotionSequence, PersonModel
+
+if TYPE_CHECKING:
+    from talkinghead.media.video import VideoInfo
 
 log = logging.getLogger("talkinghead")
 
@@ -95,13 +99,14 @@ class Dubber:
             seconds away (the video is split in halves; each uses the other's bank); None: all frames.
         progress: show progress bars.
         max_frames: read at most this many frames (speech shorter than the video needs no more).
+        info: the video's :func:`~talkinghead.media.video.probe_video` result, if already known.
     Raises:
         InputError: unreadable video, no video stream, or no face in any frame.
     """
 
     def __init__(self, video: str | os.PathLike[str], config: GenerateConfig = GenerateConfig(),
                  bank: object | None = None, holdout_s: float | None = None, progress: bool = False,
-                 max_frames: int | None = None) -> None:
+                 max_frames: int | None = None, info: VideoInfo | None = None) -> None:
         import cv2
 
         from talkinghead.face.track import Tracker, smooth_track
@@ -110,7 +115,7 @@ class Dubber:
 
         self.times = StageTimes()
         self.video = Path(video)
-        info = probe_video(self.video)
+        info = info or probe_video(self.video)
         self.info = info
         self.config = replace(config, fps=float(np.clip(info.fps, 1.0, 60.0)))
         self.config.validate()
@@ -159,7 +164,7 @@ class Dubber:
         self.neutral = self._neutral_mouths()
         self.weight = handover(self.track.found)
         self.lower = lower_face_weight()
-        self.banks, self.bank_of = self._banks(bank, builders, holdout_s)
+        self.banks, self.bank_of = self._banks(bank, builders)
         self.times.add("person", time.perf_counter() - t)
         log.info("dub: %d frames, face in %d, mouth banks %s", len(data), int(self.track.found.sum()),
                  [len(b.openings) for b in self.banks])
@@ -192,23 +197,25 @@ class Dubber:
         closer than the hold-out to the frames that will use them."""
         from talkinghead.person.mouth import MouthBankBuilder
 
+        self._split: int | None = None
         if bank is not None:
             return []
         if holdout_s is None:
             return [(MouthBankBuilder(per_bin=120), lambda i: True)]
-        n = int(info.num_frames)  # type: ignore[attr-defined]
-        gap, mid = int(round(holdout_s * float(info.fps))), n // 2  # type: ignore[attr-defined]
+        gap, mid = int(round(holdout_s * float(info.fps))), int(info.num_frames) // 2  # type: ignore[attr-defined]
+        self._split = mid
         return [(MouthBankBuilder(per_bin=120), lambda i: i >= mid + gap),
                 (MouthBankBuilder(per_bin=120), lambda i: i < mid - gap)]
 
-    def _banks(self, bank: object | None, builders: list, holdout_s: float | None) -> tuple[list, np.ndarray]:
+    def _banks(self, bank: object | None, builders: list) -> tuple[list, np.ndarray]:
         """Mouth banks, and for each frame the index of the bank it draws from."""
         from talkinghead.render.interior import load_bank
 
         n = self.num_frames
         if bank is not None:
             return [bank], np.zeros(n, np.int64)
-        users = [np.arange(n)] if holdout_s is None else [np.arange(0, n // 2), np.arange(n // 2, n)]
+        mid = self._split
+        users = [np.arange(n)] if mid is None else [np.arange(0, mid), np.arange(mid, n)]
         banks, bank_of = [], np.zeros(n, np.int64)
         for (builder, _), frames in zip(builders, users):
             try:
@@ -291,15 +298,12 @@ def dub(video: str | os.PathLike[str], audio: str | os.PathLike[str], output: st
     """
     from talkinghead.media.audio import AudioTrack, load_speech
     from talkinghead.media.encode import write_video
-    from talkinghead.media.video import ensure_distinct, probe_video
-    from talkinghead.pipeline import _check_writable, analyse_speech, times_merge
+    from talkinghead.media.video import probe_video
+    from talkinghead.pipeline import analyse_speech, check_output, times_merge
 
-    output = Path(output)
-    if output.suffix.lower() not in (".mp4", ".m4v", ".mov"):
-        raise InputError(f"{output}: output must be an .mp4 file")
-    ensure_distinct(output, video, audio)
-    _check_writable(output)
-    if probe_video(video).num_frames <= 1:  # a one-frame video is a photo
+    output = check_output(output, video, audio)
+    info = probe_video(video)
+    if info.num_frames <= 1:  # a one-frame video is a photo
         return _dub_still(video, audio, output, transcript, config, progress, person)
     times = StageTimes()
     t = time.perf_counter()
@@ -311,9 +315,8 @@ def dub(video: str | os.PathLike[str], audio: str | os.PathLike[str], output: st
         from talkinghead.person.model import person_bank
 
         bank = person_bank(person)
-    fps = probe_video(video).fps
-    needed = int(np.ceil(speech.duration_s * fps)) + 1
-    dubber = Dubber(video, config, bank=bank, holdout_s=holdout_s, progress=progress, max_frames=needed)
+    needed = int(np.ceil(speech.duration_s * info.fps)) + 1
+    dubber = Dubber(video, config, bank=bank, holdout_s=holdout_s, progress=progress, max_frames=needed, info=info)
     times = times_merge(times, dubber.times)
     motion = dubber.motion(analysis)
     bar = _bar(progress, motion.num_frames, "dubbing")

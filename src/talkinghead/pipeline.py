@@ -295,13 +295,9 @@ def generate(
     from talkinghead.media.video import ensure_distinct
 
     config.validate()
-    output = Path(output)
-    if output.suffix.lower() not in (".mp4", ".m4v", ".mov"):
-        raise InputError(f"{output}: output must be an .mp4 file")
     if portrait is None and person is None:
         raise InputError("give a portrait (or a person model)")
-    ensure_distinct(output, portrait, audio)
-    _check_writable(output)
+    output = check_output(output, portrait, audio)
     if motion_out is not None:
         motion_out = Path(motion_out)
         if motion_out.suffix.lower() not in (".npz", ".csv", ".json"):
@@ -407,6 +403,22 @@ def speak_or_play(
                                   person=person)
     return generate(portrait, audio, output, transcript=transcript, config=config, progress=progress,  # type: ignore[arg-type]
                     motion_out=motion_out, person=person)
+
+
+def check_output(output: str | os.PathLike[str], *inputs: str | os.PathLike[str] | None) -> Path:
+    """The output video's path, checked before any work: an .mp4 name, none of the inputs, writable.
+
+    Raises:
+        InputError: another extension, the same file as an input, or a folder that cannot be written.
+    """
+    from talkinghead.media.video import ensure_distinct
+
+    path = Path(output)
+    if path.suffix.lower() not in (".mp4", ".m4v", ".mov"):
+        raise InputError(f"{path}: output must be an .mp4 file")
+    ensure_distinct(path, *inputs)
+    _check_writable(path)
+    return path
 
 
 def _check_writable(path: Path) -> None:
