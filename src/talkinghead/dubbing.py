@@ -37,8 +37,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("talkinghead")
 
-#: Shorter side (pixels) the face is tracked at; larger videos (1080p...) are tracked on a downscaled copy.
-TRACK_MAX_SIDE = 720
 #: Frames over which the re-animation fades in and out around frames without a face.
 HANDOVER_FRAMES = 4
 #: JPEG quality of the frames held in memory between tracking and rendering.
@@ -109,7 +107,7 @@ class Dubber:
                  max_frames: int | None = None, info: VideoInfo | None = None) -> None:
         import cv2
 
-        from talkinghead.face.track import Tracker, smooth_track
+        from talkinghead.face.track import TRACK_SHORT_SIDE, Tracker, smooth_track
         from talkinghead.media.video import probe_video, read_video
         from talkinghead.render.interior import skin_colour
 
@@ -120,7 +118,6 @@ class Dubber:
         self.config = replace(config, fps=float(np.clip(info.fps, 1.0, 60.0)))
         self.config.validate()
         t = time.perf_counter()
-        scale = min(1.0, TRACK_MAX_SIDE / min(info.width, info.height))
         data: list[bytes] = []
         skins: list[np.ndarray] = []
         limit = max(1, int(max_frames)) if max_frames is not None and max_frames < info.num_frames else None
@@ -128,18 +125,17 @@ class Dubber:
             info = replace(info, num_frames=limit)
         builders = self._builders(bank, holdout_s, info)
         bar = _bar(progress, info.num_frames, "tracking")
-        with Tracker(info.fps) as tracker:
+        with Tracker(info.fps, max_short_side=TRACK_SHORT_SIDE) as tracker:
             for i, frame in enumerate(read_video(self.video, fps=info.fps)):
                 if limit is not None and i >= limit:
                     break
-                small = frame if scale >= 1.0 else cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
-                face = tracker.add(small)
-                skins.append(skin_colour(small, face.landmarks) if face is not None else np.full(3, np.nan, np.float32))
+                face = tracker.add(frame)
+                skins.append(skin_colour(frame, face.landmarks) if face is not None else np.full(3, np.nan, np.float32))
                 if face is not None and abs(float(face.rotation_deg[1])) <= 30.0:
                     # The person's mouths, while the frame is at hand (builders take the frames they may use).
                     for builder, takes in builders:
                         if takes(i):
-                            builder.add(frame, face.landmarks / scale)
+                            builder.add(frame, face.landmarks)
                 ok, buf = cv2.imencode(".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, FRAME_QUALITY])
                 data.append(buf.tobytes())
                 if bar is not None:
@@ -150,12 +146,8 @@ class Dubber:
         if not data:
             raise InputError(f"{self.video}: no video frames")
         self.held = _Frames(data)
-        self.size = (int(frame.shape[0]), int(frame.shape[1]))
-        # Landmarks back to the video's own pixels (z scales alike).
-        raw_lm = raw.landmarks / scale if scale < 1.0 else raw.landmarks
-        from talkinghead.face.track import Track
-
-        self.track: FaceTrack = smooth_track(Track(raw_lm.astype(np.float32), raw.pose, raw.blink, raw.fps, self.size))
+        self.size = raw.size
+        self.track: FaceTrack = smooth_track(raw)
         if not self.track.found.any():
             raise InputError(f"{self.video}: no face found in any frame")
         self.skin = _smooth_colours(np.stack(skins))

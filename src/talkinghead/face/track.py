@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -57,6 +57,10 @@ class Track:
                      blink=self.blink[start:stop], fps=self.fps, size=self.size)
 
 
+#: Shorter side (pixels) larger videos are tracked at, when a Tracker is asked to (720p as it is, 1080p downscaled).
+TRACK_SHORT_SIDE = 720
+
+
 class Tracker:
     """Incremental face tracker: feed frames one at a time, then take the :class:`Track`.
 
@@ -71,15 +75,18 @@ class Tracker:
     Args:
         fps: frame rate of the frames (> 0), for MediaPipe's timestamps.
         warmup: times the first frame is tracked before it counts (>= 0).
+        max_short_side: frames whose shorter side is longer (1080p and up) are tracked on a copy
+            downscaled to it; landmarks and boxes still come in the frame's own pixels. None: as given.
     """
 
-    def __init__(self, fps: float, warmup: int = 10) -> None:
+    def __init__(self, fps: float, warmup: int = 10, max_short_side: int | None = None) -> None:
         from talkinghead.face.landmarks import FaceLandmarker
 
         if not fps > 0:
             raise ValueError(f"fps must be > 0, got {fps!r}")
         self.fps = float(fps)
         self.warmup = max(0, int(warmup))
+        self.max_short_side = max_short_side
         self._landmarker = FaceLandmarker(video=True, max_faces=1)
         self._lm: list[np.ndarray] = []
         self._pose: list[np.ndarray] = []
@@ -98,14 +105,25 @@ class Tracker:
 
     def add(self, frame: np.ndarray) -> FaceMesh | None:
         """Track one uint8 ``[H, W, 3]`` RGB frame; returns the face found (largest) or None."""
+        scale = 1.0
+        if self.max_short_side is not None:
+            scale = min(1.0, self.max_short_side / min(frame.shape[:2]))
+        full = frame
+        if scale < 1.0:
+            import cv2
+
+            frame = cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         if self._size is None:
-            self._size = (int(frame.shape[0]), int(frame.shape[1]))
+            self._size = (int(full.shape[0]), int(full.shape[1]))
             for k in range(self.warmup):
                 self._landmarker.detect(frame, timestamp_ms=int(round(k * 1000.0 / self.fps)))
         t_ms = int(round((self.warmup + len(self._lm)) * 1000.0 / self.fps))
         faces = self._landmarker.detect(frame, timestamp_ms=t_ms)
         if faces:
             f = faces[0]
+            if scale < 1.0:  # back to the frame's own pixels (z scales alike)
+                f = replace(f, landmarks=(f.landmarks / scale).astype(np.float32),
+                            box=tuple(int(round(v / scale)) for v in f.box), image_size=self._size)
             self._lm.append(f.landmarks.astype(np.float32))
             self._pose.append(f.rotation_deg.astype(np.float32))
             self._blink.append(0.5 * (f.blendshape("eyeBlinkLeft") + f.blendshape("eyeBlinkRight")))
@@ -185,8 +203,8 @@ def smooth_track(track: Track, sigma_frames: float = 1.0, max_yaw: float = 45.0)
 
     n = track.num_frames
     found = track.found & (np.abs(np.nan_to_num(track.pose[:, 1])) <= max_yaw)
-    lm = track.landmarks.astype(np.float64).copy()
-    pose = track.pose.astype(np.float64).copy()
+    lm = track.landmarks.astype(np.float64)
+    pose = track.pose.astype(np.float64)
     if not found.any():
         return FaceTrack(landmarks=np.zeros_like(track.landmarks), pose=np.zeros_like(track.pose),
                          found=found, fps=track.fps, size=track.size)

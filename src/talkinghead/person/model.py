@@ -92,11 +92,9 @@ def fit_person(videos: Sequence[str | os.PathLike[str]], progress: bool = False)
     Raises:
         InputError: no videos, an unreadable video, no face anywhere, or too little talking footage.
     """
-    import cv2
-
     from talkinghead.face.neutral import lip_gap
     from talkinghead.face.regions import normalize_mesh
-    from talkinghead.face.track import Tracker
+    from talkinghead.face.track import TRACK_SHORT_SIDE, Tracker
     from talkinghead.media.video import probe_video, read_video
     from talkinghead.person.mouth import MouthBankBuilder
 
@@ -113,16 +111,14 @@ def fit_person(videos: Sequence[str | os.PathLike[str]], progress: bool = False)
     best: tuple[float, np.ndarray] | None = None
     try:
         for video, info in zip(videos, infos):
-            scale = min(1.0, 720 / max(info.width, info.height))
-            with Tracker(info.fps) as tracker:
+            with Tracker(info.fps, max_short_side=TRACK_SHORT_SIDE) as tracker:
                 for frame in read_video(video, fps=info.fps):
-                    small = frame if scale >= 1.0 else cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-                    face = tracker.add(small)
+                    face = tracker.add(frame)
                     if bar is not None:
                         bar.update(1)
                     if face is None:
                         continue
-                    lm = face.landmarks / scale
+                    lm = face.landmarks
                     builder.add(frame, lm)
                     # The portrait: frontal, mouth closed, eyes open.
                     rot = np.abs(face.rotation_deg)
