@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from talkinghead.pipeline import Analysis, GenerateConfig, StageTimes, make_motion
+from talkinghead.pipeline import Analysis, GenerateConfig, StageTimes, make_motion, progress_bar
 from talkinghead.types import FaceMesh, FaceTrack, InputError, MotionSequence, PersonModel
 
 if TYPE_CHECKING:
@@ -124,8 +124,8 @@ class Dubber:
         if limit is not None:
             info = replace(info, num_frames=limit)
         builders = self._builders(bank, holdout_s, info)
-        bar = _bar(progress, info.num_frames, "tracking")
-        with Tracker(info.fps, max_short_side=TRACK_SHORT_SIDE) as tracker:
+        with progress_bar(progress, info.num_frames, "tracking") as advance, \
+                Tracker(info.fps, max_short_side=TRACK_SHORT_SIDE) as tracker:
             for i, frame in enumerate(read_video(self.video, fps=info.fps)):
                 if limit is not None and i >= limit:
                     break
@@ -138,11 +138,9 @@ class Dubber:
                             builder.add(frame, face.landmarks)
                 ok, buf = cv2.imencode(".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, FRAME_QUALITY])
                 data.append(buf.tobytes())
-                if bar is not None:
-                    bar.update(1)
+                if advance is not None:
+                    advance(1)
             raw = tracker.track()
-        if bar is not None:
-            bar.close()
         if not data:
             raise InputError(f"{self.video}: no video frames")
         self.held = _Frames(data)
@@ -261,14 +259,6 @@ def _smooth_colours(skins: np.ndarray, sigma_frames: float = 5.0) -> np.ndarray:
     return gaussian_filter1d(filled, sigma_frames, axis=0, mode="nearest").astype(np.float32)
 
 
-def _bar(progress: bool, total: int, desc: str):  # noqa: ANN202
-    if not progress:
-        return None
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit="frame", desc=desc, dynamic_ncols=True)
-
-
 def dub(video: str | os.PathLike[str], audio: str | os.PathLike[str], output: str | os.PathLike[str],
         transcript: str | None = None, config: GenerateConfig = GenerateConfig(), progress: bool = False,
         holdout_s: float | None = None, person: PersonModel | None = None) -> StageTimes:
@@ -311,14 +301,8 @@ def dub(video: str | os.PathLike[str], audio: str | os.PathLike[str], output: st
     dubber = Dubber(video, config, bank=bank, holdout_s=holdout_s, progress=progress, max_frames=needed, info=info)
     times = times_merge(times, dubber.times)
     motion = dubber.motion(analysis)
-    bar = _bar(progress, motion.num_frames, "dubbing")
-    try:
-        with AudioTrack(audio) as sound:
-            write_video(dubber.frames(motion), motion.fps, dubber.output_size, sound, output, times.add,
-                        bar.update if bar is not None else None)
-    finally:
-        if bar is not None:
-            bar.close()
+    with progress_bar(progress, motion.num_frames, "dubbing") as advance, AudioTrack(audio) as sound:
+        write_video(dubber.frames(motion), motion.fps, dubber.output_size, sound, output, times.add, advance)
     return times
 
 

@@ -8,6 +8,7 @@ the number of frames.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -313,18 +314,9 @@ def generate(
     pipe.times = times_merge(times, pipe.times)
     analysis = analyse_speech(speech, transcript, config.phones, pipe.times, known=phones)
     seq = pipe.motion(analysis)
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=seq.num_frames, unit="frame", desc="rendering", dynamic_ncols=True)
-    try:
-        # The output plays the input's own sound (its rate and channels), not the 16 kHz analysis copy.
-        with AudioTrack(audio) as sound:
-            pipe.write(seq, sound, output, progress=bar.update if bar is not None else None)
-    finally:
-        if bar is not None:
-            bar.close()
+    # The output plays the input's own sound (its rate and channels), not the 16 kHz analysis copy.
+    with progress_bar(progress, seq.num_frames, "rendering") as advance, AudioTrack(audio) as sound:
+        pipe.write(seq, sound, output, progress=advance)
     if motion_out is not None:  # only once the video exists: a failed run leaves nothing
         try:
             if motion_out.suffix.lower() == ".npz":
@@ -403,6 +395,21 @@ def speak_or_play(
                                   person=person)
     return generate(portrait, audio, output, transcript=transcript, config=config, progress=progress,  # type: ignore[arg-type]
                     motion_out=motion_out, person=person)
+
+
+@contextlib.contextmanager
+def progress_bar(enabled: bool, total: int, desc: str) -> Iterator[Callable[[int], object] | None]:
+    """A frame-counting tqdm bar on stderr for a block: yields its ``update`` (None when not ``enabled``)."""
+    if not enabled:
+        yield None
+        return
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, unit="frame", desc=desc, dynamic_ncols=True)
+    try:
+        yield bar.update
+    finally:
+        bar.close()
 
 
 def check_output(output: str | os.PathLike[str], *inputs: str | os.PathLike[str] | None) -> Path:

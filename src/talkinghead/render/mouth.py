@@ -18,6 +18,8 @@ from collections.abc import Callable
 from talkinghead.face.regions import LOWER_INNER_LIP, UPPER_INNER_LIP
 from talkinghead.render.teeth import OwnTeeth, draw_layer
 
+#: Darkness of the line drawn where lips meet whose portrait's own opening was filled in.
+SEAM_DARKNESS = 0.25
 #: Makes the interior over a region of a frame: ``(landmarks [478, 2+], origin [2], (h, w)) -> float32 [h, w, 3]``.
 Interior = Callable[[np.ndarray, np.ndarray, tuple[int, int]], np.ndarray]
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from talkinghead.face.regions import FACE_OVAL, N_MESH
-from talkinghead.render.mouth import Interior, paint_mouth
+from talkinghead.render.mouth import SEAM_DARKNESS, Interior, paint_mouth
 from talkinghead.render.teeth import fill_opening
 from talkinghead.render.warp import backward_map, build_warp_mesh, warp
 
@@ -34,7 +34,7 @@ def face_region(landmarks: np.ndarray, size: tuple[int, int]) -> tuple[int, int,
 
 
 def reanimate(frame: np.ndarray, source: np.ndarray, target: np.ndarray, interior: Interior,
-              seam: float = 0.25, map_step: int = 2) -> np.ndarray:
+              seam: float = SEAM_DARKNESS, map_step: int = 2) -> np.ndarray:
     """One video frame with its face moved from ``source`` to ``target`` landmarks.
 
     Args:

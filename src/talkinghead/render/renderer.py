@@ -29,7 +29,7 @@ from talkinghead.face.regions import (
 )
 from talkinghead.render.interior import MouthBank, fit_interior, load_bank, skin_colour
 from talkinghead.render.lids import LID_DRAG, LOWER_LID_RISE, lid_look, paint_lids
-from talkinghead.render.mouth import paint_mouth
+from talkinghead.render.mouth import SEAM_DARKNESS, paint_mouth
 from talkinghead.render.painted import mouth_style, painted_interior
 from talkinghead.render.teeth import separate_mouth
 from talkinghead.render.warp import backward_map, build_warp_mesh, warp
@@ -152,7 +152,7 @@ class Renderer:
         self.lids = lid_look(self.source, self._src_lm)
         # An open mouth is taken apart: lips filled in (so they can close), its teeth as layers.
         clean, self.teeth = separate_mouth(self.source, self._src_lm)
-        self.seam = 0.25 if clean is not self.source else 0.0
+        self.seam = SEAM_DARKNESS if clean is not self.source else 0.0
         self.source = clean
         _, self.iod, _ = face_frame(self._neutral)
         self._pivot = np.array([
