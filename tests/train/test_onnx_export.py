@@ -21,6 +21,7 @@ from talkinghead.motion.learned import (  # noqa: E402
     default_lip_index,
     default_weights,
     dynamics_features,
+    READ_AHEAD_S,
     frame_index,
     phone_tokens,
 )
@@ -38,7 +39,7 @@ def _torch_predict(model: object, features: AudioFeatures, phones: PhoneSegments
     cont = content_features(features.mel)
     dyn = dynamics_features(features.energy, features.f0, features.formants, active)
     tok = phone_tokens(phones, t, features.frame_rate)
-    idx = frame_index(num_frames, fps, t, features.frame_rate)
+    idx = frame_index(num_frames, fps, t, features.frame_rate, READ_AHEAD_S)
     with torch.inference_mode():
         blend, off = model(torch.from_numpy(cont)[None], torch.from_numpy(tok)[None], torch.from_numpy(dyn)[None],
                            torch.from_numpy(idx)[None])
@@ -85,6 +86,18 @@ def test_export_equals_torch_at_any_length(t: int, fps: float, frames: int, seed
         assert float(np.abs(on - ot).max()) < ATOL
         assert float(np.abs(bn - bt).max()) < ATOL
         assert float(np.abs(on).max()) > 0.01  # the comparison is not between two near-zero outputs
+
+
+def test_read_ahead_shifts_the_motion_in_time() -> None:
+    """Reading 0.04 s ahead at 25 fps shows each frame the motion of the next one (away from the ends;
+    not bit-exact: the encoders' group norms take their statistics over the whole utterance)."""
+    lm = to_runtime(_randomised(LearnedConfig(), 5))
+    feats, phones, active = _random_input(1200, 5)
+    _, ahead = lm.predict(feats, phones, active, 25.0, 300, read_ahead_s=0.04)
+    _, now = lm.predict(feats, phones, active, 25.0, 300, read_ahead_s=0.0)
+    shifted = float(np.abs(ahead[60:240] - now[61:241]).mean())
+    assert shifted < 0.01 * float(np.abs(ahead[60:240] - now[60:240]).mean())
+    assert shifted < 0.01 * float(np.abs(now).mean())
 
 
 @pytest.mark.parametrize("cfg", [

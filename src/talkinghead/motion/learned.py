@@ -48,6 +48,14 @@ PHONE_SET: tuple[str, ...] = (
     "UW", "V", "W", "Y", "Z", "ZH",
 )
 _PHONE_ID = {p: i for i, p in enumerate(PHONE_SET)}
+#: Seconds the motion is read ahead of the audio at run time. The model learns MediaPipe
+#: VIDEO-mode landmarks, which trail the face (about 0.4 frame at 25 fps against per-image
+#: detection) and the tracked render trails its commanded mouth by about 0.7 frame, so at 0 the
+#: rendered mouth followed real faces a frame late (median A/V offset +1). Chosen by
+#: self-reenactment against real faces (``python benchmarks/read_ahead.py``): no transcript, mouth
+#: r on GRID s1 validation 0.878 -> 0.891, unseen GRID speakers 0.643 -> 0.680 (0.664 at 0.02 s,
+#: 0.665 at 0.05 s), interview clips 0.280 -> 0.312. Training uses 0 (the targets' own timing).
+READ_AHEAD_S = 0.04
 #: Number of dynamics features per 100 Hz frame (see :func:`dynamics_features`).
 N_DYNAMICS = 8
 #: MediaPipe / ARKit blendshape names, in MediaPipe's output order (the explicit head's channels).
@@ -160,9 +168,10 @@ def phone_tokens(phones: PhoneSegments | tuple[tuple[str, float, float], ...], n
     return ids
 
 
-def frame_index(num_frames: int, fps: float, num_audio: int, rate: float = 100.0) -> np.ndarray:
-    """100 Hz frames pooled into each video frame ``f`` (time ``f / fps``): int64 ``[F, 4]`` (offsets -2..+1)."""
-    c = np.round(np.arange(num_frames) / fps * rate).astype(np.int64)
+def frame_index(num_frames: int, fps: float, num_audio: int, rate: float = 100.0, lead_s: float = 0.0) -> np.ndarray:
+    """100 Hz frames pooled into each video frame ``f`` (time ``f / fps + lead_s``): int64 ``[F, 4]`` (offsets -2..+1),
+    clipped to ``[0, num_audio)``."""
+    c = np.round((np.arange(num_frames) / fps + lead_s) * rate).astype(np.int64)
     return np.clip(c[:, None] + np.arange(-2, 2)[None], 0, max(0, num_audio - 1))
 
 
@@ -250,7 +259,7 @@ class LearnedMotion:
         return _cached(os.path.abspath(os.fspath(path)))
 
     def predict(self, features: AudioFeatures, phones: PhoneSegments, active: np.ndarray, fps: float,
-                num_frames: int) -> tuple[np.ndarray, np.ndarray]:
+                num_frames: int, read_ahead_s: float = READ_AHEAD_S) -> tuple[np.ndarray, np.ndarray]:
         """Blendshapes and landmark offsets for one utterance.
 
         Args:
@@ -259,6 +268,8 @@ class LearnedMotion:
             active: bool ``[T]`` voice activity at 100 Hz.
             fps: video frame rate (Hz, > 0).
             num_frames: F >= 0, number of video frames.
+            read_ahead_s: frame ``f`` shows the motion the model predicts for time ``f / fps + read_ahead_s``
+                (:data:`READ_AHEAD_S`; 0 = the training targets' timing).
         Returns:
             ``(blendshapes float32 [F, 52] in [0, 1] (ARKit names, :data:`BLENDSHAPE_NAMES`),
             offsets float32 [F, 478, 3] from the identity's neutral mesh, IOD units, face-normalised frame)``.
@@ -275,7 +286,7 @@ class LearnedMotion:
         feeds = {"content": content_features(features.mel)[None],
                  "tokens": phone_tokens(phones, t, features.frame_rate)[None],
                  "dynamics": dynamics_features(features.energy, features.f0, features.formants, active)[None],
-                 "index": frame_index(num_frames, fps, t, features.frame_rate)[None]}
+                 "index": frame_index(num_frames, fps, t, features.frame_rate, read_ahead_s)[None]}
         blend, offsets = self.session.run(["blendshapes", "offsets"], feeds)
         return blend[0].astype(np.float32, copy=False), offsets[0].astype(np.float32, copy=False)
 
@@ -339,7 +350,8 @@ def _cached(path: str) -> LearnedMotion:
 
 
 def learned_motion(model: LearnedMotion, features: AudioFeatures, phones: PhoneSegments, active: np.ndarray,
-                   duration_s: float, config: Any = None, bilabial_closure: bool = True) -> MotionSequence:
+                   duration_s: float, config: Any = None, bilabial_closure: bool = True,
+                   read_ahead_s: float = READ_AHEAD_S) -> MotionSequence:
     """Motion for a whole utterance by the learned path; a drop-in for :func:`~talkinghead.motion.rules.rule_motion`.
 
     Face: the learned landmark offsets (with full closure forced on bilabial phones, see
@@ -352,6 +364,7 @@ def learned_motion(model: LearnedMotion, features: AudioFeatures, phones: PhoneS
         features, phones, active, duration_s: as for ``rule_motion``.
         config: a :class:`~talkinghead.motion.rules.MotionConfig` (default settings if None).
         bilabial_closure: force lip closure on aligned p/b/m.
+        read_ahead_s: how far ahead of the audio the face motion is read (:data:`READ_AHEAD_S`).
     Returns:
         MotionSequence with ``F = round(duration_s * fps)`` frames, ``source="learned"``.
     """
@@ -361,7 +374,7 @@ def learned_motion(model: LearnedMotion, features: AudioFeatures, phones: PhoneS
 
     cfg = config if config is not None else MotionConfig()
     n = num_video_frames(duration_s, cfg.fps)
-    blend, offsets = model.predict(features, phones, active, cfg.fps, n)
+    blend, offsets = model.predict(features, phones, active, cfg.fps, n, read_ahead_s)
     if bilabial_closure:
         offsets = close_bilabials(offsets, phones, cfg.fps)
     pose = prosody_head_pose(features, active, cfg.fps, n, scale=cfg.pose_scale, seed=cfg.seed)
