@@ -6,7 +6,7 @@ For each clip (portrait = its first frame, drive = its own audio, no transcript:
 path, as most users run it), the learned motion is made with each read-ahead
 (:data:`talkinghead.motion.learned.READ_AHEAD_S` is the shipped choice), rendered full-frame,
 tracked with MediaPipe and scored as ``talkinghead eval`` does (mouth-opening r, median A/V
-offset). Also measured once per clip: how far MediaPipe's VIDEO-mode landmarks (what the model
+offset). With ``--tracker-lag``, also measured once per clip: how far MediaPipe's VIDEO-mode landmarks (what the model
 was trained on and what the eval tracks) trail per-image detection on the real frames
 (fractional lag in frames from the peak of the lagged correlation of the mouth-opening curves).
 Writes ``read_ahead.json`` and ``read_ahead.md`` under ``--out``.
@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--leads", nargs="+", type=float, default=[0.0, 0.02, 0.04, 0.06])
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--out", type=Path, default=Path("reports/read_ahead"))
+    ap.add_argument("--tracker-lag", action="store_true", help="also measure MediaPipe's VIDEO-mode lag (slower)")
     a = ap.parse_args(argv)
     root = default_data_root()
     if root is None:
@@ -68,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
             if not clip.has_ground_truth:
                 continue
             ref = prepare_reference(clip, config)
-            lag = tracker_lag(list(video_frames(clip.video, ref.fps)), ref.fps)
+            lag = tracker_lag(list(video_frames(clip.video, ref.fps)), ref.fps) if a.tracker_lag else float("nan")
             pipe = _pipeline(ref, 1.0, 15.0, config, motion="learned")
             an = analyse_speech(ref.speech, None, "acoustic")
             mc = MotionConfig(fps=ref.fps, pose_scale=1.0, blink_rate=15.0, seed=config.seed)

@@ -95,10 +95,12 @@ def landmark_space(data: Path, model: object, names: Sequence[str] | None) -> di
                 dur = len(true) / fps
                 mc = MotionConfig(fps=fps)
                 none = PhoneSegments((), "none")
+                # Read at the targets' own timing: both sides are tracked landmarks (READ_AHEAD_S is for rendering).
                 for key, seq in (("rules", rule_motion(feats, phones, active, dur, mc)),
-                                 ("learned", learned_motion(model, feats, phones, active, dur, mc)),
+                                 ("learned", learned_motion(model, feats, phones, active, dur, mc, read_ahead_s=0.0)),
                                  ("rules_no_phones", rule_motion(feats, none, active, dur, mc)),
-                                 ("learned_no_phones", learned_motion(model, feats, none, active, dur, mc))):
+                                 ("learned_no_phones", learned_motion(model, feats, none, active, dur, mc,
+                                                                      read_ahead_s=0.0))):
                     n = min(len(true), seq.num_frames)
                     rows[key].append(offset_metrics(seq.landmark_offsets[:n], true[:n]))
                 rows["still"].append(offset_metrics(np.zeros_like(true), true))
