@@ -11,12 +11,14 @@ inside the new inner lips from a mouth bank (the person's own, see :mod:`talking
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from talkinghead.face.regions import FACE_OVAL, N_MESH
 from talkinghead.render.mouth import SEAM_DARKNESS, Interior, paint_mouth
 from talkinghead.render.teeth import fill_opening
-from talkinghead.render.warp import backward_map, build_warp_mesh, warp
+from talkinghead.render.warp import WarpMesh, backward_map, build_warp_mesh, warp
 
 #: The region worked on, around the face oval's box: this many times its size.
 REGION_SCALE = 1.6
@@ -60,8 +62,32 @@ def reanimate(frame: np.ndarray, source: np.ndarray, target: np.ndarray, interio
     size = region.shape[:2]
     mesh = build_warp_mesh(src, size)
     moved = np.concatenate([tgt[:N_MESH], mesh.source[mesh.num_face:]])
-    map_x, map_y = backward_map(mesh, moved, size, step=map_step)
-    result = warp(clean, map_x, map_y)
+    result = clean.copy()
+    box = _moving_box(mesh, moved, size, map_step)
+    if box is not None:
+        # Only the triangles that move change the picture; the map is the identity elsewhere.
+        bx0, by0, bx1, by1 = box
+        o = np.array([bx0, by0], np.float32)
+        map_x, map_y = backward_map(replace(mesh, source=mesh.source - o), moved - o, (by1 - by0, bx1 - bx0),
+                                    step=map_step)
+        result[by0:by1, bx0:bx1] = warp(clean, map_x + o[0], map_y + o[1])
     paint_mouth(result, tgt, interior, None, seam)
     out[y0:y1, x0:x1] = result
     return out
+
+
+def _moving_box(mesh: WarpMesh, target: np.ndarray, size: tuple[int, int], step: int) -> tuple[int, int, int, int] | None:
+    """The box ``(x0, y0, x1, y1)`` of a work image that holds every triangle with a moving corner, where it
+    is and where it goes (a margin of a few pixels; the corner on the map's sampling grid); None if nothing moves."""
+    still = np.abs(target - mesh.source).max(axis=1) <= 1e-4
+    tris = mesh.triangles[~still[mesh.triangles].all(axis=1)]
+    if len(tris) == 0:
+        return None
+    pts = np.concatenate([mesh.source[tris].reshape(-1, 2), target[tris].reshape(-1, 2)])
+    h, w = size
+    pad = 2 * step + 2
+    x0, y0 = (np.maximum(np.floor(pts.min(axis=0)).astype(int) - pad, 0) // step) * step
+    x1, y1 = np.minimum(np.ceil(pts.max(axis=0)).astype(int) + pad, [w, h])
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return None
+    return int(x0), int(y0), int(x1), int(y1)
