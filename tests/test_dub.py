@@ -158,3 +158,20 @@ def test_a_phone_video_stored_sideways_is_dubbed_upright(grid, tmp_path: Path) -
     assert (info.width, info.height) == (upright[0].shape[1], upright[0].shape[0])
     first = next(iter(read_video(out)))
     assert np.abs(first.astype(int)[:40] - upright[0][:40]).mean() < 4  # upright, the same picture on top
+
+
+def test_frames_are_read_again_going_forward_and_held_once_they_go_back(grid) -> None:
+    """A dub shorter than its video decodes the file a second time instead of holding it; should the
+    output still turn back (a frame count that was wrong), the frames are held from then on."""
+    from talkinghead.dubbing import _Frames
+
+    video, _ = grid
+    real = list(read_video(video, fps=25.0))
+    frames = _Frames(Path(video), 25.0, len(real), None)
+    order = [0, 1, 2, 10, len(real) - 1, len(real) - 2, 3]
+    got = [frames[i] for i in order]
+    frames.close()
+    assert frames.held is not None and len(frames.held) == len(real)
+    for i, g in zip(order, got):
+        tol = 0.0 if order.index(i) < 5 else 3.0  # forward: the decoded frame itself; back: its JPEG copy
+        assert np.abs(g.astype(int) - real[i]).mean() <= tol

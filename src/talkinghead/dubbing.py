@@ -22,7 +22,7 @@ import logging
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -73,16 +73,58 @@ def handover(found: np.ndarray, frames: int = HANDOVER_FRAMES) -> np.ndarray:
     return np.clip(dist / (frames + 1), 0.0, 1.0).astype(np.float32)
 
 
-@dataclass
-class _Frames:
-    """The video's frames held between the passes, JPEG-compressed (about 100 KB a 720p frame)."""
+def _jpeg(frame: np.ndarray) -> bytes:
+    import cv2
 
-    data: list[bytes]
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, FRAME_QUALITY])
+    return buf.tobytes()
+
+
+class _Frames:
+    """The video's frames in the order dubbing asks for them: decoded from the file again (on a
+    second thread) while they go forward, from JPEG copies held in memory (about 100 KB a 720p
+    frame) where they go back (a video shorter than the speech plays back and forth).
+
+    Args:
+        video, fps: the file and the rate it was read at.
+        count: frames the first pass read (the most ever asked for).
+        held: the first pass's JPEG copies, or None (they are made on the first step back).
+    """
+
+    def __init__(self, video: Path, fps: float, count: int, held: list[bytes] | None) -> None:
+        self.video, self.fps, self.count, self.held = video, fps, count, held
+        self._stream: Iterator[np.ndarray] | None = None
+        self._next = 0
+
+    def __len__(self) -> int:
+        return self.count
 
     def __getitem__(self, i: int) -> np.ndarray:
         import cv2
 
-        return cv2.cvtColor(cv2.imdecode(np.frombuffer(self.data[i], np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+        from talkinghead.media.prefetch import prefetched
+        from talkinghead.media.video import read_video
+
+        if self.held is None and i < self._next:  # going back: hold every frame from now on
+            self.close()
+            self.held = [_jpeg(f) for _, f in zip(range(self.count), read_video(self.video, fps=self.fps))]
+        if self.held is not None:
+            return cv2.cvtColor(cv2.imdecode(np.frombuffer(self.held[i], np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+        if self._stream is None:
+            self._stream = prefetched(read_video(self.video, fps=self.fps), name="talkinghead-decode")
+        frame = None
+        while self._next <= i:
+            frame = next(self._stream, None)
+            if frame is None:
+                raise InputError(f"{self.video}: the video ended at frame {self._next} on the second reading")
+            self._next += 1
+        return frame
+
+    def close(self) -> None:
+        """Stop decoding ahead (the JPEG copies stay)."""
+        if self._stream is not None:
+            self._stream.close()  # type: ignore[attr-defined]
+            self._stream, self._next = None, 0
 
 
 class Dubber:
@@ -105,9 +147,8 @@ class Dubber:
     def __init__(self, video: str | os.PathLike[str], config: GenerateConfig = GenerateConfig(),
                  bank: object | None = None, holdout_s: float | None = None, progress: bool = False,
                  max_frames: int | None = None, info: VideoInfo | None = None) -> None:
-        import cv2
-
         from talkinghead.face.track import TRACK_SHORT_SIDE, Tracker, smooth_track
+        from talkinghead.media.prefetch import prefetched
         from talkinghead.media.video import probe_video, read_video
         from talkinghead.render.interior import skin_colour
 
@@ -118,17 +159,24 @@ class Dubber:
         self.config = replace(config, fps=float(np.clip(info.fps, 1.0, 60.0)))
         self.config.validate()
         t = time.perf_counter()
-        data: list[bytes] = []
+        held: list[bytes] = []
         skins: list[np.ndarray] = []
         limit = max(1, int(max_frames)) if max_frames is not None and max_frames < info.num_frames else None
         if limit is not None:
             info = replace(info, num_frames=limit)
+        # Frames are held (JPEG) only where the output will play them back; otherwise the second
+        # pass decodes the file again, which costs less than coding JPEGs and holds no memory.
+        hold = max_frames is None or max_frames > info.num_frames
+        frames = ((f, _jpeg(f) if hold else b"") for _, f in zip(range(info.num_frames if limit else 1 << 62),
+                                                                  read_video(self.video, fps=info.fps)))
         builders = self._builders(bank, holdout_s, info)
+        count = 0
         with progress_bar(progress, info.num_frames, "tracking") as advance, \
                 Tracker(info.fps, max_short_side=TRACK_SHORT_SIDE) as tracker:
-            for i, frame in enumerate(read_video(self.video, fps=info.fps)):
-                if limit is not None and i >= limit:
-                    break
+            for i, (frame, jpeg) in enumerate(prefetched(frames, name="talkinghead-decode")):
+                count += 1
+                if hold:
+                    held.append(jpeg)
                 face = tracker.add(frame)
                 skins.append(skin_colour(frame, face.landmarks) if face is not None else np.full(3, np.nan, np.float32))
                 if face is not None and abs(float(face.rotation_deg[1])) <= 30.0:
@@ -136,14 +184,12 @@ class Dubber:
                     for builder, takes in builders:
                         if takes(i):
                             builder.add(frame, face.landmarks)
-                ok, buf = cv2.imencode(".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, FRAME_QUALITY])
-                data.append(buf.tobytes())
                 if advance is not None:
                     advance(1)
             raw = tracker.track()
-        if not data:
+        if not count:
             raise InputError(f"{self.video}: no video frames")
-        self.held = _Frames(data)
+        self.held = _Frames(self.video, info.fps, count, held if hold else None)
         self.size = raw.size
         self.track: FaceTrack = smooth_track(raw)
         if not self.track.found.any():
@@ -156,12 +202,12 @@ class Dubber:
         self.lower = lower_face_weight()
         self.banks, self.bank_of = self._banks(bank, builders)
         self.times.add("person", time.perf_counter() - t)
-        log.info("dub: %d frames, face in %d, mouth banks %s", len(data), int(self.track.found.sum()),
+        log.info("dub: %d frames, face in %d, mouth banks %s", count, int(self.track.found.sum()),
                  [len(b.openings) for b in self.banks])
 
     @property
     def num_frames(self) -> int:
-        return len(self.held.data)
+        return len(self.held)
 
     @property
     def output_size(self) -> tuple[int, int]:
@@ -237,13 +283,16 @@ class Dubber:
         from talkinghead.render.reanimate import reanimate
 
         w, h = self.output_size
-        for k in range(motion.num_frames):
-            i, src, tgt = self.target(k, motion)
-            frame = self.held[i]
-            if self.weight[i] > 0:
-                interior = partial(fit_interior, self.banks[self.bank_of[i]], skin=self.skin[i])
-                frame = reanimate(frame, src, tgt, interior)
-            yield np.ascontiguousarray(frame[:h, :w])
+        try:
+            for k in range(motion.num_frames):
+                i, src, tgt = self.target(k, motion)
+                frame = self.held[i]
+                if self.weight[i] > 0:
+                    interior = partial(fit_interior, self.banks[self.bank_of[i]], skin=self.skin[i])
+                    frame = reanimate(frame, src, tgt, interior)
+                yield np.ascontiguousarray(frame[:h, :w])
+        finally:
+            self.held.close()
 
 
 def _smooth_colours(skins: np.ndarray, sigma_frames: float = 5.0) -> np.ndarray:

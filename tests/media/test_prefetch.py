@@ -1,0 +1,52 @@
+"""Items made ahead on a second thread: same order, errors where they happen, stopped when left."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from talkinghead.media.prefetch import prefetched
+
+
+def test_items_come_in_order_from_another_thread() -> None:
+    seen = []
+
+    def make():
+        for i in range(50):
+            seen.append(threading.current_thread().name)
+            yield i
+
+    assert list(prefetched(make(), depth=3, name="maker")) == list(range(50))
+    assert set(seen) == {"maker"}
+
+
+def test_an_error_while_making_is_raised_to_the_user_after_the_items_before_it() -> None:
+    def make():
+        yield 1
+        yield 2
+        raise ValueError("broken frame 3")
+
+    got = []
+    with pytest.raises(ValueError, match="broken frame 3"):
+        for x in prefetched(make()):
+            got.append(x)
+    assert got == [1, 2]
+
+
+def test_leaving_early_stops_the_maker() -> None:
+    made = []
+
+    def make():
+        for i in range(10_000):
+            made.append(i)
+            yield i
+
+    it = prefetched(make(), depth=2)
+    assert next(it) == 0
+    it.close()
+    n = len(made)
+    time.sleep(0.3)
+    assert len(made) == n <= 5
+    assert not any(t.name == "talkinghead-prefetch" for t in threading.enumerate())
