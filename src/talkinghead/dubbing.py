@@ -346,7 +346,9 @@ def dub(video: str | os.PathLike[str], audio: str | os.PathLike[str], output: st
         from talkinghead.person.model import person_bank
 
         bank = person_bank(person)
-    needed = int(np.ceil(speech.duration_s * info.fps)) + 1
+    from talkinghead.motion.rules import num_video_frames
+
+    needed = num_video_frames(speech.duration_s, float(np.clip(info.fps, 1.0, 60.0)))  # the motion's frame count
     dubber = Dubber(video, config, bank=bank, holdout_s=holdout_s, progress=progress, max_frames=needed, info=info)
     times = times_merge(times, dubber.times)
     motion = dubber.motion(analysis)
