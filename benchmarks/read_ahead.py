@@ -93,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
                for lead in a.leads]
         lag = float(np.mean([x["tracker_lag"] for x in rs]))
         summary[set_name] = {"clips": len(rs), "tracker_lag": lag, "mouth_r": r, "offset_median": off}
-        lines.append(f"| {set_name} | {len(rs)} | {lag:+.2f} | " + " | ".join(f"{v:.3f}" for v in r) + " | "
+        lag_cell = f"{lag:+.2f}" if np.isfinite(lag) else "–"
+        lines.append(f"| {set_name} | {len(rs)} | {lag_cell} | " + " | ".join(f"{v:.3f}" for v in r) + " | "
                      + " | ".join(f"{v:+g}" for v in off) + " |")
     a.out.mkdir(parents=True, exist_ok=True)
     (a.out / "read_ahead.json").write_text(json.dumps({"leads": a.leads, "summary": summary, "clips": rows}, indent=1))
