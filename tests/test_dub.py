@@ -175,3 +175,33 @@ def test_frames_are_read_again_going_forward_and_held_once_they_go_back(grid) ->
     for i, g in zip(order, got):
         tol = 0.0 if order.index(i) < 5 else 3.0  # forward: the decoded frame itself; back: its JPEG copy
         assert np.abs(g.astype(int) - real[i]).mean() <= tol
+
+
+def test_a_variable_frame_rate_video_is_dubbed_on_its_mean_rate(grid, tmp_path: Path) -> None:
+    """Frames 25-70 ms apart (as phones record): the output runs at the file's mean rate, as long as the speech."""
+    import fractions
+
+    import av
+
+    video, other = grid
+    vfr = tmp_path / "vfr.mp4"
+    rng = np.random.default_rng(0)
+    with av.open(str(vfr), "w") as c:
+        s = c.add_stream("libx264", rate=30)
+        s.width, s.height, s.pix_fmt = 360, 288, "yuv420p"
+        s.codec_context.time_base = fractions.Fraction(1, 1000)
+        t = 0
+        for f in read_video(video):
+            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(f[:288, :360]), format="rgb24")
+            vf.pts, vf.time_base = t, fractions.Fraction(1, 1000)
+            c.mux(s.encode(vf))
+            t += int(rng.choice([25, 33, 50, 70]))
+        c.mux(s.encode())
+    info = probe_video(vfr)
+    assert not 24 < info.fps < 26  # the file is not the clip's 25 fps any more
+    out = tmp_path / "dubbed.mp4"
+    dub(vfr, other, out)
+    got = probe_video(out)
+    assert abs(got.fps - info.fps) < 0.05 and got.has_audio
+    assert abs(got.duration_s - probe_video(other).duration_s) < 0.2
+    assert got.num_frames == len(list(read_video(out)))
