@@ -18,7 +18,7 @@ import numpy as np
 from talkinghead.face.regions import FACE_OVAL, N_MESH
 from talkinghead.render.mouth import SEAM_DARKNESS, Interior, paint_mouth
 from talkinghead.render.teeth import fill_opening
-from talkinghead.render.warp import WarpMesh, backward_map, build_warp_mesh, warp
+from talkinghead.render.warp import STILL_PX, WarpMesh, backward_map, build_warp_mesh, warp
 
 #: The region worked on, around the face oval's box: this many times its size.
 REGION_SCALE = 1.6
@@ -79,7 +79,7 @@ def reanimate(frame: np.ndarray, source: np.ndarray, target: np.ndarray, interio
 def _moving_box(mesh: WarpMesh, target: np.ndarray, size: tuple[int, int], step: int) -> tuple[int, int, int, int] | None:
     """The box ``(x0, y0, x1, y1)`` of a work image that holds every triangle with a moving corner, where it
     is and where it goes (a margin of a few pixels; the corner on the map's sampling grid); None if nothing moves."""
-    still = np.abs(target - mesh.source).max(axis=1) <= 1e-4
+    still = np.abs(target - mesh.source).max(axis=1) <= STILL_PX
     tris = mesh.triangles[~still[mesh.triangles].all(axis=1)]
     if len(tris) == 0:
         return None

@@ -20,6 +20,8 @@ from scipy.spatial import Delaunay
 from talkinghead.face.regions import FACE_OVAL, N_MESH, hole_triangles, tessellation
 
 
+#: A vertex that moves less than this (pixels) stands still: its triangles are the identity and not drawn.
+STILL_PX = 1e-4
 #: Largest magnification (Frobenius norm of the target->source linear map) of a drawn triangle.
 MAX_MAGNIFICATION = 8.0
 
@@ -131,7 +133,7 @@ def backward_map(mesh: WarpMesh, target: np.ndarray, size: tuple[int, int], step
     flipped[first_hole:first_tess] = False
     ok &= ~flipped
     # Triangles whose corners did not move are the identity, which is the default: not drawn.
-    moved = np.abs(tgt - src).max(axis=1) > 1e-4
+    moved = np.abs(tgt - src).max(axis=1) > STILL_PX
     ok &= moved[tris].any(axis=1)
     inv_det = np.where(ok, 1.0 / np.where(ok, det, 1.0), 0.0)
     lin = np.empty((len(tris), 2, 2))
