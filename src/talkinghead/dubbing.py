@@ -24,6 +24,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 from functools import partial
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -50,6 +51,11 @@ def pingpong(k: int, n: int) -> int:
     period = 2 * (n - 1)
     r = k % period
     return r if r < n else period - r
+
+
+def dub_rate(info: VideoInfo) -> float:
+    """The frame rate a video is dubbed at (and its motion made at): its own mean rate, within 1-60 fps."""
+    return float(np.clip(info.fps, 1.0, 60.0))
 
 
 def lower_face_weight() -> np.ndarray:
@@ -107,7 +113,7 @@ class _Frames:
 
         if self.held is None and i < self._next:  # going back: hold every frame from now on
             self.close()
-            self.held = [_jpeg(f) for _, f in zip(range(self.count), read_video(self.video, fps=self.fps))]
+            self.held = [_jpeg(f) for f in islice(read_video(self.video, fps=self.fps), self.count)]
         if self.held is not None:
             return cv2.cvtColor(cv2.imdecode(np.frombuffer(self.held[i], np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
         if self._stream is None:
@@ -156,7 +162,7 @@ class Dubber:
         self.video = Path(video)
         info = info or probe_video(self.video)
         self.info = info
-        self.config = replace(config, fps=float(np.clip(info.fps, 1.0, 60.0)))
+        self.config = replace(config, fps=dub_rate(info))
         self.config.validate()
         t = time.perf_counter()
         held: list[bytes] = []
@@ -167,14 +173,11 @@ class Dubber:
         # Frames are held (JPEG) only where the output will play them back; otherwise the second
         # pass decodes the file again, which costs less than coding JPEGs and holds no memory.
         hold = max_frames is None or max_frames > info.num_frames
-        frames = ((f, _jpeg(f) if hold else b"") for _, f in zip(range(info.num_frames if limit else 1 << 62),
-                                                                  read_video(self.video, fps=info.fps)))
+        frames = ((f, _jpeg(f) if hold else b"") for f in islice(read_video(self.video, fps=info.fps), limit))
         builders = self._builders(bank, holdout_s, info)
-        count = 0
         with progress_bar(progress, info.num_frames, "tracking") as advance, \
                 Tracker(info.fps, max_short_side=TRACK_SHORT_SIDE) as tracker:
             for i, (frame, jpeg) in enumerate(prefetched(frames, name="talkinghead-decode")):
-                count += 1
                 if hold:
                     held.append(jpeg)
                 face = tracker.add(frame)
@@ -187,9 +190,9 @@ class Dubber:
                 if advance is not None:
                     advance(1)
             raw = tracker.track()
-        if not count:
+        if not raw.num_frames:
             raise InputError(f"{self.video}: no video frames")
-        self.held = _Frames(self.video, info.fps, count, held if hold else None)
+        self.video_frames = _Frames(self.video, info.fps, raw.num_frames, held if hold else None)
         self.size = raw.size
         self.track: FaceTrack = smooth_track(raw)
         if not self.track.found.any():
@@ -202,12 +205,12 @@ class Dubber:
         self.lower = lower_face_weight()
         self.banks, self.bank_of = self._banks(bank, builders)
         self.times.add("person", time.perf_counter() - t)
-        log.info("dub: %d frames, face in %d, mouth banks %s", count, int(self.track.found.sum()),
+        log.info("dub: %d frames, face in %d, mouth banks %s", raw.num_frames, int(self.track.found.sum()),
                  [len(b.openings) for b in self.banks])
 
     @property
     def num_frames(self) -> int:
-        return len(self.held)
+        return len(self.video_frames)
 
     @property
     def output_size(self) -> tuple[int, int]:
@@ -286,13 +289,13 @@ class Dubber:
         try:
             for k in range(motion.num_frames):
                 i, src, tgt = self.target(k, motion)
-                frame = self.held[i]
+                frame = self.video_frames[i]
                 if self.weight[i] > 0:
                     interior = partial(fit_interior, self.banks[self.bank_of[i]], skin=self.skin[i])
                     frame = reanimate(frame, src, tgt, interior)
                 yield np.ascontiguousarray(frame[:h, :w])
         finally:
-            self.held.close()
+            self.video_frames.close()
 
 
 def _smooth_colours(skins: np.ndarray, sigma_frames: float = 5.0) -> np.ndarray:
@@ -348,7 +351,7 @@ def dub(video: str | os.PathLike[str], audio: str | os.PathLike[str], output: st
         bank = person_bank(person)
     from talkinghead.motion.rules import num_video_frames
 
-    needed = num_video_frames(speech.duration_s, float(np.clip(info.fps, 1.0, 60.0)))  # the motion's frame count
+    needed = num_video_frames(speech.duration_s, dub_rate(info))  # the motion's frame count
     dubber = Dubber(video, config, bank=bank, holdout_s=holdout_s, progress=progress, max_frames=needed, info=info)
     times = times_merge(times, dubber.times)
     motion = dubber.motion(analysis)
