@@ -48,3 +48,29 @@ def test_motion_can_be_saved_and_loaded(demo, tmp_path) -> None:
     assert back.au_names == seq.au_names and back.source == "rules"
     np.testing.assert_array_equal(back.landmark_offsets, seq.landmark_offsets)
     np.testing.assert_array_equal(back.curve("jawOpen"), seq.curve("jawOpen"))
+
+
+def test_analysis_aside_runs_in_a_child_and_matches_the_analysis_here(demo) -> None:
+    import time
+
+    from talkinghead.pipeline import StageTimes, analysis_aside
+    from talkinghead.types import InputError
+
+    _, speech = demo
+    here = analyse_speech(speech, DEMO_TRANSCRIPT, "align")
+    times = StageTimes()
+    with analysis_aside(speech, DEMO_TRANSCRIPT, "align") as analysis:
+        aside = analysis(times)
+    assert aside.phones == here.phones and aside.phones.source == "alignment"
+    np.testing.assert_array_equal(aside.features.mel, here.features.mel)
+    np.testing.assert_array_equal(aside.active, here.active)
+    assert times.seconds["audio_phones"] > 0 and aside.speech is speech
+    # the child's error is raised here, as analyse_speech would raise it
+    with pytest.raises(InputError, match="needs --transcript"), analysis_aside(speech, None, "align") as analysis:
+        analysis(StageTimes())
+    # leaving the block without waiting ends the child (recognition of 11 s takes seconds)
+    t = time.perf_counter()
+    with analysis_aside(speech, None, "recognize"):
+        pass
+    assert time.perf_counter() - t < 2.0
+    assert not [p for p in __import__("multiprocessing").active_children() if p.name == "talkinghead-analysis"]

@@ -333,7 +333,7 @@ def dub(video: str | os.PathLike[str], audio: str | os.PathLike[str], output: st
     from talkinghead.media.audio import AudioTrack, load_speech
     from talkinghead.media.encode import write_video
     from talkinghead.media.video import probe_video
-    from talkinghead.pipeline import analyse_speech, check_output, times_merge
+    from talkinghead.pipeline import analysis_aside, check_output, times_merge
 
     output = check_output(output, video, audio)
     info = probe_video(video)
@@ -343,7 +343,6 @@ def dub(video: str | os.PathLike[str], audio: str | os.PathLike[str], output: st
     t = time.perf_counter()
     speech = load_speech(audio)
     times.add("load", time.perf_counter() - t)
-    analysis = analyse_speech(speech, transcript, config.phones, times)
     bank = None
     if person is not None:
         from talkinghead.person.model import person_bank
@@ -352,9 +351,11 @@ def dub(video: str | os.PathLike[str], audio: str | os.PathLike[str], output: st
     from talkinghead.motion.rules import num_video_frames
 
     needed = num_video_frames(speech.duration_s, dub_rate(info))  # the motion's frame count
-    dubber = Dubber(video, config, bank=bank, holdout_s=holdout_s, progress=progress, max_frames=needed, info=info)
-    times = times_merge(times, dubber.times)
-    motion = dubber.motion(analysis)
+    # The speech is analysed (recognition: ~0.2 RTF) in a second process while the face is tracked.
+    with analysis_aside(speech, transcript, config.phones) as analysis:
+        dubber = Dubber(video, config, bank=bank, holdout_s=holdout_s, progress=progress, max_frames=needed, info=info)
+        times = times_merge(times, dubber.times)
+        motion = dubber.motion(analysis(times))
     with progress_bar(progress, motion.num_frames, "dubbing") as advance, AudioTrack(audio) as sound:
         write_video(dubber.frames(motion), motion.fps, dubber.output_size, sound, output, times.add, advance)
     return times

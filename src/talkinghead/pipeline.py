@@ -158,6 +158,82 @@ def analyse_speech(speech: Speech, transcript: str | None, mode: str, times: Sta
     return Analysis(speech=speech, features=feats, active=active, phones=phones)
 
 
+@contextlib.contextmanager
+def analysis_aside(speech: Speech, transcript: str | None, mode: str) -> Iterator[Callable[[StageTimes], Analysis]]:
+    """Run :func:`analyse_speech` in a child process while the caller does other work.
+
+    pocketsphinx holds the GIL for the whole decode (a Python thread beside it gets about a
+    sixth of its usual share), so only a second process overlaps speech recognition with
+    work such as tracking a video's face. The child is spawned (no fork of a process that
+    runs threads); it costs about half a second of the other core to start.
+
+    Usage::
+
+        with analysis_aside(speech, transcript, "auto") as analysis:
+            ...                      # work that does not need the phones
+            result = analysis(times) # waits; adds the child's stage times to ``times``
+
+    Yields:
+        A function ``(times) -> Analysis`` that waits for the child and returns its result
+        (the same as ``analyse_speech(speech, transcript, mode, times)``).
+    Raises:
+        InputError: as :func:`analyse_speech` (re-raised from the child, when the function is called).
+    The child is terminated when the block is left, called or not; where no child process can
+    be started the analysis runs in this process when the function is called.
+    """
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    level = logging.getLogger("talkinghead").getEffectiveLevel()
+    child = None
+    try:
+        here, there = ctx.Pipe(duplex=False)
+        child = ctx.Process(target=_analyse_child, args=(there, speech, transcript, mode, level),
+                            name="talkinghead-analysis", daemon=True)
+        child.start()
+        there.close()
+    except (OSError, RuntimeError) as e:
+        log.info("speech analysis runs in this process (no child process: %s)", e)
+        child = None
+
+    def result(times: StageTimes) -> Analysis:
+        if child is None:
+            return analyse_speech(speech, transcript, mode, times)
+        try:
+            status, value = here.recv()
+        except EOFError:
+            raise RuntimeError(f"the speech analysis process ended without a result (exit code {child.exitcode})") from None
+        if status == "error":
+            raise value
+        features, active, phones, seconds = value
+        for stage, dt in seconds.items():
+            times.add(stage, dt)
+        return Analysis(speech=speech, features=features, active=active, phones=phones)
+
+    try:
+        yield result
+    finally:
+        if child is not None:
+            here.close()
+            if child.is_alive():
+                child.terminate()
+            child.join()
+
+
+def _analyse_child(conn: object, speech: Speech, transcript: str | None, mode: str, level: int) -> None:
+    """Body of :func:`analysis_aside`'s child: analyse, send ``("ok", parts)`` or ``("error", exception)``."""
+    logging.basicConfig(format="%(levelname)s: %(message)s")
+    logging.getLogger("talkinghead").setLevel(level)
+    try:
+        times = StageTimes()
+        a = analyse_speech(speech, transcript, mode, times)
+        conn.send(("ok", (a.features, a.active, a.phones, times.seconds)))  # type: ignore[attr-defined]
+    except Exception as e:  # handed to the parent, which re-raises it
+        conn.send(("error", e))  # type: ignore[attr-defined]
+    finally:
+        conn.close()  # type: ignore[attr-defined]
+
+
 class TalkingHeadPipeline:
     """Portrait -> talking-head video.
 
