@@ -5,7 +5,9 @@ Heavy libraries are imported inside the commands so ``--help`` is instant.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -15,6 +17,7 @@ from typing import Optional
 import typer
 
 from talkinghead import __version__
+from talkinghead.train.cli import train_app
 
 #: When the command started (set when the CLI starts, after Python itself): the closing line reports the time since.
 _START = [time.perf_counter()]
@@ -107,7 +110,7 @@ def _make_video(job: Callable[[], object], output: Path, quiet: bool, what: str)
     from talkinghead.types import InputError
 
     try:
-        job()
+        times = job()
     except InputError as e:
         _fail(str(e))
     except KeyboardInterrupt:
@@ -115,6 +118,9 @@ def _make_video(job: Callable[[], object], output: Path, quiet: bool, what: str)
     except Exception as e:  # a bug, not a user mistake: still one line (the traceback with -v)
         logging.getLogger("talkinghead").debug("traceback", exc_info=True)
         _fail(f"{output}: {what} failed ({type(e).__name__}: {e}); no output written. Run with -v for details.")
+    stage_times = os.environ.get("TALKINGHEAD_STAGE_TIMES")  # eval.speed.STAGE_TIMES_ENV: for `talkinghead bench`
+    if stage_times and hasattr(times, "seconds"):
+        Path(stage_times).write_text(json.dumps(times.seconds))
     if not quiet:
         try:
             typer.echo(_wrote_line(output), err=True)
@@ -202,7 +208,6 @@ def fit_cmd(
 
     Use it with 'generate --person' (their own frame and mouth) and 'dub --person'.
     """
-    import json
 
     from talkinghead.person.model import fit_person, save_person
     from talkinghead.types import InputError
@@ -312,20 +317,24 @@ def bench(
     audio: list[Path] = typer.Option(None, "--audio", help="Speech files to time (default: the demo clip; add e.g. a 60 s clip)."),
     sizes: str = typer.Option("256,512", "--sizes", help="Comma-separated output sizes."),
     phones: str = typer.Option("auto", "--phones", help="Phone mode (see generate --phones)."),
-    long: str = typer.Option("", "--long", help="Comma-separated extra durations in seconds (e.g. 600) made by repeating the first audio: shows cost is linear and memory flat."),
+    long: str = typer.Option("", "--long", help="Comma-separated extra durations in seconds (e.g. 600,3600) made by repeating the first audio: shows cost is linear and memory flat."),
     out: Path = typer.Option(Path("reports/bench"), "--out", help="Folder for speed.json and speed.md."),
 ) -> None:
-    """Time generation end to end and per stage: real-time factor, fps, peak memory."""
+    """Time 'talkinghead generate' as a user does (whole process: wall, CPU, peak memory) and per stage.
+
+    Also times a 1 s cut of the first audio (for the fixed cost of a run) and '--help'.
+    """
     import shlex
     import tempfile
 
-    from talkinghead.eval.speed import make_long_audio, run_case_subprocess, write_reports
+    from talkinghead.eval.speed import cut_audio, help_seconds, make_long_audio, run_case, write_reports
 
     a = _assets()
     portrait = str(a / "astronaut.png")
     files = [str(p) for p in (audio or [a / "jfk.flac"])]
     results = []
     with tempfile.TemporaryDirectory() as tmp:
+        files.append(cut_audio(files[0], 1.0, tmp))
         for seconds in [float(s) for s in long.split(",") if s.strip()]:
             files.append(make_long_audio(files[0], seconds, tmp))
         cases = [(f, int(s)) for f in files for s in sizes.split(",") if s.strip()]
@@ -334,12 +343,14 @@ def bench(
         for f, s in tqdm(cases, desc="bench", unit="case"):
             transcript = DEMO_TRANSCRIPT if Path(f).name == "jfk.flac" else None
             try:
-                r = run_case_subprocess(portrait, f, s, phones, transcript)
+                r = run_case(portrait, f, s, phones, transcript)
             except RuntimeError as e:
                 _fail(f"{f}: {e}")
             results.append(r)
-            typer.echo(f"{r.audio} {r.size}px: RTF {r.rtf:.3f}, {r.fps:.1f} fps, peak {r.peak_rss_mb:.0f} MiB", err=True)
-    _, md = write_reports(results, out, "talkinghead bench " + " ".join(shlex.quote(x) for x in sys.argv[2:]))
+            typer.echo(f"{r.audio} {r.size}px: {r.wall_s:.1f} s, RTF {r.rtf:.3f}, {r.cpu_s / r.wall_s:.2f} cores, "
+                       f"peak {r.peak_rss_mb:.0f} MiB", err=True)
+    _, md = write_reports(results, out, "talkinghead bench " + " ".join(shlex.quote(x) for x in sys.argv[2:]),
+                          help_s=help_seconds())
     typer.echo(md.read_text())
 
 
@@ -380,132 +391,8 @@ def eval_(
         typer.echo((out / "report.md").read_text(encoding="utf-8").split("\n## Plots")[0].split("\n## Per clip")[0], err=True)
         typer.echo(f"wrote {out / 'report.json'}, {out / 'report.md'} ({len(report['clips'])} rows, {result.elapsed_s:.0f} s)", err=True)
 
-train_app = typer.Typer(help="Build training data from talking videos and train the learned motion model (needs the 'train' extra: PyTorch).",
-                        no_args_is_help=True)
+
 app.add_typer(train_app, name="train")
-
-
-@train_app.command("prepare")
-def train_prepare(
-    videos: Path = typer.Argument(..., help="Folder of talking-face videos (or one with a video/ subfolder; GRID align/ beside it gives transcripts)."),
-    out: Path = typer.Argument(..., help="Output folder for the shards (resumable: existing shards are kept)."),
-    workers: int = typer.Option(2, "--workers", help="Worker processes (MediaPipe takes about 10 ms per frame each)."),
-    clips_per_shard: int = typer.Option(16, "--clips-per-shard", help="Clips per .npz shard."),
-    limit: Optional[int] = typer.Option(None, "--limit", help="Only the first N videos."),
-) -> None:
-    """Track landmarks, blendshapes and pose per frame, audio features and phones per clip; write shards."""
-    import json
-
-    from talkinghead.train.prepare import prepare
-    from talkinghead.types import InputError
-
-    try:
-        s = prepare(videos, out, clips_per_shard, workers, limit)
-    except InputError as e:
-        _fail(str(e))
-    typer.echo(json.dumps({k: v for k, v in s.items() if k != "errors"}) + f" errors: {len(s['errors'])}")
-
-
-@train_app.command("augment")
-def train_augment(
-    videos: Path = typer.Argument(..., help="The folder the shards were prepared from (the clips' videos)."),
-    data: Path = typer.Argument(..., help="Folder of shards from 'talkinghead train prepare'; aug_*.npz files are written beside them."),
-    variants: int = typer.Option(5, "--variants", help="Altered copies of each training clip's speech."),
-    seed: int = typer.Option(0, "--seed", help="Random seed (the copies are the same for a seed)."),
-    workers: int = typer.Option(2, "--workers", help="Worker processes."),
-) -> None:
-    """Altered copies of the training speech (other voices, babble and noise, rooms, band limits) for 'train motion'."""
-    from dataclasses import replace
-
-    from talkinghead.train.augment import AugmentConfig, augment
-    from talkinghead.types import InputError
-
-    try:
-        augment(videos, data, replace(AugmentConfig(), variants=variants, seed=seed), workers)
-    except InputError as e:
-        _fail(str(e))
-
-
-@train_app.command("mouth-bank")
-def train_mouth_bank(
-    videos: Path = typer.Argument(..., help="The folder the shards were prepared from (GRID s1's videos)."),
-    data: Path = typer.Argument(..., help="Folder of shards from 'talkinghead train prepare' (their tracked landmarks are used)."),
-    out: Path = typer.Option(..., "-o", "--out", help="The atlas PNG to write; its geometry goes beside it as .json."),
-    stride: int = typer.Option(3, "--stride", help="Use every N-th frame."),
-    per_bin: int = typer.Option(240, "--per-bin", help="Most frames whose median makes one interior."),
-) -> None:
-    """Mean real mouth interiors by opening (training clips only), the renderer's mouth bank."""
-    import json
-
-    from talkinghead.train.mouth_bank import build_bank
-    from talkinghead.types import InputError
-
-    if stride < 1 or per_bin < 5:
-        _fail("--stride must be >= 1 and --per-bin >= 5")
-    try:
-        s = build_bank(videos, data, out, stride=stride, per_bin=per_bin)
-    except InputError as e:
-        _fail(str(e))
-    typer.echo(json.dumps(s))
-
-
-@train_app.command("export")
-def train_export(
-    checkpoint: Path = typer.Argument(..., help="A checkpoint written by 'talkinghead train motion' (.safetensors)."),
-    out: Path = typer.Option(..., "-o", "--out", help="The ONNX file to write (what the product runs)."),
-) -> None:
-    """Export a training checkpoint to the ONNX graph that inference runs (onnxruntime)."""
-    from talkinghead.types import InputError
-
-    try:
-        from talkinghead.train.model import export_onnx, load_checkpoint
-    except ImportError as e:
-        _fail(f"exporting needs PyTorch and onnx: pip install 'talkinghead[train]' ({e})")
-    try:
-        model, meta = load_checkpoint(checkpoint)
-    except InputError as e:
-        _fail(str(e))
-    try:
-        export_onnx(model, out, meta)
-    except OSError as e:
-        _fail(f"{out}: cannot write the model ({e.strerror or e})")
-    typer.echo(f"wrote {out}")
-
-
-@train_app.command("motion")
-def train_motion(
-    data: Path = typer.Option(..., "--data", help="Folder of shards from 'talkinghead train prepare'."),
-    out: Path = typer.Option(..., "--out", help="Checkpoint to write (.safetensors, config inside); the kept network also goes to OUT with suffix .onnx."),
-    device: str = typer.Option("cpu", "--device", help="Torch device, e.g. cpu or cuda."),
-    steps: int = typer.Option(3000, "--steps", help="Optimisation steps."),
-    batch: int = typer.Option(32, "--batch", help="Clips per step."),
-    lr: float = typer.Option(2e-3, "--lr", help="Peak learning rate."),
-    seed: int = typer.Option(0, "--seed", help="Random seed (training is deterministic for a seed)."),
-    eval_every: int = typer.Option(200, "--eval-every", help="Steps between validations (the best one is kept)."),
-    max_minutes: float = typer.Option(0.0, "--max-minutes", help="Stop after this many minutes (0 = no limit)."),
-    threads: int = typer.Option(2, "--threads", help="CPU threads."),
-    dim: int = typer.Option(64, "--dim", help="Channel width of the model's encoders and decoder."),
-) -> None:
-    """Train the learned audio-to-motion model on prepared shards (GRID split: never on validation/test clips)."""
-    import json
-    from dataclasses import replace
-
-    from talkinghead.types import InputError
-
-    try:
-        from talkinghead.motion.learned import LearnedConfig
-        from talkinghead.train.motion import TrainConfig, train
-    except ImportError as e:
-        _fail(f"training needs PyTorch: pip install 'talkinghead[train]' ({e})")
-    if dim < 4 or dim % 4:
-        _fail(f"--dim must be a positive multiple of 4 (the attention heads), got {dim}")
-    cfg = replace(TrainConfig(), steps=steps, batch=batch, lr=lr, seed=seed, eval_every=eval_every,
-                  max_minutes=max_minutes, threads=threads)
-    try:
-        s = train(data, out, cfg, model_cfg=LearnedConfig(dim=dim), device=device)
-    except InputError as e:
-        _fail(str(e))
-    typer.echo(json.dumps(s))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,142 @@
+"""Command line of ``talkinghead train``: training data, the learned motion model, the mouth bank, ONNX export.
+
+Registered on the main command line (:mod:`talkinghead.cli`); nothing heavy is imported until a
+command runs (PyTorch only for ``motion`` and ``export``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def _fail(message: str) -> None:
+    from talkinghead.cli import _fail as fail  # the command line's one error exit
+
+    fail(message)
+
+
+train_app = typer.Typer(help="Build training data from talking videos and train the learned motion model (needs the 'train' extra: PyTorch).",
+                        no_args_is_help=True)
+@train_app.command("prepare")
+def train_prepare(
+    videos: Path = typer.Argument(..., help="Folder of talking-face videos (or one with a video/ subfolder; GRID align/ beside it gives transcripts)."),
+    out: Path = typer.Argument(..., help="Output folder for the shards (resumable: existing shards are kept)."),
+    workers: int = typer.Option(2, "--workers", help="Worker processes (MediaPipe takes about 10 ms per frame each)."),
+    clips_per_shard: int = typer.Option(16, "--clips-per-shard", help="Clips per .npz shard."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Only the first N videos."),
+) -> None:
+    """Track landmarks, blendshapes and pose per frame, audio features and phones per clip; write shards."""
+
+    from talkinghead.train.prepare import prepare
+    from talkinghead.types import InputError
+
+    try:
+        s = prepare(videos, out, clips_per_shard, workers, limit)
+    except InputError as e:
+        _fail(str(e))
+    typer.echo(json.dumps({k: v for k, v in s.items() if k != "errors"}) + f" errors: {len(s['errors'])}")
+
+
+@train_app.command("augment")
+def train_augment(
+    videos: Path = typer.Argument(..., help="The folder the shards were prepared from (the clips' videos)."),
+    data: Path = typer.Argument(..., help="Folder of shards from 'talkinghead train prepare'; aug_*.npz files are written beside them."),
+    variants: int = typer.Option(5, "--variants", help="Altered copies of each training clip's speech."),
+    seed: int = typer.Option(0, "--seed", help="Random seed (the copies are the same for a seed)."),
+    workers: int = typer.Option(2, "--workers", help="Worker processes."),
+) -> None:
+    """Altered copies of the training speech (other voices, babble and noise, rooms, band limits) for 'train motion'."""
+    from dataclasses import replace
+
+    from talkinghead.train.augment import AugmentConfig, augment
+    from talkinghead.types import InputError
+
+    try:
+        augment(videos, data, replace(AugmentConfig(), variants=variants, seed=seed), workers)
+    except InputError as e:
+        _fail(str(e))
+
+
+@train_app.command("mouth-bank")
+def train_mouth_bank(
+    videos: Path = typer.Argument(..., help="The folder the shards were prepared from (GRID s1's videos)."),
+    data: Path = typer.Argument(..., help="Folder of shards from 'talkinghead train prepare' (their tracked landmarks are used)."),
+    out: Path = typer.Option(..., "-o", "--out", help="The atlas PNG to write; its geometry goes beside it as .json."),
+    stride: int = typer.Option(3, "--stride", help="Use every N-th frame."),
+    per_bin: int = typer.Option(240, "--per-bin", help="Most frames whose median makes one interior."),
+) -> None:
+    """Mean real mouth interiors by opening (training clips only), the renderer's mouth bank."""
+
+    from talkinghead.train.mouth_bank import build_bank
+    from talkinghead.types import InputError
+
+    if stride < 1 or per_bin < 5:
+        _fail("--stride must be >= 1 and --per-bin >= 5")
+    try:
+        s = build_bank(videos, data, out, stride=stride, per_bin=per_bin)
+    except InputError as e:
+        _fail(str(e))
+    typer.echo(json.dumps(s))
+
+
+@train_app.command("export")
+def train_export(
+    checkpoint: Path = typer.Argument(..., help="A checkpoint written by 'talkinghead train motion' (.safetensors)."),
+    out: Path = typer.Option(..., "-o", "--out", help="The ONNX file to write (what the product runs)."),
+) -> None:
+    """Export a training checkpoint to the ONNX graph that inference runs (onnxruntime)."""
+    from talkinghead.types import InputError
+
+    try:
+        from talkinghead.train.model import export_onnx, load_checkpoint
+    except ImportError as e:
+        _fail(f"exporting needs PyTorch and onnx: pip install 'talkinghead[train]' ({e})")
+    try:
+        model, meta = load_checkpoint(checkpoint)
+    except InputError as e:
+        _fail(str(e))
+    try:
+        export_onnx(model, out, meta)
+    except OSError as e:
+        _fail(f"{out}: cannot write the model ({e.strerror or e})")
+    typer.echo(f"wrote {out}")
+
+
+@train_app.command("motion")
+def train_motion(
+    data: Path = typer.Option(..., "--data", help="Folder of shards from 'talkinghead train prepare'."),
+    out: Path = typer.Option(..., "--out", help="Checkpoint to write (.safetensors, config inside); the kept network also goes to OUT with suffix .onnx."),
+    device: str = typer.Option("cpu", "--device", help="Torch device, e.g. cpu or cuda."),
+    steps: int = typer.Option(3000, "--steps", help="Optimisation steps."),
+    batch: int = typer.Option(32, "--batch", help="Clips per step."),
+    lr: float = typer.Option(2e-3, "--lr", help="Peak learning rate."),
+    seed: int = typer.Option(0, "--seed", help="Random seed (training is deterministic for a seed)."),
+    eval_every: int = typer.Option(200, "--eval-every", help="Steps between validations (the best one is kept)."),
+    max_minutes: float = typer.Option(0.0, "--max-minutes", help="Stop after this many minutes (0 = no limit)."),
+    threads: int = typer.Option(2, "--threads", help="CPU threads."),
+    dim: int = typer.Option(64, "--dim", help="Channel width of the model's encoders and decoder."),
+) -> None:
+    """Train the learned audio-to-motion model on prepared shards (GRID split: never on validation/test clips)."""
+    from dataclasses import replace
+
+    from talkinghead.types import InputError
+
+    try:
+        from talkinghead.motion.learned import LearnedConfig
+        from talkinghead.train.motion import TrainConfig, train
+    except ImportError as e:
+        _fail(f"training needs PyTorch: pip install 'talkinghead[train]' ({e})")
+    if dim < 4 or dim % 4:
+        _fail(f"--dim must be a positive multiple of 4 (the attention heads), got {dim}")
+    cfg = replace(TrainConfig(), steps=steps, batch=batch, lr=lr, seed=seed, eval_every=eval_every,
+                  max_minutes=max_minutes, threads=threads)
+    try:
+        s = train(data, out, cfg, model_cfg=LearnedConfig(dim=dim), device=device)
+    except InputError as e:
+        _fail(str(e))
+    typer.echo(json.dumps(s))
+
