@@ -113,7 +113,7 @@ class Analysis:
 
 
 def analyse_speech(speech: Speech, transcript: str | None, mode: str, times: StageTimes | None = None,
-                   known: PhoneSegments | None = None) -> Analysis:
+                   known: PhoneSegments | None = None, processes: int = 2) -> Analysis:
     """Audio features, voice activity and phones for one utterance.
 
     Args:
@@ -122,11 +122,12 @@ def analyse_speech(speech: Speech, transcript: str | None, mode: str, times: Sta
         mode: one of :data:`PHONE_MODES`.
         times: optional stage timer.
         known: phones already known exactly (text to speech): used instead of ``mode``.
+        processes: processes speech recognition may use (1 where other work keeps the second core busy).
     Returns:
         The Analysis; ``phones.source`` says how phones were found (``"none"``: no phones).
     """
     from talkinghead.audio.features import compute_features, speech_activity
-    from talkinghead.audio.phones import AlignmentError, align_transcript, recognize
+    from talkinghead.audio.phones import AlignmentError, RecognitionConfig, align_transcript, recognize
 
     times = times or StageTimes()
     t = time.perf_counter()
@@ -148,7 +149,7 @@ def analyse_speech(speech: Speech, transcript: str | None, mode: str, times: Sta
         except AlignmentError as e:
             log.warning("forced alignment failed (%s); the motion follows the audio alone", e)
     elif mode == "recognize":
-        rec = recognize(speech, feats)
+        rec = recognize(speech, feats, RecognitionConfig(processes=processes))
         if rec.reliable:
             phones = rec.phones
             log.info("recognised: %s", rec.transcript)
@@ -160,12 +161,12 @@ def analyse_speech(speech: Speech, transcript: str | None, mode: str, times: Sta
 
 @contextlib.contextmanager
 def analysis_aside(speech: Speech, transcript: str | None, mode: str) -> Iterator[Callable[[StageTimes], Analysis]]:
-    """Run :func:`analyse_speech` in a child process while the caller does other work.
+    """Run :func:`analyse_speech` in a second process while the caller does other work.
 
     pocketsphinx holds the GIL for the whole decode (a Python thread beside it gets about a
-    sixth of its usual share), so only a second process overlaps speech recognition with
-    work such as tracking a video's face. The child is spawned (no fork of a process that
-    runs threads); it costs about half a second of the other core to start.
+    sixth of its usual share), so only a second process (:class:`talkinghead.aside.Aside`)
+    overlaps speech recognition with work such as tracking a video's face. Recognition keeps to
+    that one process (the caller's work has the other core).
 
     Usage::
 
@@ -178,34 +179,22 @@ def analysis_aside(speech: Speech, transcript: str | None, mode: str) -> Iterato
         (the same as ``analyse_speech(speech, transcript, mode, times)``).
     Raises:
         InputError: as :func:`analyse_speech` (re-raised from the child, when the function is called).
-    The child is terminated when the block is left, called or not; where no child process can
-    be started the analysis runs in this process when the function is called.
+    The child is ended when the block is left, called or not; where no second process can be
+    started the analysis runs in this process when the function is called.
     """
-    import multiprocessing as mp
+    from talkinghead.aside import Aside
 
-    ctx = mp.get_context("spawn")
     level = logging.getLogger("talkinghead").getEffectiveLevel()
-    child = None
     try:
-        here, there = ctx.Pipe(duplex=False)
-        child = ctx.Process(target=_analyse_child, args=(there, speech, transcript, mode, level),
-                            name="talkinghead-analysis", daemon=True)
-        child.start()
-        there.close()
-    except (OSError, RuntimeError) as e:
-        log.info("speech analysis runs in this process (no child process: %s)", e)
+        child: Aside | None = Aside(_analyse_parts, speech, transcript, mode, level)
+    except OSError as e:
+        log.info("speech analysis runs in this process (no second process: %s)", e)
         child = None
 
     def result(times: StageTimes) -> Analysis:
         if child is None:
             return analyse_speech(speech, transcript, mode, times)
-        try:
-            status, value = here.recv()
-        except EOFError:
-            raise RuntimeError(f"the speech analysis process ended without a result (exit code {child.exitcode})") from None
-        if status == "error":
-            raise value
-        features, active, phones, seconds = value
+        features, active, phones, seconds = child.result()
         for stage, dt in seconds.items():
             times.add(stage, dt)
         return Analysis(speech=speech, features=features, active=active, phones=phones)
@@ -214,24 +203,16 @@ def analysis_aside(speech: Speech, transcript: str | None, mode: str) -> Iterato
         yield result
     finally:
         if child is not None:
-            here.close()
-            if child.is_alive():
-                child.terminate()
-            child.join()
+            child.close()
 
 
-def _analyse_child(conn: object, speech: Speech, transcript: str | None, mode: str, level: int) -> None:
-    """Body of :func:`analysis_aside`'s child: analyse, send ``("ok", parts)`` or ``("error", exception)``."""
+def _analyse_parts(speech: Speech, transcript: str | None, mode: str, level: int) -> tuple:
+    """:func:`analyse_speech` in :func:`analysis_aside`'s child: ``(features, active, phones, stage seconds)``."""
     logging.basicConfig(format="%(levelname)s: %(message)s")
     logging.getLogger("talkinghead").setLevel(level)
-    try:
-        times = StageTimes()
-        a = analyse_speech(speech, transcript, mode, times)
-        conn.send(("ok", (a.features, a.active, a.phones, times.seconds)))  # type: ignore[attr-defined]
-    except Exception as e:  # handed to the parent, which re-raises it
-        conn.send(("error", e))  # type: ignore[attr-defined]
-    finally:
-        conn.close()  # type: ignore[attr-defined]
+    times = StageTimes()
+    a = analyse_speech(speech, transcript, mode, times, processes=1)
+    return a.features, a.active, a.phones, times.seconds
 
 
 class TalkingHeadPipeline:

@@ -184,6 +184,20 @@ def test_recognize_in_short_chunks(jfk: Speech) -> None:
     assert all(a.end_s <= b.start_s + 1e-6 for a, b in zip(rec.words[:-1], rec.words[1:]))
 
 
+def test_recognition_shared_by_two_processes_is_the_same_as_by_one(jfk: Speech) -> None:
+    from dataclasses import replace
+
+    from talkinghead.audio.phones import _chunks
+    from talkinghead.audio.features import compute_features, speech_activity
+
+    config = RecognitionConfig(max_chunk_s=3.0)
+    feats = compute_features(jfk)
+    assert len(_chunks(speech_activity(feats), feats.energy, 300)) >= 3  # a clip the two processes share
+    one = recognize(jfk, feats, replace(config, processes=1))
+    two = recognize(jfk, feats, replace(config, processes=2))
+    assert one == two and len(two.words) > 10
+
+
 def test_recognize_silence_and_noise() -> None:
     silent = recognize(Speech(np.zeros(32000, np.float32), 16000))
     assert silent.words == () and not silent.reliable and silent.speech_s == 0.0

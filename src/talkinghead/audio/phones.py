@@ -84,6 +84,7 @@ class RecognitionConfig:
         maxhmmpf: maximum active HMMs per frame (the main cost cap).
         maxwpf: maximum distinct word exits per frame.
         max_chunk_s: longest chunk (s) decoded at once; longer speech is split at pauses.
+        processes: processes that decode chunks at once (1 or 2; the result is the same).
         min_posterior: smallest duration-weighted mean word posterior of a reliable result.
         max_repeat_rate: largest fraction of immediately repeated words ("on on") of a reliable result.
         min_words_per_s: fewest words per second of detected speech of a reliable result.
@@ -95,6 +96,7 @@ class RecognitionConfig:
     maxhmmpf: int = 4000
     maxwpf: int = 5
     max_chunk_s: float = 20.0
+    processes: int = 2
     min_posterior: float = 0.5
     max_repeat_rate: float = 0.05
     min_words_per_s: float = 0.8
@@ -464,15 +466,12 @@ def recognize(
     duration = speech.duration_s
     words: list[WordSegment] = []
     phones: list[PhoneSegment] = []
-    with _lock:
-        decoder = _recognition_decoder(config.beam, config.wbeam, config.pbeam, config.maxhmmpf, config.maxwpf)
-        for a, b in _chunks(active, features.energy, int(round(config.max_chunk_s * _PS_RATE))):
-            s0, s1 = a * _HOP, min(len(pcm), b * _HOP)
-            if s1 - s0 < DECODER_RATE // 10:
-                continue
-            w, p = _recognize_chunk(decoder, pcm[s0:s1], s0 / DECODER_RATE)
-            words.extend(w)
-            phones.extend(p)
+    spans = [(a * _HOP, min(len(pcm), b * _HOP))
+             for a, b in _chunks(active, features.energy, int(round(config.max_chunk_s * _PS_RATE)))]
+    spans = [(s0, s1) for s0, s1 in spans if s1 - s0 >= DECODER_RATE // 10]
+    for w, p in _recognize_spans(pcm, spans, config):
+        words.extend(w)
+        phones.extend(p)
     posterior = 0.0
     if words:
         dur = np.array([max(w.end_s - w.start_s, 0.01) for w in words])
@@ -503,6 +502,51 @@ def recognize_phones(
 ) -> PhoneSegments:
     """Phones of :func:`recognize` (``source="recognition"``); use :func:`recognize` to judge reliability."""
     return recognize(speech, features, config).phones
+
+
+def _recognize_spans(pcm: np.ndarray, spans: list[tuple[int, int]], config: RecognitionConfig
+                     ) -> list[tuple[list[WordSegment], list[PhoneSegment]]]:
+    """Words and phones of each chunk ``pcm[s0:s1]``, in order; with ``config.processes`` 2 and more
+    than one chunk, a second process (:class:`talkinghead.aside.Aside`) decodes the last chunks
+    (about half the audio) while this one decodes the first.
+
+    pocketsphinx holds the GIL, hence a process, not a thread. Each chunk is decoded from a reset
+    feature state (:func:`_decode`), so the result does not depend on how the chunks are shared.
+    """
+    split = len(spans)
+    if config.processes > 1 and len(spans) > 1:
+        lengths = np.array([s1 - s0 for s0, s1 in spans], np.float64)
+        before = np.cumsum(lengths)[:-1]  # audio in chunks [0, k) for k = 1..n-1
+        split = 1 + int(np.argmin(np.maximum(before, lengths.sum() - before)))
+    child = None
+    if split < len(spans):
+        from talkinghead.aside import Aside
+
+        s0 = spans[split][0]
+        try:
+            child = Aside(_recognize_span_list, pcm[s0:spans[-1][1]], [(a - s0, b - s0) for a, b in spans[split:]],
+                          s0 / DECODER_RATE, config)
+        except OSError as e:
+            log.info("recognition runs in one process (%s)", e)
+            split = len(spans)
+    try:
+        done = _recognize_span_list(pcm, spans[:split], 0.0, config)
+        if child is not None:
+            done += child.result()
+        else:
+            done += _recognize_span_list(pcm, spans[split:], 0.0, config)
+    finally:
+        if child is not None:
+            child.close()
+    return done
+
+
+def _recognize_span_list(pcm: np.ndarray, spans: list[tuple[int, int]], offset_s: float, config: RecognitionConfig
+                         ) -> list[tuple[list[WordSegment], list[PhoneSegment]]]:
+    """Each chunk ``pcm[s0:s1]`` recognised in turn (times from ``offset_s``)."""
+    with _lock:
+        decoder = _recognition_decoder(config.beam, config.wbeam, config.pbeam, config.maxhmmpf, config.maxwpf)
+        return [_recognize_chunk(decoder, pcm[s0:s1], offset_s + s0 / DECODER_RATE) for s0, s1 in spans]
 
 
 def _recognize_chunk(decoder: Any, pcm: np.ndarray, offset_s: float) -> tuple[list[WordSegment], list[PhoneSegment]]:

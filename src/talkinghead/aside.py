@@ -1,0 +1,98 @@
+"""A function call run in a second Python process, beside the caller's work.
+
+Used where a library holds the GIL for long stretches (pocketsphinx decodes a whole utterance
+without releasing it), so a thread cannot overlap it with other work. The child is a fresh
+``python -c`` that imports only the called function's module: unlike :mod:`multiprocessing`'s
+spawn, it never re-imports the caller's ``__main__``, so a user's script without an
+``if __name__ == "__main__"`` guard is not run again. Arguments and the result travel pickled
+over the child's stdin and a private copy of its stdout (anything the child prints goes to
+stderr). Start-up costs about 0.3-0.5 s of the other core.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import subprocess
+import sys
+from collections.abc import Callable
+from typing import Any
+
+_SERVE = "from talkinghead.aside import _serve; _serve()"
+
+
+class Aside:
+    """``fn(*args)`` running in a second process; :meth:`result` waits for it.
+
+    Use as a context manager: leaving the block ends the child if it is still running.
+
+    Args:
+        fn: a module-level function (found again by module and name in the child).
+        args: picklable arguments.
+    Raises:
+        OSError: the child could not be started.
+    """
+
+    def __init__(self, fn: Callable[..., Any], *args: Any) -> None:
+        self._proc = subprocess.Popen([sys.executable, "-c", _SERVE], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        assert self._proc.stdin is not None
+        try:
+            pickle.dump((fn.__module__, fn.__qualname__, args), self._proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            self._proc.stdin.close()
+        except (BrokenPipeError, OSError):
+            pass  # the child died at start-up: result() reports it
+
+    def result(self) -> Any:
+        """Wait for the call and return its value, or raise the exception it raised.
+
+        Raises:
+            RuntimeError: the child ended without a result (killed, crashed, or its result would not pickle).
+        """
+        assert self._proc.stdout is not None
+        try:
+            status, value = pickle.load(self._proc.stdout)
+        except (EOFError, pickle.UnpicklingError):
+            self._proc.wait()
+            raise RuntimeError(f"the worker process ended without a result (exit status {self._proc.returncode})") from None
+        finally:
+            self._proc.stdout.close()
+        self._proc.wait()
+        if status == "error":
+            raise value
+        return value
+
+    def close(self) -> None:
+        """End the child if it is still running (its result is dropped)."""
+        if self._proc.poll() is None:
+            self._proc.kill()
+        self._proc.wait()
+        if self._proc.stdout is not None and not self._proc.stdout.closed:
+            self._proc.stdout.close()
+
+    def __enter__(self) -> Aside:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _serve() -> None:
+    """The child's body: read the call from stdin, run it, write ``(status, value)`` to the saved stdout."""
+    import importlib
+
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # prints go to stderr; stdout's copy carries only the result
+    module, name, args = pickle.load(sys.stdin.buffer)
+    fn: Any = importlib.import_module(module)
+    for part in name.split("."):
+        fn = getattr(fn, part)
+    try:
+        reply = ("ok", fn(*args))
+    except Exception as e:  # raised again in the parent
+        reply = ("error", e)
+    try:
+        data = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as e:  # an unpicklable result or exception: say so instead
+        data = pickle.dumps(("error", RuntimeError(f"the worker's result cannot be sent back ({type(e).__name__}: {e})")))
+    out.write(data)
+    out.flush()

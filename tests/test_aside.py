@@ -1,0 +1,34 @@
+"""A call run in a second process: its value, its error, and a child that is ended when left."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from talkinghead.aside import Aside
+from talkinghead.types import InputError
+
+
+def test_the_call_returns_its_value_from_another_process() -> None:
+    with Aside(os.getpid) as child:
+        assert child.result() != os.getpid()
+    with Aside(divmod, 17, 5) as child:
+        assert child.result() == (3, 2)
+
+
+def test_the_childs_error_is_raised_here() -> None:
+    from talkinghead.media.image import load_image
+
+    with Aside(load_image, "/nonexistent/face.png") as child, pytest.raises(InputError, match="face.png"):
+        child.result()
+
+
+def test_a_child_that_dies_is_a_clear_error_and_leaving_ends_a_running_one() -> None:
+    with Aside(os._exit, 3) as child, pytest.raises(RuntimeError, match="exit status 3"):
+        child.result()
+    t = time.perf_counter()
+    with Aside(time.sleep, 30):
+        pass
+    assert time.perf_counter() - t < 5
