@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from talkinghead.aside import Aside
+from talkinghead.aside import Aside, WorkerLost
 from talkinghead.types import InputError
 
 
@@ -26,7 +26,7 @@ def test_the_childs_error_is_raised_here() -> None:
 
 
 def test_a_child_that_dies_is_a_clear_error_and_leaving_ends_a_running_one() -> None:
-    with Aside(os._exit, 3) as child, pytest.raises(RuntimeError, match="exit status 3"):
+    with Aside(os._exit, 3) as child, pytest.raises(WorkerLost, match="exit status 3"):
         child.result()
     t = time.perf_counter()
     with Aside(time.sleep, 30):

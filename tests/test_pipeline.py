@@ -73,3 +73,16 @@ def test_analysis_aside_runs_in_a_second_process_and_matches_the_analysis_here(d
     with analysis_aside(speech, None, "recognize"):
         pass
     assert time.perf_counter() - t < 2.0
+
+
+def test_analysis_falls_back_to_this_process_when_the_second_one_is_lost(demo, monkeypatch, caplog) -> None:
+    import sys
+
+    from talkinghead.pipeline import StageTimes, analysis_aside
+
+    _, speech = demo
+    monkeypatch.setattr(sys, "executable", "/bin/false")  # starts, then ends at once without a result
+    with analysis_aside(speech, None, "acoustic") as analysis:
+        aside = analysis(StageTimes())
+    assert "runs in this process" in caplog.text
+    np.testing.assert_array_equal(aside.features.energy, analyse_speech(speech, None, "acoustic").features.energy)

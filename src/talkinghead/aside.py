@@ -21,6 +21,10 @@ from typing import Any
 _SERVE = "from talkinghead.aside import _serve; _serve()"
 
 
+class WorkerLost(RuntimeError):
+    """The second process ended without a result (killed, crashed, or not a working Python)."""
+
+
 class Aside:
     """``fn(*args)`` running in a second process; :meth:`result` waits for it.
 
@@ -46,14 +50,15 @@ class Aside:
         """Wait for the call and return its value, or raise the exception it raised.
 
         Raises:
-            RuntimeError: the child ended without a result (killed, crashed, or its result would not pickle).
+            WorkerLost: the child ended without a result (killed, crashed, not a working Python).
+            RuntimeError: its result or exception could not be pickled.
         """
         assert self._proc.stdout is not None
         try:
             status, value = pickle.load(self._proc.stdout)
         except (EOFError, pickle.UnpicklingError):
             self._proc.wait()
-            raise RuntimeError(f"the worker process ended without a result (exit status {self._proc.returncode})") from None
+            raise WorkerLost(f"the worker process ended without a result (exit status {self._proc.returncode})") from None
         finally:
             self._proc.stdout.close()
         self._proc.wait()

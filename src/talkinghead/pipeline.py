@@ -160,13 +160,14 @@ def analyse_speech(speech: Speech, transcript: str | None, mode: str, times: Sta
 
 
 @contextlib.contextmanager
-def analysis_aside(speech: Speech, transcript: str | None, mode: str) -> Iterator[Callable[[StageTimes], Analysis]]:
+def analysis_aside(speech: Speech, transcript: str | None, mode: str, known: PhoneSegments | None = None,
+                   processes: int = 1) -> Iterator[Callable[[StageTimes], Analysis]]:
     """Run :func:`analyse_speech` in a second process while the caller does other work.
 
     pocketsphinx holds the GIL for the whole decode (a Python thread beside it gets about a
     sixth of its usual share), so only a second process (:class:`talkinghead.aside.Aside`)
-    overlaps speech recognition with work such as tracking a video's face. Recognition keeps to
-    that one process (the caller's work has the other core).
+    overlaps speech recognition with work such as tracking a video's face (``processes=1``: the
+    caller's work has the other core) or setting up a portrait (``processes=2``: brief work beside).
 
     Usage::
 
@@ -176,25 +177,29 @@ def analysis_aside(speech: Speech, transcript: str | None, mode: str) -> Iterato
 
     Yields:
         A function ``(times) -> Analysis`` that waits for the child and returns its result
-        (the same as ``analyse_speech(speech, transcript, mode, times)``).
+        (the same as ``analyse_speech(speech, transcript, mode, times, known, processes)``).
     Raises:
         InputError: as :func:`analyse_speech` (re-raised from the child, when the function is called).
     The child is ended when the block is left, called or not; where no second process can be
     started the analysis runs in this process when the function is called.
     """
-    from talkinghead.aside import Aside
+    from talkinghead.aside import Aside, WorkerLost
 
     level = logging.getLogger("talkinghead").getEffectiveLevel()
     try:
-        child: Aside | None = Aside(_analyse_parts, speech, transcript, mode, level)
+        child: Aside | None = Aside(_analyse_parts, speech, transcript, mode, known, processes, level)
     except OSError as e:
-        log.info("speech analysis runs in this process (no second process: %s)", e)
+        log.info("no second process (%s)", e)
         child = None
 
     def result(times: StageTimes) -> Analysis:
-        if child is None:
-            return analyse_speech(speech, transcript, mode, times)
-        features, active, phones, seconds = child.result()
+        try:
+            if child is None:
+                raise WorkerLost("no second process")
+            features, active, phones, seconds = child.result()
+        except WorkerLost as e:
+            log.warning("speech analysis runs in this process (%s)", e)
+            return analyse_speech(speech, transcript, mode, times, known, processes)
         for stage, dt in seconds.items():
             times.add(stage, dt)
         return Analysis(speech=speech, features=features, active=active, phones=phones)
@@ -206,12 +211,13 @@ def analysis_aside(speech: Speech, transcript: str | None, mode: str) -> Iterato
             child.close()
 
 
-def _analyse_parts(speech: Speech, transcript: str | None, mode: str, level: int) -> tuple:
+def _analyse_parts(speech: Speech, transcript: str | None, mode: str, known: PhoneSegments | None, processes: int,
+                   level: int) -> tuple:
     """:func:`analyse_speech` in :func:`analysis_aside`'s child: ``(features, active, phones, stage seconds)``."""
     logging.basicConfig(format="%(levelname)s: %(message)s")
     logging.getLogger("talkinghead").setLevel(level)
     times = StageTimes()
-    a = analyse_speech(speech, transcript, mode, times, processes=1)
+    a = analyse_speech(speech, transcript, mode, times, known, processes)
     return a.features, a.active, a.phones, times.seconds
 
 
@@ -367,9 +373,12 @@ def generate(
     image = load_image(portrait) if portrait is not None else person.portrait  # type: ignore[union-attr]
     speech = load_speech(audio)
     times.add("load", time.perf_counter() - t)
-    pipe = TalkingHeadPipeline(image, config, source=str(portrait or f"person model {person.name}"), person=person)  # type: ignore[union-attr]
-    pipe.times = times_merge(times, pipe.times)
-    analysis = analyse_speech(speech, transcript, config.phones, pipe.times, known=phones)
+    # The speech is analysed in a second process (recognition shares its chunks with a third)
+    # while the face is found and the renderer set up.
+    with analysis_aside(speech, transcript, config.phones, known=phones, processes=2) as analysed:
+        pipe = TalkingHeadPipeline(image, config, source=str(portrait or f"person model {person.name}"), person=person)  # type: ignore[union-attr]
+        pipe.times = times_merge(times, pipe.times)
+        analysis = analysed(pipe.times)
     seq = pipe.motion(analysis)
     # The output plays the input's own sound (its rate and channels), not the 16 kHz analysis copy.
     with progress_bar(progress, seq.num_frames, "rendering") as advance, AudioTrack(audio) as sound:

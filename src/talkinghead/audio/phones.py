@@ -531,10 +531,15 @@ def _recognize_spans(pcm: np.ndarray, spans: list[tuple[int, int]], config: Reco
             split = len(spans)
     try:
         done = _recognize_span_list(pcm, spans[:split], 0.0, config)
+        rest = None
         if child is not None:
-            done += child.result()
-        else:
-            done += _recognize_span_list(pcm, spans[split:], 0.0, config)
+            from talkinghead.aside import WorkerLost
+
+            try:
+                rest = child.result()
+            except WorkerLost as e:
+                log.warning("recognition finishes in this process (%s)", e)
+        done += rest if rest is not None else _recognize_span_list(pcm, spans[split:], 0.0, config)
     finally:
         if child is not None:
             child.close()
