@@ -13,10 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -46,12 +43,13 @@ def make_720p(src: Path, out: Path, seconds: float = 30.0) -> None:
 
 
 def timed(cmd: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of a command run in a fresh process."""
-    t = time.perf_counter()
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return time.perf_counter() - t, max(rss, before) / 1024.0
+    """Wall seconds and peak RSS (MiB) of a command run in a fresh process (:func:`talkinghead.eval.speed.timed_process`)."""
+    from talkinghead.eval.speed import timed_process
+
+    wall, _, rss, rc, err = timed_process(cmd)
+    if rc != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed: {err.strip().splitlines()[-1] if err.strip() else rc}")
+    return wall, rss
 
 
 def main() -> None:

@@ -1,0 +1,110 @@
+"""Whole-process speed of this tree beside another commit's, in one run, as a user times it.
+
+    python benchmarks/side_by_side.py --baseline e923c2b --repeats 3 --out reports/side_by_side
+
+The baseline is checked out into a temporary git worktree and run from its own sources
+(``PYTHONPATH``) with this environment's packages; each job runs alternately on the baseline and
+on this tree (so drift in the machine's speed hits both alike), and the medians are reported.
+Jobs (the demo portrait, 512² unless said):
+
+- 60 s of English (``audio/musetalk_eng.wav``), no transcript; the same at 256²; the same
+  with ``--phones acoustic`` (no recognition);
+- the demo (11 s, with its transcript);
+- a 1 s cut of the demo speech (for the fixed cost of a run), and ``talkinghead --help``;
+- ``dub`` of a 1280x720 video with 30 s of speech (made by ``benchmarks/dub_speed.py``).
+
+Writes ``side_by_side.json`` and ``side_by_side.md`` (wall s, RTF, CPU s, peak RSS).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+CLI = "import sys; from talkinghead.cli import app; sys.exit(app())"
+
+
+def jobs(work: Path) -> list[tuple[str, float, list[str]]]:
+    """``(name, audio seconds, talkinghead arguments)`` of each job."""
+    from talkinghead.eval.speed import cut_audio
+
+    assets = ROOT / "src" / "talkinghead" / "assets"
+    portrait, demo = str(assets / "astronaut.png"), str(assets / "jfk.flac")
+    from talkinghead.cli import DEMO_TRANSCRIPT
+
+    eng = str(DATA / "audio" / "musetalk_eng.wav")
+    one = cut_audio(demo, 1.0, str(work))
+    out = str(work / "out.mp4")
+    video, speech = ROOT / "reports" / "dub_speed" / "work" / "talk_720p.mp4", ROOT / "reports" / "dub_speed" / "work" / "speech_30s.wav"
+    listed = [
+        ("60 s, no transcript, 512", 60.0, ["generate", portrait, eng, "-o", out, "-q"]),
+        ("60 s, no transcript, 256", 60.0, ["generate", portrait, eng, "-o", out, "-q", "--size", "256"]),
+        ("60 s, --phones acoustic, 512", 60.0, ["generate", portrait, eng, "-o", out, "-q", "--phones", "acoustic"]),
+        ("demo 11 s, transcript, 512", 11.0, ["generate", portrait, demo, "-o", out, "-q", "-t", DEMO_TRANSCRIPT]),
+        ("1 s, no transcript, 512", 1.0, ["generate", portrait, one, "-o", out, "-q"]),
+        ("--help", 0.0, ["--help"]),
+    ]
+    if video.exists() and speech.exists():
+        listed.append(("dub 720p, 30 s", 30.0, ["dub", str(video), str(speech), "-o", out, "-q"]))
+    return listed
+
+
+def main() -> None:
+    from talkinghead.eval.speed import machine, timed_process
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--baseline", required=True, help="git revision to compare with")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--out", default="reports/side_by_side")
+    args = ap.parse_args()
+    here = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp) / "baseline"
+        subprocess.run(["git", "worktree", "add", "-q", "--detach", str(base), args.baseline], cwd=ROOT, check=True)
+        try:
+            trees = {"baseline": base / "src", "this": ROOT / "src"}
+            runs: dict[str, dict[str, list[tuple[float, float, float]]]] = {}
+            listed = jobs(Path(tmp))
+            for k in range(args.repeats):
+                for name, _, cli_args in listed:
+                    for which, src in trees.items():
+                        env = {**os.environ, "PYTHONPATH": str(src)}
+                        wall, cpu, rss, rc, err = timed_process([sys.executable, "-c", CLI, *cli_args], env=env)
+                        if rc != 0:
+                            raise SystemExit(f"{which} {name}: {err.strip().splitlines()[-1] if err.strip() else rc}")
+                        runs.setdefault(name, {}).setdefault(which, []).append((wall, cpu, rss))
+                        print(f"[{k + 1}/{args.repeats}] {name} {which}: {wall:.2f} s", file=sys.stderr)
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=ROOT, check=False)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    rows, lines = [], [
+        f"Machine: {machine()['cpu']}, {machine()['cores']} cores; this tree {here} vs {args.baseline}; "
+        f"median of {args.repeats}, whole process", "",
+        "| job | wall s before | wall s now | RTF before | RTF now | CPU s now | peak MiB before | peak MiB now |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, seconds, _ in listed:
+        med = {w: np.median(np.array(runs[name][w]), axis=0) for w in ("baseline", "this")}
+        rtf = {w: (f"{med[w][0] / seconds:.3f}" if seconds else "–") for w in med}
+        rows.append({"job": name, "audio_s": seconds, **{f"{w}_{q}": round(float(med[w][i]), 3)
+                     for w in med for i, q in enumerate(("wall_s", "cpu_s", "peak_mib"))}})
+        lines.append(f"| {name} | {med['baseline'][0]:.2f} | {med['this'][0]:.2f} | {rtf['baseline']} | {rtf['this']} | "
+                     f"{med['this'][1]:.1f} | {med['baseline'][2]:.0f} | {med['this'][2]:.0f} |")
+    (out / "side_by_side.json").write_text(json.dumps({"this": here, "baseline": args.baseline, "machine": machine(),
+                                                       "repeats": args.repeats, "jobs": rows}, indent=1) + "\n")
+    (out / "side_by_side.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
