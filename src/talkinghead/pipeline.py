@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -373,16 +373,21 @@ def generate(
     image = load_image(portrait) if portrait is not None else person.portrait  # type: ignore[union-attr]
     speech = load_speech(audio)
     times.add("load", time.perf_counter() - t)
-    # The speech is analysed in a second process (recognition shares its chunks with a third)
-    # while the face is found and the renderer set up.
-    with analysis_aside(speech, transcript, config.phones, known=phones, processes=2) as analysed:
-        pipe = TalkingHeadPipeline(image, config, source=str(portrait or f"person model {person.name}"), person=person)  # type: ignore[union-attr]
-        pipe.times = times_merge(times, pipe.times)
-        analysis = analysed(pipe.times)
-    seq = pipe.motion(analysis)
-    # The output plays the input's own sound (its rate and channels), not the 16 kHz analysis copy.
-    with progress_bar(progress, seq.num_frames, "rendering") as advance, AudioTrack(audio) as sound:
-        pipe.write(seq, sound, output, progress=advance)
+    from talkinghead.motion.rules import num_video_frames
+
+    # One bar over the whole job. The speech is analysed in a second process (recognition
+    # shares its chunks with a third) while the face is found and the renderer set up.
+    with progress_bar(progress, num_video_frames(speech.duration_s, config.fps), "analysing speech") as advance:
+        with analysis_aside(speech, transcript, config.phones, known=phones, processes=2) as analysed:
+            pipe = TalkingHeadPipeline(image, config, source=str(portrait or f"person model {person.name}"), person=person)  # type: ignore[union-attr]
+            pipe.times = times_merge(times, pipe.times)
+            analysis = analysed(pipe.times)
+        seq = pipe.motion(analysis)
+        if advance is not None:
+            advance.stage("rendering")
+        # The output plays the input's own sound (its rate and channels), not the 16 kHz analysis copy.
+        with AudioTrack(audio) as sound:
+            pipe.write(seq, sound, output, progress=advance)
     if motion_out is not None:  # only once the video exists: a failed run leaves nothing
         try:
             if motion_out.suffix.lower() == ".npz":
@@ -464,8 +469,8 @@ def speak_or_play(
 
 
 @contextlib.contextmanager
-def progress_bar(enabled: bool, total: int, desc: str) -> Iterator[Callable[[int], object] | None]:
-    """A frame-counting tqdm bar on stderr for a block: yields its ``update`` (None when not ``enabled``)."""
+def progress_bar(enabled: bool, total: int, desc: str) -> Iterator[Progress | None]:
+    """A frame-counting tqdm bar on stderr for a block: yields a :class:`Progress` (None when not ``enabled``)."""
     if not enabled:
         yield None
         return
@@ -473,9 +478,26 @@ def progress_bar(enabled: bool, total: int, desc: str) -> Iterator[Callable[[int
 
     bar = tqdm(total=total, unit="frame", desc=desc, dynamic_ncols=True)
     try:
-        yield bar.update
+        yield Progress(bar)
     finally:
         bar.close()
+
+
+class Progress:
+    """One bar over a job's stages: called with a count of frames done; :meth:`stage` names the stage.
+
+    Stages that make no frames (speech analysis) show their name and the time elapsed; the
+    rate and the ETA come with the frames.
+    """
+
+    def __init__(self, bar: Any) -> None:
+        self._bar = bar
+
+    def __call__(self, n: int) -> None:
+        self._bar.update(n)
+
+    def stage(self, desc: str) -> None:
+        self._bar.set_description_str(desc)
 
 
 def check_output(output: str | os.PathLike[str], *inputs: str | os.PathLike[str] | None) -> Path:
