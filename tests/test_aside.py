@@ -32,3 +32,22 @@ def test_a_child_that_dies_is_a_clear_error_and_leaving_ends_a_running_one() -> 
     with Aside(time.sleep, 30):
         pass
     assert time.perf_counter() - t < 5
+
+
+def test_leaving_ends_what_the_child_started_too(tmp_path) -> None:
+    import subprocess
+
+    pid_file = tmp_path / "pid"
+    with Aside(subprocess.run, ["sh", "-c", f"echo $$ > {pid_file}; exec sleep 30"]):
+        for _ in range(100):
+            if pid_file.exists() and pid_file.read_text().strip():
+                break
+            time.sleep(0.05)
+    pid = int(pid_file.read_text())
+    for _ in range(100):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"the grandchild {pid} outlived its Aside")

@@ -5,20 +5,29 @@ without releasing it), so a thread cannot overlap it with other work. The child 
 ``python -c`` that imports only the called function's module: unlike :mod:`multiprocessing`'s
 spawn, it never re-imports the caller's ``__main__``, so a user's script without an
 ``if __name__ == "__main__"`` guard is not run again. Arguments and the result travel pickled
-over the child's stdin and a private copy of its stdout (anything the child prints goes to
-stderr). Start-up costs about 0.3-0.5 s of the other core.
+over the child's stdin (written by a thread, so the caller goes on at once) and a private copy
+of its stdout (anything the child prints goes to stderr). Start-up costs about 0.3-0.5 s of the
+other core.
+
+The first child starts a process group of its own (a nested call's child joins it), so Ctrl-C
+at the terminal reaches only the caller, and :meth:`Aside.close` ends the whole group:
+no grandchild is left decoding. On Linux a child also dies with its parent.
 """
 
 from __future__ import annotations
 
 import os
 import pickle
+import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from typing import Any
 
 _SERVE = "from talkinghead.aside import _serve; _serve()"
+#: Set in a child's environment: its own children join its process group.
+_NESTED = "TALKINGHEAD_ASIDE_CHILD"
 
 
 class WorkerLost(RuntimeError):
@@ -38,13 +47,31 @@ class Aside:
     """
 
     def __init__(self, fn: Callable[..., Any], *args: Any) -> None:
-        self._proc = subprocess.Popen([sys.executable, "-c", _SERVE], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        assert self._proc.stdin is not None
+        if not sys.executable:
+            raise OSError("no Python executable to start")
+        self._group = not os.environ.get(_NESTED)  # the first child leads a process group
+        self._proc = subprocess.Popen([sys.executable, "-c", _SERVE], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                      start_new_session=self._group, env={**os.environ, _NESTED: "1"})
         try:
-            pickle.dump((fn.__module__, fn.__qualname__, args), self._proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-            self._proc.stdin.close()
-        except (BrokenPipeError, OSError):
-            pass  # the child died at start-up: result() reports it
+            call = pickle.dumps((fn.__module__, fn.__qualname__, args), protocol=pickle.HIGHEST_PROTOCOL)
+        except BaseException:
+            self.close()
+            raise
+        self._writer = threading.Thread(target=self._send, args=(call,), name="talkinghead-aside-send", daemon=True)
+        self._writer.start()
+
+    def _send(self, call: bytes) -> None:
+        stdin = self._proc.stdin
+        assert stdin is not None
+        try:
+            stdin.write(call)
+        except OSError:
+            pass  # the child died or was ended: result() reports it
+        finally:
+            try:
+                stdin.close()
+            except OSError:
+                pass
 
     def result(self) -> Any:
         """Wait for the call and return its value, or raise the exception it raised.
@@ -59,6 +86,8 @@ class Aside:
         except (EOFError, pickle.UnpicklingError):
             self._proc.wait()
             raise WorkerLost(f"the worker process ended without a result (exit status {self._proc.returncode})") from None
+        except Exception as e:  # a result or exception that pickles but will not unpickle here
+            raise RuntimeError(f"the worker's result cannot be read ({type(e).__name__}: {e})") from e
         finally:
             self._proc.stdout.close()
         self._proc.wait()
@@ -69,7 +98,13 @@ class Aside:
     def close(self) -> None:
         """End the child if it is still running (its result is dropped)."""
         if self._proc.poll() is None:
-            self._proc.kill()
+            try:
+                if self._group:
+                    os.killpg(self._proc.pid, signal.SIGKILL)  # the child and any it started
+                else:
+                    self._proc.kill()
+            except OSError:
+                pass  # it ended meanwhile
         self._proc.wait()
         if self._proc.stdout is not None and not self._proc.stdout.closed:
             self._proc.stdout.close()
@@ -85,6 +120,7 @@ def _serve() -> None:
     """The child's body: read the call from stdin, run it, write ``(status, value)`` to the saved stdout."""
     import importlib
 
+    _die_with_parent()
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # prints go to stderr; stdout's copy carries only the result
     module, name, args = pickle.load(sys.stdin.buffer)
@@ -99,5 +135,21 @@ def _serve() -> None:
         data = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception as e:  # an unpicklable result or exception: say so instead
         data = pickle.dumps(("error", RuntimeError(f"the worker's result cannot be sent back ({type(e).__name__}: {e})")))
-    out.write(data)
-    out.flush()
+    try:
+        out.write(data)
+        out.flush()
+    except BrokenPipeError:  # the caller no longer waits for it
+        pass
+
+
+def _die_with_parent() -> None:
+    """Linux: ask for SIGKILL when the parent process ends (best effort; nothing elsewhere)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass

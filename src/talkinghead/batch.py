@@ -170,7 +170,7 @@ def run_job(job: Job) -> JobResult:
     try:
         speak_or_play(job.portrait, job.output, audio=job.audio, text=job.text, transcript=transcript,  # type: ignore[arg-type]
                       tts=TTSConfig(voice=str(voice), rate=float(rate)), config=_config(opts),  # type: ignore[arg-type]
-                      motion_out=motion_out)  # type: ignore[arg-type]
+                      motion_out=motion_out, processes=1)  # type: ignore[arg-type]  # the pool fills the cores
     except InputError as e:
         return JobResult(job.row, str(job.output), "failed", round(time.perf_counter() - t0, 2), str(e))
     except Exception as e:  # a bug: still reported as this row's failure, the rest of the batch goes on

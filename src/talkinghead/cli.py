@@ -188,11 +188,11 @@ def dub_cmd(
 
     transcript = _text_arg(transcript, "transcript")
 
-    def job() -> None:
+    def job() -> object:
         from talkinghead.person.model import load_person
 
         model = load_person(person) if person is not None else None
-        dub(video, audio, output, transcript=transcript, config=GenerateConfig(phones=phones, motion=motion, seed=seed),
+        return dub(video, audio, output, transcript=transcript, config=GenerateConfig(phones=phones, motion=motion, seed=seed),
             progress=not quiet, person=model)
 
     _make_video(job, output, quiet, "dubbing")
@@ -322,7 +322,9 @@ def bench(
 ) -> None:
     """Time 'talkinghead generate' as a user does (whole process: wall, CPU, peak memory) and per stage.
 
-    Also times a 1 s cut of the first audio (for the fixed cost of a run) and '--help'.
+    Also times a 1 s cut of the first audio and '--help'. The fixed cost of a run (the 1 s clip's
+    time minus its length at the marginal RTF) needs a longer clip without a transcript beside it
+    at the same size: add one with --audio (the demo has its transcript) or --long.
     """
     import shlex
     import tempfile

@@ -14,6 +14,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -334,6 +335,7 @@ def generate(
     motion_out: str | os.PathLike[str] | None = None,
     phones: PhoneSegments | None = None,
     person: PersonModel | None = None,
+    processes: int = 2,
 ) -> StageTimes:
     """Make a talking-head mp4 from a portrait and speech.
 
@@ -349,6 +351,9 @@ def generate(
         phones: the speech's phones when they are known exactly (a text-to-speech engine's timing):
             used as they are, no alignment or recognition.
         person: a person model: their mouths are drawn; ``portrait`` None animates their own frame.
+        processes: processes the job may use (2: the speech is analysed in a second process while
+            the face is set up, and recognition shares its chunks with a third; 1: all in this
+            process, for a worker of a pool that already fills every core).
     Returns:
         Per-stage wall-clock seconds.
     Raises:
@@ -378,7 +383,12 @@ def generate(
     # One bar over the whole job. The speech is analysed in a second process (recognition
     # shares its chunks with a third) while the face is found and the renderer set up.
     with progress_bar(progress, num_video_frames(speech.duration_s, config.fps), "analysing speech") as advance:
-        with analysis_aside(speech, transcript, config.phones, known=phones, processes=2) as analysed:
+        with contextlib.ExitStack() as stack:
+            if processes > 1:
+                analysed = stack.enter_context(analysis_aside(speech, transcript, config.phones, known=phones,
+                                                              processes=processes))
+            else:
+                analysed = partial(analyse_speech, speech, transcript, config.phones, known=phones, processes=1)
             pipe = TalkingHeadPipeline(image, config, source=str(portrait or f"person model {person.name}"), person=person)  # type: ignore[union-attr]
             pipe.times = times_merge(times, pipe.times)
             analysis = analysed(pipe.times)
@@ -410,6 +420,7 @@ def generate_from_text(
     progress: bool = False,
     motion_out: str | os.PathLike[str] | None = None,
     person: PersonModel | None = None,
+    processes: int = 2,
 ) -> StageTimes:
     """Make a talking-head mp4 of the portrait saying ``text`` (offline text to speech, extra ``tts``).
 
@@ -429,7 +440,7 @@ def generate_from_text(
         speech, phones = synthesize(text, tts or TTSConfig())
         wav = write_wav(speech, Path(tmp) / "speech.wav")
         return generate(portrait, wav, output, transcript=text, config=config, progress=progress,
-                        motion_out=motion_out, phones=phones, person=person)
+                        motion_out=motion_out, phones=phones, person=person, processes=processes)
 
 
 def speak_or_play(
@@ -443,12 +454,13 @@ def speak_or_play(
     progress: bool = False,
     motion_out: str | os.PathLike[str] | None = None,
     person: PersonModel | None = None,
+    processes: int = 2,
 ) -> StageTimes:
     """The one entry for a job given a recording *or* words to speak (CLI, batch and web page).
 
     Exactly one of ``audio`` (then :func:`generate`, with ``transcript`` if known) and ``text``
     (then :func:`generate_from_text`; the text is what is said, so no transcript). With a
-    ``person`` model, ``portrait`` may be None (their own frame is animated).
+    ``person`` model, ``portrait`` may be None (their own frame is animated). ``processes``: see :func:`generate`.
 
     Raises:
         InputError: both or neither of ``audio`` and ``text``, a transcript with text, and
@@ -463,9 +475,9 @@ def speak_or_play(
         if transcript:
             raise InputError("a transcript is not used with text to speak: the text is what is said")
         return generate_from_text(portrait, text, output, tts, config=config, progress=progress, motion_out=motion_out,
-                                  person=person)
+                                  person=person, processes=processes)
     return generate(portrait, audio, output, transcript=transcript, config=config, progress=progress,  # type: ignore[arg-type]
-                    motion_out=motion_out, person=person)
+                    motion_out=motion_out, person=person, processes=processes)
 
 
 @contextlib.contextmanager
