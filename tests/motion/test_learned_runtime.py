@@ -100,3 +100,26 @@ def test_learned_mouth_follows_the_rule_path_on_a_grid_clip() -> None:
     print(f"mouth-opening correlation learned vs rules on {name}: {r:.3f}")
     assert r > 0.5
     assert gap_l.max() > 0.02  # the mouth opens (IOD units)
+
+
+def test_long_speech_is_predicted_in_windows_that_join_without_a_seam(shared_data: Path) -> None:
+    from talkinghead.audio.features import compute_features, speech_activity
+    from talkinghead.media.audio import load_speech
+    from talkinghead.types import PhoneSegments
+
+    model = _shipped()
+    speech = load_speech(shared_data / "audio" / "musetalk_eng.wav")  # 60 s of English
+    feats = compute_features(speech)
+    active, none, n = speech_activity(feats), PhoneSegments((), "none"), 1500
+    whole_b, whole = model.predict(feats, none, active, 25.0, n, window_s=1e9)
+    same_b, same = model.predict(feats, none, active, 25.0, n)  # shorter than a window: one run, as before
+    assert np.array_equal(same, whole) and np.array_equal(same_b, whole_b)
+    wb, windowed = model.predict(feats, none, active, 25.0, n, window_s=12.0)  # 5 windows
+    assert windowed.shape == whole.shape and wb.shape == whole_b.shape and np.isfinite(windowed).all()
+    g, gw = _mouth_gap(whole), _mouth_gap(windowed)
+    assert np.corrcoef(g, gw)[0, 1] > 0.98
+    # no jump where windows meet: the steps around each join are as large as the whole run's there
+    steps, steps_w = np.abs(np.diff(g)), np.abs(np.diff(gw))
+    for join in (300, 600, 900, 1200):
+        near = slice(join - 55, join + 55)
+        assert steps_w[near].max() <= steps[near].max() + 0.25 * g.std()

@@ -56,6 +56,13 @@ _PHONE_ID = {p: i for i, p in enumerate(PHONE_SET)}
 #: r on GRID s1 validation 0.878 -> 0.891, unseen GRID speakers 0.643 -> 0.680 (0.664 at 0.02 s,
 #: 0.665 at 0.05 s), interview clips 0.280 -> 0.312. Training uses 0 (the targets' own timing).
 READ_AHEAD_S = 0.04
+#: Longest stretch (s) the network runs on at once: longer speech is predicted in windows that
+#: overlap by ``2 x WINDOW_OVERLAP_S`` and are cross-faded there, so the network's memory does
+#: not grow with the length (one run over 600 s raised the peak by 340 MiB). The feature
+#: normalisation stays per utterance; the network's own GroupNorm statistics become per window.
+WINDOW_S = 60.0
+#: Context (s) each window carries past its ends; the neighbours are cross-faded over twice this.
+WINDOW_OVERLAP_S = 2.0
 #: Number of dynamics features per 100 Hz frame (see :func:`dynamics_features`).
 N_DYNAMICS = 8
 #: MediaPipe / ARKit blendshape names, in MediaPipe's output order (the explicit head's channels).
@@ -177,6 +184,10 @@ def frame_index(num_frames: int, fps: float, num_audio: int, rate: float = 100.0
 
 # -- inference (onnxruntime) ------------------------------------------------------------------
 
+#: 100 Hz frames of audio each window carries beyond the frames it pools (the first
+#: convolution's reach at 100 Hz is 2 frames).
+_AUDIO_CONTEXT = 10
+
 def default_weights() -> str | None:
     """Path of the shipped model (``assets/learned_motion.onnx``), or None if not shipped."""
     from importlib import resources
@@ -259,7 +270,8 @@ class LearnedMotion:
         return _cached(os.path.abspath(os.fspath(path)))
 
     def predict(self, features: AudioFeatures, phones: PhoneSegments, active: np.ndarray, fps: float,
-                num_frames: int, read_ahead_s: float = READ_AHEAD_S) -> tuple[np.ndarray, np.ndarray]:
+                num_frames: int, read_ahead_s: float = READ_AHEAD_S,
+                window_s: float = WINDOW_S) -> tuple[np.ndarray, np.ndarray]:
         """Blendshapes and landmark offsets for one utterance.
 
         Args:
@@ -270,6 +282,7 @@ class LearnedMotion:
             num_frames: F >= 0, number of video frames.
             read_ahead_s: frame ``f`` shows the motion the model predicts for time ``f / fps + read_ahead_s``
                 (:data:`READ_AHEAD_S`; 0 = the training targets' timing).
+            window_s: longer speech is predicted in cross-faded windows of this length (:data:`WINDOW_S`).
         Returns:
             ``(blendshapes float32 [F, 52] in [0, 1] (ARKit names, :data:`BLENDSHAPE_NAMES`),
             offsets float32 [F, 478, 3] from the identity's neutral mesh, IOD units, face-normalised frame)``.
@@ -283,12 +296,35 @@ class LearnedMotion:
             raise ValueError(f"fps must be positive, got {fps!r}")
         if num_frames <= 0:
             return np.zeros((0, self.config.n_blendshapes), np.float32), np.zeros((0, 478, 3), np.float32)
-        feeds = {"content": content_features(features.mel)[None],
-                 "tokens": phone_tokens(phones, t, features.frame_rate)[None],
-                 "dynamics": dynamics_features(features.energy, features.f0, features.formants, active)[None],
-                 "index": frame_index(num_frames, fps, t, features.frame_rate, read_ahead_s)[None]}
-        blend, offsets = self.session.run(["blendshapes", "offsets"], feeds)
-        return blend[0].astype(np.float32, copy=False), offsets[0].astype(np.float32, copy=False)
+        content = content_features(features.mel)
+        tokens = phone_tokens(phones, t, features.frame_rate)
+        dynamics = dynamics_features(features.energy, features.f0, features.formants, active)
+        index = frame_index(num_frames, fps, t, features.frame_rate, read_ahead_s)
+
+        def run(f0: int, f1: int) -> tuple[np.ndarray, np.ndarray]:  # frames [f0, f1) on their stretch of audio
+            idx = index[f0:f1]
+            a0, a1 = max(0, int(idx.min()) - _AUDIO_CONTEXT), min(t, int(idx.max()) + _AUDIO_CONTEXT + 1)
+            feeds = {"content": content[None, a0:a1], "tokens": tokens[None, a0:a1],
+                     "dynamics": dynamics[None, a0:a1], "index": (idx - a0)[None]}
+            blend, offsets = self.session.run(["blendshapes", "offsets"], feeds)
+            return blend[0].astype(np.float32, copy=False), offsets[0].astype(np.float32, copy=False)
+
+        size, margin = max(1, int(round(window_s * fps))), max(1, int(round(WINDOW_OVERLAP_S * fps)))
+        if num_frames <= size + margin:
+            return run(0, num_frames)
+        blend = np.empty((num_frames, self.config.n_blendshapes), np.float32)
+        offsets = np.empty((num_frames, 478, 3), np.float32)
+        for s0 in range(0, num_frames, size):
+            lo, hi = max(0, s0 - margin), min(num_frames, s0 + size + margin)
+            b, o = run(lo, hi)
+            if lo < s0:  # cross-fade with the previous window over [s0 - margin, s0 + margin)
+                n = min(2 * margin, hi - lo)
+                w = ((np.arange(n) + 0.5) / (2 * margin)).astype(np.float32)
+                blend[lo:lo + n] = (1 - w)[:, None] * blend[lo:lo + n] + w[:, None] * b[:n]
+                offsets[lo:lo + n] = (1 - w)[:, None, None] * offsets[lo:lo + n] + w[:, None, None] * o[:n]
+                b, o, lo = b[n:], o[n:], lo + n
+            blend[lo:hi], offsets[lo:hi] = b, o
+        return blend, offsets
 
 
 def close_bilabials(offsets: np.ndarray, phones: PhoneSegments, fps: float) -> np.ndarray:
