@@ -301,9 +301,12 @@ class LearnedMotion:
         dynamics = dynamics_features(features.energy, features.f0, features.formants, active)
         index = frame_index(num_frames, fps, t, features.frame_rate, read_ahead_s)
 
-        def run(f0: int, f1: int) -> tuple[np.ndarray, np.ndarray]:  # frames [f0, f1) on their stretch of audio
+        def run(f0: int, f1: int, whole: bool = False) -> tuple[np.ndarray, np.ndarray]:
+            """Frames ``[f0, f1)`` from their stretch of the audio (``whole``: all of it, the utterance)."""
             idx = index[f0:f1]
             a0, a1 = max(0, int(idx.min()) - _AUDIO_CONTEXT), min(t, int(idx.max()) + _AUDIO_CONTEXT + 1)
+            if whole:
+                a0, a1 = 0, t
             feeds = {"content": content[None, a0:a1], "tokens": tokens[None, a0:a1],
                      "dynamics": dynamics[None, a0:a1], "index": (idx - a0)[None]}
             blend, offsets = self.session.run(["blendshapes", "offsets"], feeds)
@@ -311,7 +314,7 @@ class LearnedMotion:
 
         size, margin = max(1, int(round(window_s * fps))), max(1, int(round(WINDOW_OVERLAP_S * fps)))
         if num_frames <= size + margin:
-            return run(0, num_frames)
+            return run(0, num_frames, whole=True)
         blend = np.empty((num_frames, self.config.n_blendshapes), np.float32)
         offsets = np.empty((num_frames, 478, 3), np.float32)
         for s0 in range(0, num_frames, size):
