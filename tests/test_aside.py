@@ -51,3 +51,8 @@ def test_leaving_ends_what_the_child_started_too(tmp_path) -> None:
             return
         time.sleep(0.05)
     raise AssertionError(f"the grandchild {pid} outlived its Aside")
+
+
+def test_arguments_that_do_not_pickle_lose_the_worker() -> None:
+    with Aside(divmod, lambda: 1, 2) as child, pytest.raises(WorkerLost):
+        child.result()

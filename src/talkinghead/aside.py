@@ -52,21 +52,20 @@ class Aside:
         self._group = not os.environ.get(_NESTED)  # the first child leads a process group
         self._proc = subprocess.Popen([sys.executable, "-c", _SERVE], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                       start_new_session=self._group, env={**os.environ, _NESTED: "1"})
-        try:
-            call = pickle.dumps((fn.__module__, fn.__qualname__, args), protocol=pickle.HIGHEST_PROTOCOL)
-        except BaseException:
-            self.close()
-            raise
+        call = (fn.__module__, fn.__qualname__, args)
         self._writer = threading.Thread(target=self._send, args=(call,), name="talkinghead-aside-send", daemon=True)
         self._writer.start()
 
-    def _send(self, call: bytes) -> None:
+    def _send(self, call: tuple) -> None:
+        """Pickle the call straight into the child's stdin (no copy of large arguments in memory)."""
         stdin = self._proc.stdin
         assert stdin is not None
         try:
-            stdin.write(call)
+            pickle.dump(call, stdin, protocol=pickle.HIGHEST_PROTOCOL)
         except OSError:
             pass  # the child died or was ended: result() reports it
+        except Exception:  # arguments that do not pickle: the child gets a broken call and ends
+            self._proc.kill()
         finally:
             try:
                 stdin.close()
