@@ -20,7 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from talkinghead.types import AudioFeatures, FaceMesh, InputError, MotionSequence, PersonModel, PhoneSegments, Speech
+from talkinghead.types import FaceMesh, InputError, MotionSequence, PersonModel, PhoneSegments, Speech
+
+# The audio stage lives in talkinghead.analysis; these names stay importable from here.
+from talkinghead.analysis import Analysis, analyse_speech, analysis_aside  # noqa: F401
 
 if TYPE_CHECKING:
     from talkinghead.audio.tts import TTSConfig
@@ -101,125 +104,6 @@ class StageTimes:
     @property
     def total(self) -> float:
         return float(sum(self.seconds.values()))
-
-
-@dataclass(frozen=True)
-class Analysis:
-    """What the audio stage found: features, voice activity and phones."""
-
-    speech: Speech
-    features: AudioFeatures
-    active: np.ndarray
-    phones: PhoneSegments
-
-
-def analyse_speech(speech: Speech, transcript: str | None, mode: str, times: StageTimes | None = None,
-                   known: PhoneSegments | None = None, processes: int = 2) -> Analysis:
-    """Audio features, voice activity and phones for one utterance.
-
-    Args:
-        speech: mono speech (any rate; 16 kHz is best).
-        transcript: the words spoken, if known (English).
-        mode: one of :data:`PHONE_MODES`.
-        times: optional stage timer.
-        known: phones already known exactly (text to speech): used instead of ``mode``.
-        processes: processes speech recognition may use (1 where other work keeps the second core busy).
-    Returns:
-        The Analysis; ``phones.source`` says how phones were found (``"none"``: no phones).
-    """
-    from talkinghead.audio.features import compute_features, speech_activity
-    from talkinghead.audio.phones import AlignmentError, RecognitionConfig, align_transcript, recognize
-
-    times = times or StageTimes()
-    t = time.perf_counter()
-    feats = compute_features(speech)
-    active = speech_activity(feats)
-    times.add("audio_features", time.perf_counter() - t)
-    t = time.perf_counter()
-    none = PhoneSegments(segments=(), source="none")
-    phones = none
-    if mode == "auto":
-        mode = "align" if transcript else "recognize"
-    if known is not None:
-        phones = known
-    elif mode == "align":
-        if not transcript:
-            raise InputError("--phones align needs --transcript")
-        try:
-            phones = align_transcript(speech, transcript)
-        except AlignmentError as e:
-            log.warning("forced alignment failed (%s); the motion follows the audio alone", e)
-    elif mode == "recognize":
-        rec = recognize(speech, feats, RecognitionConfig(processes=processes))
-        if rec.reliable:
-            phones = rec.phones
-            log.info("recognised: %s", rec.transcript)
-        else:
-            log.info("speech recognition is unreliable here (not English?); the motion follows the audio alone")
-    times.add("audio_phones", time.perf_counter() - t)
-    return Analysis(speech=speech, features=feats, active=active, phones=phones)
-
-
-@contextlib.contextmanager
-def analysis_aside(speech: Speech, transcript: str | None, mode: str, known: PhoneSegments | None = None,
-                   processes: int = 1) -> Iterator[Callable[[StageTimes], Analysis]]:
-    """Run :func:`analyse_speech` in a second process while the caller does other work.
-
-    pocketsphinx holds the GIL for the whole decode (a Python thread beside it gets about a
-    sixth of its usual share), so only a second process (:class:`talkinghead.aside.Aside`)
-    overlaps speech recognition with work such as tracking a video's face (``processes=1``: the
-    caller's work has the other core) or setting up a portrait (``processes=2``: brief work beside).
-
-    Usage::
-
-        with analysis_aside(speech, transcript, "auto") as analysis:
-            ...                      # work that does not need the phones
-            result = analysis(times) # waits; adds the child's stage times to ``times``
-
-    Yields:
-        A function ``(times) -> Analysis`` that waits for the child and returns its result
-        (the same as ``analyse_speech(speech, transcript, mode, times, known, processes)``).
-    Raises:
-        InputError: as :func:`analyse_speech` (re-raised from the child, when the function is called).
-    The child is ended when the block is left, called or not; where no second process can be
-    started the analysis runs in this process when the function is called.
-    """
-    from talkinghead.aside import Aside, WorkerLost
-
-    level = logging.getLogger("talkinghead").getEffectiveLevel()
-    try:
-        child: Aside | None = Aside(_analyse_parts, speech, transcript, mode, known, processes, level)
-    except OSError as e:
-        log.info("no second process (%s)", e)
-        child = None
-
-    def result(times: StageTimes) -> Analysis:
-        try:
-            if child is None:
-                raise WorkerLost("no second process")
-            features, active, phones, seconds = child.result()
-        except WorkerLost as e:
-            log.warning("speech analysis runs in this process (%s)", e)
-            return analyse_speech(speech, transcript, mode, times, known, processes)
-        for stage, dt in seconds.items():
-            times.add(stage, dt)
-        return Analysis(speech=speech, features=features, active=active, phones=phones)
-
-    try:
-        yield result
-    finally:
-        if child is not None:
-            child.close()
-
-
-def _analyse_parts(speech: Speech, transcript: str | None, mode: str, known: PhoneSegments | None, processes: int,
-                   level: int) -> tuple:
-    """:func:`analyse_speech` in :func:`analysis_aside`'s child: ``(features, active, phones, stage seconds)``."""
-    logging.basicConfig(format="%(levelname)s: %(message)s")
-    logging.getLogger("talkinghead").setLevel(level)
-    times = StageTimes()
-    a = analyse_speech(speech, transcript, mode, times, known, processes)
-    return a.features, a.active, a.phones, times.seconds
 
 
 class TalkingHeadPipeline:
