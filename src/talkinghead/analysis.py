@@ -108,23 +108,12 @@ def analysis_aside(speech: Speech, transcript: str | None, mode: str, known: Pho
     The child is ended when the block is left, called or not; where no second process can be
     started the analysis runs in this process when the function is called.
     """
-    from talkinghead.aside import Aside, WorkerLost
+    from talkinghead.aside import Aside
 
-    level = logging.getLogger("talkinghead").getEffectiveLevel()
-    try:
-        child: Aside | None = Aside(_analyse_parts, speech, transcript, mode, known, processes, level)
-    except OSError as e:
-        log.info("no second process (%s)", e)
-        child = None
+    child = Aside(_analyse_parts, speech, transcript, mode, known, processes, what="speech analysis")
 
     def result(times: StageTimes) -> Analysis:
-        try:
-            if child is None:
-                raise WorkerLost("no second process")
-            features, active, phones, seconds = child.result()
-        except WorkerLost as e:
-            log.warning("speech analysis runs in this process (%s)", e)
-            return analyse_speech(speech, transcript, mode, times, known, processes)
+        features, active, phones, seconds = child.result_or_here()
         for stage, dt in seconds.items():
             times.add(stage, dt)
         return Analysis(speech=speech, features=features, active=active, phones=phones)
@@ -132,15 +121,12 @@ def analysis_aside(speech: Speech, transcript: str | None, mode: str, known: Pho
     try:
         yield result
     finally:
-        if child is not None:
-            child.close()
+        child.close()
 
 
-def _analyse_parts(speech: Speech, transcript: str | None, mode: str, known: PhoneSegments | None, processes: int,
-                   level: int) -> tuple:
-    """:func:`analyse_speech` in :func:`analysis_aside`'s child: ``(features, active, phones, stage seconds)``."""
-    logging.basicConfig(format="%(levelname)s: %(message)s")
-    logging.getLogger("talkinghead").setLevel(level)
+def _analyse_parts(speech: Speech, transcript: str | None, mode: str, known: PhoneSegments | None,
+                   processes: int) -> tuple:
+    """:func:`analyse_speech` as :func:`analysis_aside` runs it: ``(features, active, phones, stage seconds)``."""
     from talkinghead.pipeline import StageTimes
 
     times = StageTimes()

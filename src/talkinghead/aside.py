@@ -9,6 +9,10 @@ over the child's stdin (written by a thread, so the caller goes on at once) and 
 of its stdout (anything the child prints goes to stderr). Start-up costs about 0.3-0.5 s of the
 other core.
 
+Where no second process can be had (none starts, or it dies), :meth:`Aside.result_or_here`
+runs the call in the caller's process instead, with a warning. The child logs at the caller's
+level of the ``talkinghead`` logger, to stderr.
+
 The first child starts a process group of its own (a nested call's child joins it), so Ctrl-C
 at the terminal reaches only the caller, and :meth:`Aside.close` ends the whole group:
 no grandchild is left decoding. On Linux a child also dies with its parent.
@@ -16,6 +20,7 @@ no grandchild is left decoding. On Linux a child also dies with its parent.
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 import signal
@@ -30,8 +35,11 @@ _SERVE = "from talkinghead.aside import _serve; _serve()"
 _NESTED = "TALKINGHEAD_ASIDE_CHILD"
 
 
+log = logging.getLogger("talkinghead")
+
+
 class WorkerLost(RuntimeError):
-    """The second process ended without a result (killed, crashed, or not a working Python)."""
+    """The second process ended without a result (not started, killed, crashed, or not a working Python)."""
 
 
 class Aside:
@@ -42,22 +50,30 @@ class Aside:
     Args:
         fn: a module-level function (found again by module and name in the child).
         args: picklable arguments.
-    Raises:
-        OSError: the child could not be started.
+        what: what the call does, for the warning where it falls back to this process.
+    A child that cannot be started is reported by :meth:`result` (:class:`WorkerLost`).
     """
 
-    def __init__(self, fn: Callable[..., Any], *args: Any) -> None:
-        if not sys.executable:
-            raise OSError("no Python executable to start")
+    def __init__(self, fn: Callable[..., Any], *args: Any, what: str = "") -> None:
+        self._fn, self._args, self._what = fn, args, what or fn.__qualname__
         self._group = not os.environ.get(_NESTED)  # the first child leads a process group
-        self._proc = subprocess.Popen([sys.executable, "-c", _SERVE], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                      start_new_session=self._group, env={**os.environ, _NESTED: "1"})
-        call = (fn.__module__, fn.__qualname__, args)
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._not_started = ""
+        try:
+            if not sys.executable:
+                raise OSError("no Python executable to start")
+            self._proc = subprocess.Popen([sys.executable, "-c", _SERVE], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                          start_new_session=self._group, env={**os.environ, _NESTED: "1"})
+        except OSError as e:
+            self._not_started = f"no second process: {e}"
+            return
+        call = (fn.__module__, fn.__qualname__, args, log.getEffectiveLevel())
         self._writer = threading.Thread(target=self._send, args=(call,), name="talkinghead-aside-send", daemon=True)
         self._writer.start()
 
     def _send(self, call: tuple) -> None:
         """Pickle the call straight into the child's stdin (no copy of large arguments in memory)."""
+        assert self._proc is not None
         stdin = self._proc.stdin
         assert stdin is not None
         try:
@@ -76,9 +92,11 @@ class Aside:
         """Wait for the call and return its value, or raise the exception it raised.
 
         Raises:
-            WorkerLost: the child ended without a result (killed, crashed, not a working Python).
+            WorkerLost: the child did not start, or ended without a result (killed, crashed, not a working Python).
             RuntimeError: its result or exception could not be pickled.
         """
+        if self._proc is None:
+            raise WorkerLost(self._not_started)
         assert self._proc.stdout is not None
         try:
             status, value = pickle.load(self._proc.stdout)
@@ -94,8 +112,18 @@ class Aside:
             raise value
         return value
 
+    def result_or_here(self) -> Any:
+        """:meth:`result`, or, where the child is lost (:class:`WorkerLost`), the call run in this process."""
+        try:
+            return self.result()
+        except WorkerLost as e:
+            log.warning("%s runs in this process (%s)", self._what, e)
+            return self._fn(*self._args)
+
     def close(self) -> None:
         """End the child if it is still running (its result is dropped)."""
+        if self._proc is None:
+            return
         if self._proc.poll() is None:
             try:
                 if self._group:
@@ -122,7 +150,9 @@ def _serve() -> None:
     _die_with_parent()
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # prints go to stderr; stdout's copy carries only the result
-    module, name, args = pickle.load(sys.stdin.buffer)
+    module, name, args, level = pickle.load(sys.stdin.buffer)
+    logging.basicConfig(format="%(levelname)s: %(message)s")
+    log.setLevel(level)
     fn: Any = importlib.import_module(module)
     for part in name.split("."):
         fn = getattr(fn, part)

@@ -523,27 +523,14 @@ def _recognize_spans(pcm: np.ndarray, spans: list[tuple[int, int]], config: Reco
         from talkinghead.aside import Aside
 
         s0 = spans[split][0]
-        try:
-            child = Aside(_recognize_span_list, pcm[s0:spans[-1][1]], [(a - s0, b - s0) for a, b in spans[split:]],
-                          s0 / DECODER_RATE, config)
-        except OSError as e:
-            log.info("recognition runs in one process (%s)", e)
-            split = len(spans)
+        child = Aside(_recognize_span_list, pcm[s0:spans[-1][1]], [(a - s0, b - s0) for a, b in spans[split:]],
+                      s0 / DECODER_RATE, config, what="recognition of the later chunks")
     try:
         done = _recognize_span_list(pcm, spans[:split], 0.0, config)
-        rest = None
-        if child is not None:
-            from talkinghead.aside import WorkerLost
-
-            try:
-                rest = child.result()
-            except WorkerLost as e:
-                log.warning("recognition finishes in this process (%s)", e)
-        done += rest if rest is not None else _recognize_span_list(pcm, spans[split:], 0.0, config)
+        return done + (child.result_or_here() if child is not None else [])
     finally:
         if child is not None:
             child.close()
-    return done
 
 
 def _recognize_span_list(pcm: np.ndarray, spans: list[tuple[int, int]], offset_s: float, config: RecognitionConfig
