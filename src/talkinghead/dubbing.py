@@ -175,7 +175,7 @@ class Dubber:
         hold = max_frames is None or max_frames > info.num_frames
         frames = ((f, _jpeg(f) if hold else b"") for f in islice(read_video(self.video, fps=info.fps), limit))
         builders = self._builders(bank, holdout_s, info)
-        with progress_bar(progress, info.num_frames, "tracking") as advance, \
+        with progress_bar(progress, info.num_frames, "tracking") as bar, \
                 Tracker(info.fps, max_short_side=TRACK_SHORT_SIDE) as tracker:
             for i, (frame, jpeg) in enumerate(prefetched(frames, name="talkinghead-decode")):
                 if hold:
@@ -187,8 +187,8 @@ class Dubber:
                     for builder, takes in builders:
                         if takes(i):
                             builder.add(frame, face.landmarks)
-                if advance is not None:
-                    advance(1)
+                if bar is not None:
+                    bar.update(1)
             raw = tracker.track()
         if not raw.num_frames:
             raise InputError(f"{self.video}: no video frames")
@@ -356,8 +356,9 @@ def dub(video: str | os.PathLike[str], audio: str | os.PathLike[str], output: st
         dubber = Dubber(video, config, bank=bank, holdout_s=holdout_s, progress=progress, max_frames=needed, info=info)
         times = times_merge(times, dubber.times)
         motion = dubber.motion(analysis(times))
-    with progress_bar(progress, motion.num_frames, "dubbing") as advance, AudioTrack(audio) as sound:
-        write_video(dubber.frames(motion), motion.fps, dubber.output_size, sound, output, times.add, advance)
+    with progress_bar(progress, motion.num_frames, "dubbing") as bar, AudioTrack(audio) as sound:
+        write_video(dubber.frames(motion), motion.fps, dubber.output_size, sound, output, times.add,
+                    bar.update if bar is not None else None)
     return times
 
 

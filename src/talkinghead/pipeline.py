@@ -266,7 +266,7 @@ def generate(
 
     # One bar over the whole job. The speech is analysed in a second process (recognition
     # shares its chunks with a third) while the face is found and the renderer set up.
-    with progress_bar(progress, num_video_frames(speech.duration_s, config.fps), "analysing speech") as advance:
+    with progress_bar(progress, num_video_frames(speech.duration_s, config.fps), "analysing speech") as bar:
         with contextlib.ExitStack() as stack:
             if processes > 1:
                 analysed = stack.enter_context(analysis_aside(speech, transcript, config.phones, known=phones,
@@ -277,11 +277,11 @@ def generate(
             pipe.times = times_merge(times, pipe.times)
             analysis = analysed(pipe.times)
         seq = pipe.motion(analysis)
-        if advance is not None:
-            advance.stage("rendering")
+        if bar is not None:
+            bar.set_description_str("rendering")
         # The output plays the input's own sound (its rate and channels), not the 16 kHz analysis copy.
         with AudioTrack(audio) as sound:
-            pipe.write(seq, sound, output, progress=advance)
+            pipe.write(seq, sound, output, progress=bar.update if bar is not None else None)
     if motion_out is not None:  # only once the video exists: a failed run leaves nothing
         try:
             if motion_out.suffix.lower() == ".npz":
@@ -365,8 +365,13 @@ def speak_or_play(
 
 
 @contextlib.contextmanager
-def progress_bar(enabled: bool, total: int, desc: str) -> Iterator[Progress | None]:
-    """A frame-counting tqdm bar on stderr for a block: yields a :class:`Progress` (None when not ``enabled``)."""
+def progress_bar(enabled: bool, total: int, desc: str) -> Iterator[Any]:
+    """A frame-counting tqdm bar on stderr for a block: yields it (None when not ``enabled``).
+
+    One bar can cover a job's stages: ``bar.set_description_str`` names the next stage; stages
+    that make no frames (speech analysis) show their name and the time elapsed, and the rate
+    and ETA come with the frames (``bar.update``).
+    """
     if not enabled:
         yield None
         return
@@ -374,26 +379,9 @@ def progress_bar(enabled: bool, total: int, desc: str) -> Iterator[Progress | No
 
     bar = tqdm(total=total, unit="frame", desc=desc, dynamic_ncols=True)
     try:
-        yield Progress(bar)
+        yield bar
     finally:
         bar.close()
-
-
-class Progress:
-    """One bar over a job's stages: called with a count of frames done; :meth:`stage` names the stage.
-
-    Stages that make no frames (speech analysis) show their name and the time elapsed; the
-    rate and the ETA come with the frames.
-    """
-
-    def __init__(self, bar: Any) -> None:
-        self._bar = bar
-
-    def __call__(self, n: int) -> None:
-        self._bar.update(n)
-
-    def stage(self, desc: str) -> None:
-        self._bar.set_description_str(desc)
 
 
 def check_output(output: str | os.PathLike[str], *inputs: str | os.PathLike[str] | None) -> Path:

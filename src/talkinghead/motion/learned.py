@@ -304,9 +304,8 @@ class LearnedMotion:
         def run(f0: int, f1: int, whole: bool = False) -> tuple[np.ndarray, np.ndarray]:
             """Frames ``[f0, f1)`` from their stretch of the audio (``whole``: all of it, the utterance)."""
             idx = index[f0:f1]
-            a0, a1 = max(0, int(idx.min()) - _AUDIO_CONTEXT), min(t, int(idx.max()) + _AUDIO_CONTEXT + 1)
-            if whole:
-                a0, a1 = 0, t
+            a0, a1 = (0, t) if whole else (max(0, int(idx.min()) - _AUDIO_CONTEXT),
+                                           min(t, int(idx.max()) + _AUDIO_CONTEXT + 1))
             feeds = {"content": content[None, a0:a1], "tokens": tokens[None, a0:a1],
                      "dynamics": dynamics[None, a0:a1], "index": (idx - a0)[None]}
             blend, offsets = self.session.run(["blendshapes", "offsets"], feeds)
