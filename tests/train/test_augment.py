@@ -123,3 +123,45 @@ def test_split_by_clip_keeps_copies_with_their_clip() -> None:
     train_i, val_i, val_aug_i = split_names(names)
     assert [names[i] for i in train_i] == ["bbaf2n", "bbaf2n#a0"]
     assert [names[i] for i in val_i] == [v] and [names[i] for i in val_aug_i] == [f"{v}#a0", f"{v}#a1"]
+
+
+def _stretchable_clip(t: int = 300, f: int = 75, fps: float = 25.0) -> dict[str, np.ndarray]:
+    """A padded clip whose speech (one mel band) and lip gap follow the same 1.3 Hz sine of time."""
+    from talkinghead.motion.learned import frame_index
+
+    ts, tf = np.arange(t) / 100.0, np.arange(f) / fps
+    content = np.zeros((t + 40, 80), np.float32)
+    content[:t, 10] = np.sin(2 * np.pi * 1.3 * ts)
+    gap = np.zeros(f + 10, np.float32)
+    gap[:f] = np.sin(2 * np.pi * 1.3 * tf)
+    mask = np.zeros(f + 10, bool)
+    mask[:f] = True
+    index = np.zeros((f + 10, 4), np.int64)
+    index[:f] = frame_index(f, fps, t)
+    return {"content": content, "dynamics": np.zeros((t + 40, 8), np.float32),
+            "tokens": (np.arange(t + 40) // 25).astype(np.int64), "index": index, "mask": mask,
+            "blend": np.zeros((f + 10, 52), np.float32), "lip_c": np.zeros((f + 10, 3), np.float32),
+            "face_c": np.zeros((f + 10, 4), np.float32), "gap": gap}
+
+
+@pytest.mark.parametrize("factor", [0.8, 1.25])
+def test_time_stretch_keeps_speech_and_face_in_sync(factor: float) -> None:
+    from talkinghead.train.augment import time_stretch
+
+    clip = _stretchable_clip()
+    time_stretch(clip, 300, 75, 25.0, factor)
+    f = int(clip["mask"].sum())
+    assert f == min(85, int(74 / factor) + 1) and not clip["gap"][f:].any()
+    tf = np.arange(f) / 25.0
+    # The face now moves at factor x 1.3 Hz, and the speech frames each video frame pools say the same.
+    assert np.allclose(clip["gap"][:f], np.sin(2 * np.pi * 1.3 * factor * tf), atol=0.02)
+    pooled = clip["content"][clip["index"][:f, 2], 10]
+    assert np.allclose(pooled, clip["gap"][:f], atol=0.05)
+    assert clip["tokens"].dtype == np.int64 and clip["tokens"][0] == 0
+
+
+def test_time_stretch_rejects_a_non_positive_factor() -> None:
+    from talkinghead.train.augment import time_stretch
+
+    with pytest.raises(ValueError, match="positive"):
+        time_stretch(_stretchable_clip(), 300, 75, 25.0, 0.0)

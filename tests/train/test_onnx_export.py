@@ -25,7 +25,7 @@ from talkinghead.motion.learned import (  # noqa: E402
     frame_index,
     phone_tokens,
 )
-from talkinghead.train.model import build_model, export_onnx, load_checkpoint, save_checkpoint, to_runtime  # noqa: E402
+from talkinghead.train.model import build_ensemble, build_model, export_onnx, load_checkpoint, save_checkpoint, to_runtime  # noqa: E402
 from talkinghead.types import AudioFeatures, PhoneSegment, PhoneSegments  # noqa: E402
 
 #: Tolerance onnxruntime vs torch (float32 both; measured differences are about 1e-7 on offsets, 1e-6 on blendshapes).
@@ -131,6 +131,22 @@ def test_checkpoint_round_trip_and_export_metadata(tmp_path: Path) -> None:
     assert float(np.abs(on - ot).max()) < ATOL and float(np.abs(bn - bt).max()) < ATOL
 
 
+def test_ensemble_export_is_the_mean_of_its_members(tmp_path: Path) -> None:
+    cfg = LearnedConfig(dim=16, phone_dim=4, enc_layers=2, dec_layers=1, heads=2, latent_dim=4, n_lip_basis=4,
+                        n_face_basis=3)
+    members = [_randomised(cfg, seed) for seed in (0, 1, 2)]
+    export_onnx(build_ensemble(members), tmp_path / "e.onnx", {"members": "3"})
+    lm = LearnedMotion.from_file(tmp_path / "e.onnx")
+    feats, phones, active = _random_input(400, 5)
+    be, oe = lm.predict(feats, phones, active, 25.0, 100)
+    each = [_torch_predict(m, feats, phones, active, 25.0, 100) for m in members]
+    assert float(np.abs(oe - np.mean([o for _, o in each], 0)).max()) < ATOL
+    assert float(np.abs(be - np.mean([b for b, _ in each], 0)).max()) < ATOL
+    assert float(np.abs(each[0][1] - each[1][1]).max()) > 100 * ATOL  # the members do differ
+    with pytest.raises(ValueError, match="configuration"):
+        build_ensemble([members[0], _randomised(replace(cfg, dim=8, heads=2))])
+
+
 def test_shipped_model_runs_on_real_speech() -> None:
     from talkinghead.audio.features import compute_features, speech_activity
     from talkinghead.eval.datasets import default_data_root
@@ -150,3 +166,26 @@ def test_shipped_model_runs_on_real_speech() -> None:
     assert on.shape == (frames, 478, 3) and np.isfinite(on).all() and np.isfinite(bn).all()
     assert 0.0 <= float(bn.min()) and float(bn.max()) <= 1.0
     assert float(np.abs(on).max()) > 0.01
+
+
+def test_train_export_writes_one_graph_for_several_checkpoints(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from talkinghead.cli import app
+
+    cfg = LearnedConfig(dim=16, phone_dim=4, enc_layers=2, dec_layers=1, heads=2, latent_dim=4, n_lip_basis=4,
+                        n_face_basis=3)
+    for seed in (0, 1):
+        save_checkpoint(_randomised(cfg, seed), tmp_path / f"s{seed}.safetensors", {"step": str(seed)})
+    save_checkpoint(_randomised(replace(cfg, dim=8)), tmp_path / "other.safetensors")
+    r = CliRunner().invoke(app, ["train", "export", str(tmp_path / "s0.safetensors"), str(tmp_path / "s1.safetensors"),
+                                 "-o", str(tmp_path / "e.onnx")])
+    assert r.exit_code == 0, r.output
+    members = json.loads(LearnedMotion.from_file(tmp_path / "e.onnx").meta["members"])
+    assert [m["checkpoint"] for m in members] == ["s0.safetensors", "s1.safetensors"]
+    assert [m["step"] for m in members] == ["0", "1"]
+    r = CliRunner().invoke(app, ["train", "export", str(tmp_path / "s0.safetensors"),
+                                 str(tmp_path / "other.safetensors"), "-o", str(tmp_path / "x.onnx")])
+    assert r.exit_code != 0 and "configuration" in r.output and not (tmp_path / "x.onnx").exists()

@@ -222,3 +222,64 @@ def augment(videos_dir: Path, data_dir: Path, cfg: AugmentConfig = AugmentConfig
                "seconds": round(time.perf_counter() - t0, 1)}
     print(json.dumps(summary), file=sys.stderr)
     return summary
+
+
+# -- tempo, at training time ------------------------------------------------------------------
+
+#: Per-frame target arrays of a training batch that :func:`time_stretch` resamples (at the video rate).
+FRAME_KEYS = ("blend", "lip_c", "face_c", "gap")
+#: Dynamics channels that are binary (voicing, voice activity): resampled to the nearest frame.
+_BINARY_DYNAMICS = (4, 5)
+
+
+def _lerp_rows(x: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """Rows of ``x [N, ...]`` linearly interpolated at fractional positions ``pos [M]`` (within ``[0, N-1]``)."""
+    i0 = np.clip(np.floor(pos).astype(np.int64), 0, len(x) - 1)
+    i1 = np.minimum(i0 + 1, len(x) - 1)
+    w = (pos - i0).astype(np.float32).reshape((-1,) + (1,) * (x.ndim - 1))
+    return (x[i0] * (1.0 - w) + x[i1] * w).astype(x.dtype)
+
+
+def time_stretch(clip: dict[str, np.ndarray], num_audio: int, num_frames: int, fps: float, factor: float) -> None:
+    """Make one padded training clip say the same thing ``factor`` times faster, in place (speech and face together).
+
+    Another speaker's tempo is the commonest difference a motion model trained on one person meets
+    (GRID's speakers read at one brisk pace; interviews are slower and more varied), and unlike a
+    voice change it moves the face targets too: time ``tau`` of the stretched clip is time
+    ``tau * factor`` of the real one, for the 100 Hz speech features and the video-rate targets
+    alike, so they stay in sync (linear interpolation; phone tokens and binary channels nearest;
+    rise and onset channels are resampled as they are, not re-derived). What runs past the padded
+    length is cut; the rest is padding (zeros, mask False).
+
+    Args:
+        clip: one clip's arrays, padded: ``content [T, 80]``, ``dynamics [T, 8]``, ``tokens`` int64 ``[T]``,
+            ``index`` int64 ``[F, 4]``, ``mask`` bool ``[F]`` and :data:`FRAME_KEYS` ``[F, ...]``; overwritten.
+        num_audio, num_frames: the real (unpadded) lengths.
+        fps: the clip's video frame rate.
+        factor: tempo factor (> 0; 1.25 = a quarter faster).
+    Raises:
+        ValueError: ``factor <= 0``.
+    """
+    from talkinghead.motion.learned import frame_index
+
+    if factor <= 0:
+        raise ValueError(f"tempo factor must be positive, got {factor}")
+    t_pad, f_pad = len(clip["tokens"]), len(clip["mask"])
+    t_new = min(t_pad, int((num_audio - 1) / factor) + 1)
+    f_new = min(f_pad, int((num_frames - 1) / factor) + 1)
+    pos_a = np.arange(t_new) * factor
+    dyn = _lerp_rows(clip["dynamics"][:num_audio], pos_a)
+    near = np.clip(np.round(pos_a).astype(np.int64), 0, num_audio - 1)
+    for ch in _BINARY_DYNAMICS:
+        dyn[:, ch] = clip["dynamics"][near, ch]
+    content = _lerp_rows(clip["content"][:num_audio], pos_a)
+    tokens = clip["tokens"][near]
+    pos_f = np.arange(f_new) * factor
+    frames = {k: _lerp_rows(clip[k][:num_frames], pos_f) for k in FRAME_KEYS}
+    for k, v in (("content", content), ("dynamics", dyn), ("tokens", tokens), *frames.items()):
+        clip[k][:] = 0
+        clip[k][: len(v)] = v
+    clip["mask"][:] = False
+    clip["mask"][:f_new] = True
+    clip["index"][:] = 0
+    clip["index"][:f_new] = frame_index(f_new, fps, t_new)

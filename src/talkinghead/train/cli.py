@@ -85,20 +85,27 @@ def train_mouth_bank(
 
 @train_app.command("export")
 def train_export(
-    checkpoint: Path = typer.Argument(..., help="A checkpoint written by 'talkinghead train motion' (.safetensors)."),
+    checkpoints: list[Path] = typer.Argument(..., help="Checkpoints written by 'talkinghead train motion' (.safetensors); several are exported as one graph that averages them."),
     out: Path = typer.Option(..., "-o", "--out", help="The ONNX file to write (what the product runs)."),
 ) -> None:
-    """Export a training checkpoint to the ONNX graph that inference runs (onnxruntime)."""
+    """Export training checkpoints to the ONNX graph that inference runs (onnxruntime): one model, or the mean of several (an ensemble of seeds)."""
     from talkinghead.types import InputError
 
     try:
-        from talkinghead.train.model import export_onnx, load_checkpoint
+        from talkinghead.train.model import build_ensemble, export_onnx, load_checkpoint
     except ImportError as e:
         _fail(f"exporting needs PyTorch and onnx: pip install 'talkinghead[train]' ({e})")
     try:
-        model, meta = load_checkpoint(checkpoint)
+        loaded = [load_checkpoint(c) for c in checkpoints]
     except InputError as e:
         _fail(str(e))
+    model, meta = loaded[0]
+    if len(loaded) > 1:
+        try:
+            model = build_ensemble([m for m, _ in loaded])
+        except ValueError as e:
+            _fail(f"{', '.join(map(str, checkpoints))}: {e}")
+        meta = {"members": json.dumps([{"checkpoint": c.name, **m} for c, (_, m) in zip(checkpoints, loaded)])}
     try:
         export_onnx(model, out, meta)
     except OSError as e:
@@ -119,6 +126,7 @@ def train_motion(
     max_minutes: float = typer.Option(0.0, "--max-minutes", help="Stop after this many minutes (0 = no limit)."),
     threads: int = typer.Option(2, "--threads", help="CPU threads."),
     dim: int = typer.Option(64, "--dim", help="Channel width of the model's encoders and decoder."),
+    tempo_prob: float = typer.Option(0.0, "--tempo-prob", help="Share of training clips made 0.8-1.25x as fast, speech and face together."),
 ) -> None:
     """Train the learned audio-to-motion model on prepared shards (GRID split: never on validation/test clips)."""
     from dataclasses import replace
@@ -133,7 +141,7 @@ def train_motion(
     if dim < 4 or dim % 4:
         _fail(f"--dim must be a positive multiple of 4 (the attention heads), got {dim}")
     cfg = replace(TrainConfig(), steps=steps, batch=batch, lr=lr, seed=seed, eval_every=eval_every,
-                  max_minutes=max_minutes, threads=threads)
+                  max_minutes=max_minutes, threads=threads, tempo_prob=tempo_prob)
     try:
         s = train(data, out, cfg, model_cfg=LearnedConfig(dim=dim), device=device)
     except InputError as e:

@@ -159,6 +159,39 @@ def build_model(config: LearnedConfig) -> Any:
     return LearnedMotionNet(config)
 
 
+def build_ensemble(models: list[Any]) -> Any:
+    """One torch module whose outputs are the means of ``models``' outputs (same inputs and outputs as one model).
+
+    Models trained on the same data with different seeds err differently, mostly on what one
+    speaker's 46 minutes cannot pin down (other voices); their average is steadier on speakers
+    none was trained on (a deep ensemble, Lakshminarayanan et al., NeurIPS 2017). Inference cost
+    grows with the number of members. ``cfg`` (for the export's metadata) is the first member's.
+
+    Raises:
+        ValueError: no models, or members whose configs differ in dimensions.
+    """
+    import torch
+    from torch import nn
+
+    if not models:
+        raise ValueError("an ensemble needs at least one model")
+    if len({m.cfg.to_json() for m in models}) > 1:
+        raise ValueError("the ensemble's members must share one model configuration")
+
+    class Ensemble(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.members = nn.ModuleList(models)
+            self.cfg = models[0].cfg
+
+        def forward(self, content: torch.Tensor, phones: torch.Tensor, dynamics: torch.Tensor,
+                    index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            outs = [m(content, phones, dynamics, index) for m in self.members]
+            return (torch.stack([o[0] for o in outs]).mean(0), torch.stack([o[1] for o in outs]).mean(0))
+
+    return Ensemble().eval()
+
+
 # -- checkpoints ---------------------------------------------------------------------------------
 
 def save_checkpoint(model: Any, path: str | os.PathLike[str], extra: dict[str, str] | None = None) -> None:
