@@ -126,7 +126,6 @@ def train_motion(
     max_minutes: float = typer.Option(0.0, "--max-minutes", help="Stop after this many minutes (0 = no limit)."),
     threads: int = typer.Option(2, "--threads", help="CPU threads."),
     dim: int = typer.Option(64, "--dim", help="Channel width of the model's encoders and decoder."),
-    tempo_prob: float = typer.Option(0.0, "--tempo-prob", help="Share of training clips made 0.8-1.25x as fast, speech and face together."),
 ) -> None:
     """Train the learned audio-to-motion model on prepared shards (GRID split: never on validation/test clips)."""
     from dataclasses import replace
@@ -141,7 +140,7 @@ def train_motion(
     if dim < 4 or dim % 4:
         _fail(f"--dim must be a positive multiple of 4 (the attention heads), got {dim}")
     cfg = replace(TrainConfig(), steps=steps, batch=batch, lr=lr, seed=seed, eval_every=eval_every,
-                  max_minutes=max_minutes, threads=threads, tempo_prob=tempo_prob)
+                  max_minutes=max_minutes, threads=threads)
     try:
         s = train(data, out, cfg, model_cfg=LearnedConfig(dim=dim), device=device)
     except InputError as e:

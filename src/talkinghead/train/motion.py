@@ -58,8 +58,6 @@ class TrainConfig:
         eval_every: steps between validations.
         max_minutes: stop early after this wall time (0 = no limit; breaks exact reproducibility).
         threads: torch CPU threads.
-        tempo_prob: share of training clips made faster or slower, speech and face together
-            (:func:`talkinghead.train.augment.time_stretch`); ``tempo_range`` the range of the factor.
     """
 
     steps: int = 3000
@@ -77,8 +75,6 @@ class TrainConfig:
     eval_every: int = 200
     max_minutes: float = 0.0
     threads: int = 2
-    tempo_prob: float = 0.0
-    tempo_range: tuple[float, float] = (0.8, 1.25)
 
 
 @dataclass
@@ -86,9 +82,7 @@ class Dataset:
     """Clips padded to a common length (numpy, float32 unless stated).
 
     content ``[N, T, 80]``, dynamics ``[N, T, 8]``, tokens int64 ``[N, T]``, index int64 ``[N, F, 4]``,
-    blend ``[N, F, 52]``, offsets ``[N, F, 478, 3]``, mask bool ``[N, F]`` (real frames), names;
-    fps ``[N]`` (video frame rate) and num_audio int64 ``[N]`` (real 100 Hz frames) per clip, or None
-    where unknown (then no tempo augmentation).
+    blend ``[N, F, 52]``, offsets ``[N, F, 478, 3]``, mask bool ``[N, F]`` (real frames), names.
     """
 
     names: list[str]
@@ -99,14 +93,11 @@ class Dataset:
     blend: np.ndarray
     offsets: np.ndarray
     mask: np.ndarray
-    fps: np.ndarray | None = None
-    num_audio: np.ndarray | None = None
 
     def subset(self, keep: Sequence[int]) -> Dataset:
         k = np.asarray(keep, dtype=np.int64)
         return Dataset([self.names[i] for i in k], self.content[k], self.dynamics[k], self.tokens[k],
-                       self.index[k], self.blend[k], self.offsets[k], self.mask[k],
-                       None if self.fps is None else self.fps[k], None if self.num_audio is None else self.num_audio[k])
+                       self.index[k], self.blend[k], self.offsets[k], self.mask[k])
 
 
 def load_shards(data: Path) -> Dataset:
@@ -141,8 +132,7 @@ def load_shards(data: Path) -> Dataset:
     ds = Dataset(names=[c[0] for c in clips], content=np.zeros((n, tmax, 80), np.float32),
                  dynamics=np.zeros((n, tmax, 8), np.float32), tokens=np.zeros((n, tmax), np.int64),
                  index=np.zeros((n, fmax, 4), np.int64), blend=np.zeros((n, fmax, 52), np.float32),
-                 offsets=np.zeros((n, fmax, 478, 3), np.float32), mask=np.zeros((n, fmax), bool),
-                 fps=np.array([c[1] for c in clips], np.float64), num_audio=np.array([len(c[2]) for c in clips]))
+                 offsets=np.zeros((n, fmax, 478, 3), np.float32), mask=np.zeros((n, fmax), bool))
     for i, (_, fps, cont, dyn, tok, bl, off) in enumerate(clips):
         t, f = len(cont), len(bl)
         ds.content[i, :t], ds.dynamics[i, :t], ds.tokens[i, :t] = cont, dyn, tok
@@ -265,24 +255,18 @@ def _losses(model: object, batch: dict, cfg: TrainConfig, proj: dict, gen: objec
 
 
 def _batch(ds: Dataset, idx: np.ndarray, device: str, targets: dict[str, np.ndarray],
-           phone_drop: np.ndarray | None = None, tempo: np.ndarray | None = None) -> dict:
-    """Tensors of the clips ``idx``; ``phone_drop`` (bool per clip) blanks phones, ``tempo`` (factor per clip,
-    1 = as is) stretches them."""
+           phone_drop: np.ndarray | None = None) -> dict:
     import torch
 
-    from talkinghead.train.augment import time_stretch
-
-    arrays = {"content": ds.content[idx], "dynamics": ds.dynamics[idx], "tokens": ds.tokens[idx],
-              "index": ds.index[idx], "blend": ds.blend[idx], "mask": ds.mask[idx],
-              **{k: v[idx] for k, v in targets.items()}}  # fancy indexing: copies, safe to alter
+    tok = ds.tokens[idx].copy()
     if phone_drop is not None:
-        arrays["tokens"][phone_drop] = 0
-    if tempo is not None and ds.fps is not None and ds.num_audio is not None:
-        for j, i in enumerate(idx):
-            if tempo[j] != 1.0:
-                time_stretch({k: v[j] for k, v in arrays.items()}, int(ds.num_audio[i]), int(ds.mask[i].sum()),
-                             float(ds.fps[i]), float(tempo[j]))
-    return {k: torch.from_numpy(v).to(device) for k, v in arrays.items()}
+        tok[phone_drop] = 0
+    return {"content": torch.from_numpy(ds.content[idx]).to(device),
+            "dynamics": torch.from_numpy(ds.dynamics[idx]).to(device),
+            "tokens": torch.from_numpy(tok).to(device), "index": torch.from_numpy(ds.index[idx]).to(device),
+            "blend": torch.from_numpy(ds.blend[idx]).to(device),
+            "mask": torch.from_numpy(ds.mask[idx]).to(device),
+            **{k: torch.from_numpy(v[idx]).to(device) for k, v in targets.items()}}
 
 
 def coefficient_targets(ds: Dataset, model: object) -> dict[str, np.ndarray]:
@@ -421,14 +405,9 @@ def train(data: Path, out: Path, cfg: TrainConfig = TrainConfig(), model_cfg: Le
         idx = order[pos:pos + min(cfg.batch, len(order))]
         pos += cfg.batch
         drop = rng.random(len(idx)) < cfg.phone_dropout
-        tempo = None
-        if cfg.tempo_prob > 0:  # drawn only when on, so that runs without it keep their random stream
-            tempo = np.where(rng.random(len(idx)) < cfg.tempo_prob,
-                             np.exp(rng.uniform(*np.log(cfg.tempo_range), size=len(idx))), 1.0)
         for g in opt.param_groups:
             g["lr"] = lr_at(step)
-        total, parts, _ = _losses(model, _batch(train_ds, idx, device, tr_t, drop, tempo), cfg, proj, gen,
-                                  train=True)
+        total, parts, _ = _losses(model, _batch(train_ds, idx, device, tr_t, drop), cfg, proj, gen, train=True)
         opt.zero_grad()
         total.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
