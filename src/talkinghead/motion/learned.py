@@ -24,9 +24,11 @@ path (prosody head pose, blink timing), so the two paths differ only in the face
 
 The network is defined once, in PyTorch (:mod:`talkinghead.train.model`, extra ``train``),
 trained there and exported to ONNX; at run time :class:`LearnedMotion` runs that graph with
-onnxruntime, without torch. Cost: about a millisecond per second of audio (real-time factor
-about 0.001). The shipped model is ``assets/learned_motion.onnx`` with the model configuration
-(JSON) and its training record in the graph's metadata.
+onnxruntime, without torch. The shipped model ``assets/learned_motion.onnx`` is three such
+networks trained with different seeds, averaged inside one graph
+(:func:`talkinghead.train.model.build_ensemble`), with the model configuration (JSON) and each
+member's training record (``members``) in the graph's metadata. Cost: about 2 ms per second of
+audio (real-time factor about 0.002).
 """
 
 from __future__ import annotations
