@@ -50,7 +50,8 @@ def analyse_speech(speech: Speech, transcript: str | None, mode: str, times: Sta
         The Analysis; ``phones.source`` says how phones were found (``"none"``: no phones).
     """
     from talkinghead.audio.features import compute_features, speech_activity
-    from talkinghead.audio.phones import AlignmentError, RecognitionConfig, align_transcript, recognize
+    from talkinghead.audio.phones import AlignmentError, align_transcript
+    from talkinghead.audio.recognition import RecognitionConfig, recognize
 
     from talkinghead.pipeline import StageTimes
 

@@ -19,7 +19,8 @@ from talkinghead.audio import (
     recognize,
     recognize_phones,
 )
-from talkinghead.audio.phones import _chunks, _timeline
+from talkinghead.audio.phones import _timeline
+from talkinghead.audio.recognition import _chunks
 from talkinghead.types import PhoneSegment, PhoneSegments, Speech
 
 JFK_TEXT = (
@@ -187,7 +188,6 @@ def test_recognize_in_short_chunks(jfk: Speech) -> None:
 def test_recognition_shared_by_two_processes_is_the_same_as_by_one(jfk: Speech) -> None:
     from dataclasses import replace
 
-    from talkinghead.audio.phones import _chunks
     from talkinghead.audio.features import compute_features, speech_activity
 
     config = RecognitionConfig(max_chunk_s=3.0)

@@ -11,18 +11,9 @@
 from __future__ import annotations
 
 from talkinghead.audio.features import compute_features, mel_filterbank, speech_activity
-from talkinghead.audio.phones import (
-    AlignedTranscript,
-    AlignmentError,
-    Recognition,
-    RecognitionConfig,
-    WordSegment,
-    align,
-    align_transcript,
-    normalize_transcript,
-    recognize,
-    recognize_phones,
-)
+from talkinghead.audio.phones import AlignedTranscript, AlignmentError, WordSegment, align, align_transcript
+from talkinghead.audio.recognition import Recognition, RecognitionConfig, recognize, recognize_phones
+from talkinghead.audio.transcript import normalize_transcript
 
 __all__ = [
     "AlignedTranscript",
