@@ -38,7 +38,7 @@ def main() -> None:
     ap.add_argument("--out", default="reports/dub_gallery")
     args = ap.parse_args()
     from talkinghead.audio.phones import align_transcript
-    from talkinghead.eval.benchmark import prepare_reference
+    from talkinghead.eval.reference import prepare_reference
     from talkinghead.eval.systems import system_frames
     from talkinghead.eval.datasets import load_set
     from talkinghead.pipeline import analyse_speech

@@ -74,7 +74,7 @@ def main() -> None:
     from PIL import Image
 
     from talkinghead.eval import metrics as M
-    from talkinghead.eval.benchmark import pause_closed, pause_frames
+    from talkinghead.eval.reference import pause_closed, pause_frames
     from talkinghead.face.track import track_frames
     from talkinghead.media.audio import load_speech
     from talkinghead.media.image import load_image

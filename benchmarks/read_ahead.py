@@ -42,7 +42,8 @@ def tracker_lag(frames: list[np.ndarray], fps: float) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from talkinghead.eval.benchmark import EvalConfig, prepare_reference, score_frames
+    from talkinghead.eval.reference import EvalConfig, prepare_reference
+    from talkinghead.eval.scoring import score_frames
     from talkinghead.eval.datasets import default_data_root, load_set
     from talkinghead.eval.systems import _pipeline
     from talkinghead.face.track import video_frames

@@ -373,7 +373,8 @@ def eval_(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Self-reenactment benchmark: regenerate real clips from their first frame and audio, score against the real frames."""
-    from talkinghead.eval.benchmark import EvalConfig, run_benchmark
+    from talkinghead.eval.benchmark import run_benchmark
+    from talkinghead.eval.reference import EvalConfig
     from talkinghead.eval.datasets import default_data_root
     from talkinghead.eval.report import write_report
     from talkinghead.types import InputError

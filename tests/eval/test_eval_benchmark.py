@@ -9,7 +9,7 @@ import numpy as np
 from typer.testing import CliRunner
 
 from talkinghead.cli import app
-from talkinghead.eval.benchmark import Scores, score_names
+from talkinghead.eval.scoring import Scores, score_names
 from talkinghead.eval.systems import loudness_motion
 from talkinghead.eval.datasets import GRID_S1_TEST
 from talkinghead.eval.report import METRICS, REAL_ROW
@@ -84,7 +84,8 @@ def test_eval_command_writes_reports(shared_data: Path, tmp_path: Path) -> None:
 def test_dub_self_reconstruction_beats_one_shot_on_the_mouth_crop(shared_data: Path) -> None:
     """A GRID test clip's own video dubbed with its own speech (the s1 person model's mouths) vs
     one-shot generation from its first frame: the dubbed mouth crop is much closer to the real one."""
-    from talkinghead.eval.benchmark import EvalConfig, evaluate_clip
+    from talkinghead.eval.benchmark import evaluate_clip
+    from talkinghead.eval.reference import EvalConfig
     from talkinghead.eval.datasets import load_set
 
     clip = load_set("grid_test", shared_data, limit=1)[0]

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from talkinghead.eval.benchmark import pause_closed, pause_frames, with_babble
+from talkinghead.eval.reference import pause_closed, pause_frames, with_babble
 from talkinghead.eval.systems import NOISY_SYSTEMS, systems_for
 from talkinghead.eval.datasets import Clip
 from talkinghead.types import Speech

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from talkinghead.eval import metrics as M
-from talkinghead.eval.benchmark import EvalConfig, Reference, prepare_reference, real_scores, score_frames
+from talkinghead.eval.reference import EvalConfig, Reference, prepare_reference
+from talkinghead.eval.scoring import real_scores, score_frames
 from talkinghead.eval.datasets import GRID_S1_TEST, Clip, load_set
 from talkinghead.face.track import video_frames
 

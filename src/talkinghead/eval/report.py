@@ -24,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from talkinghead.eval.benchmark import BenchmarkResult, ClipResult, RealScores, Scores, score_names
+from talkinghead.eval.benchmark import BenchmarkResult, ClipResult
+from talkinghead.eval.scoring import RealScores, Scores, score_names
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ class MetricInfo:
     """How a metric is shown.
 
     Attributes:
-        key: field name (in :class:`~talkinghead.eval.benchmark.Scores`, or ``offset_abs``).
+        key: field name (in :class:`~talkinghead.eval.scoring.Scores`, or ``offset_abs``).
         label: column title.
         unit: unit, for report.json.
         better: ``"higher"``, ``"lower"``, ``"1"`` (closer to 1), ``"0"`` (closer to 0), ``"real"`` (closer to the real video's).

@@ -1,7 +1,7 @@
 """The systems the benchmark compares: what each one is, and the frames it makes for a clip.
 
-Each system turns a real clip (:class:`~talkinghead.eval.benchmark.Reference`) or a portrait +
-speech pair (:class:`~talkinghead.eval.benchmark.Pair`) into frames: the still portrait, a
+Each system turns a real clip (:class:`~talkinghead.eval.reference.Reference`) or a portrait +
+speech pair (:class:`~talkinghead.eval.reference.Pair`) into frames: the still portrait, a
 loudness-only mouth, the pipeline with each motion model, phone condition and mouth interior,
 dubbing of the clip's own video, or the real frames themselves (``oracle``).
 """
@@ -21,7 +21,7 @@ from talkinghead.face.track import video_frames
 from talkinghead.types import InputError, Speech
 
 if TYPE_CHECKING:
-    from talkinghead.eval.benchmark import EvalConfig, Pair, Reference
+    from talkinghead.eval.reference import EvalConfig, Pair, Reference
     from talkinghead.pipeline import TalkingHeadPipeline
     from talkinghead.types import MotionSequence
 
@@ -44,7 +44,7 @@ def _pipeline(src: Reference | Pair, pose_scale: float, blink_rate: float, confi
               motion: str = "rules", mouth: str = "real") -> TalkingHeadPipeline:
     """The pipeline on a source's portrait: full-frame for real clips (frames line up with the
     real ones), a face crop of ``config.crop_size`` for pairs."""
-    from talkinghead.eval.benchmark import Pair
+    from talkinghead.eval.reference import Pair
     from talkinghead.pipeline import GenerateConfig, TalkingHeadPipeline
 
     pair = isinstance(src, Pair)
@@ -91,7 +91,7 @@ def system_frames(system: str, src: Reference | Pair,
     Raises:
         InputError: the portrait has no face (pipeline systems), ``oracle`` on a pair, or an unknown system.
     """
-    from talkinghead.eval.benchmark import EvalConfig, Pair
+    from talkinghead.eval.reference import EvalConfig, Pair
 
     config = config or EvalConfig()
     t = time.perf_counter()
@@ -129,7 +129,7 @@ def _dub_frames(src: Reference | Pair, config: EvalConfig, t0: float) -> tuple[I
     from dataclasses import replace
 
     from talkinghead.dubbing import Dubber
-    from talkinghead.eval.benchmark import Pair
+    from talkinghead.eval.reference import Pair
     from talkinghead.pipeline import GenerateConfig, analyse_speech
     from talkinghead.render.interior import load_bank
 

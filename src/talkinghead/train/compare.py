@@ -7,7 +7,7 @@ Per clip: the portrait is the clip's first frame, the drive its own audio with i
 (GRID word alignment; clips without one go through recognition, the pipeline's ``auto``
 mode). Both systems share the same pipeline, audio analysis, head pose and blinks (same seed);
 only the face motion differs. Frames are rendered full-frame, tracked with MediaPipe and scored
-by :func:`talkinghead.eval.benchmark.score_frames` (mouth-opening r, offset, LMD, jitter...).
+by :func:`talkinghead.eval.scoring.score_frames` (mouth-opening r, offset, LMD, jitter...).
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ SUMMARY = ("mouth_r", "offset", "abs_offset", "lmd", "lmd_px256", "jitter_ratio"
 
 def compare_clip(clip: object, model: object, config: object) -> dict[str, dict[str, object]]:
     """Scores of each of :data:`SYSTEMS` on one real clip (dict per system, plus motion seconds)."""
-    from talkinghead.eval.benchmark import prepare_reference, score_frames
+    from talkinghead.eval.reference import prepare_reference
+    from talkinghead.eval.scoring import score_frames
     from talkinghead.motion.learned import learned_motion
     from talkinghead.motion.rules import MotionConfig, rule_motion
     from talkinghead.pipeline import GenerateConfig, TalkingHeadPipeline, analyse_speech
@@ -141,7 +142,7 @@ def markdown(summaries: dict[str, dict[str, dict[str, float | None]]]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI: ``--model FILE --sets ... [--limit N] [--out DIR]``; writes compare.json and compare.md."""
-    from talkinghead.eval.benchmark import EvalConfig
+    from talkinghead.eval.reference import EvalConfig
     from talkinghead.eval.datasets import default_data_root, load_set
     from talkinghead.motion.learned import LearnedMotion
     from talkinghead.types import InputError
