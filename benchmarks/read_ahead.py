@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     from talkinghead.eval.reference import EvalConfig, prepare_reference
     from talkinghead.eval.scoring import score_frames
     from talkinghead.eval.datasets import default_data_root, load_set
-    from talkinghead.eval.systems import _pipeline
+    from talkinghead.eval.systems import eval_pipeline
     from talkinghead.face.track import video_frames
     from talkinghead.motion.learned import LearnedMotion, learned_motion
     from talkinghead.motion.rules import MotionConfig
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             ref = prepare_reference(clip, config)
             lag = tracker_lag(list(video_frames(clip.video, ref.fps)), ref.fps) if a.tracker_lag else float("nan")
-            pipe = _pipeline(ref, 1.0, 15.0, config, motion="learned")
+            pipe = eval_pipeline(ref, 1.0, 15.0, config, motion="learned")
             an = analyse_speech(ref.speech, None, "acoustic")
             mc = MotionConfig(fps=ref.fps, pose_scale=1.0, blink_rate=15.0, seed=config.seed)
             row = {"clip": clip.name, "tracker_lag": lag}

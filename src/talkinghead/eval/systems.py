@@ -40,10 +40,22 @@ DUB_S1_SETS, DUB_HOLDOUT_S = ("grid_test", "grid_validation", "dub_cross"), 2.0
 NOISY_SYSTEMS = ("auto-notext", "learned-nophones", "rules-nophones")
 
 
-def _pipeline(src: Reference | Pair, pose_scale: float, blink_rate: float, config: EvalConfig,
-              motion: str = "rules", mouth: str = "real") -> TalkingHeadPipeline:
-    """The pipeline on a source's portrait: full-frame for real clips (frames line up with the
-    real ones), a face crop of ``config.crop_size`` for pairs."""
+def eval_pipeline(src: Reference | Pair, pose_scale: float, blink_rate: float, config: EvalConfig,
+                  motion: str = "rules", mouth: str = "real") -> TalkingHeadPipeline:
+    """The pipeline the eval runs on a source's portrait, with the eval's exact settings.
+
+    Full-frame for real clips (frames line up with the real ones), a face crop of
+    ``config.crop_size`` for pairs; the source's frame rate, ``config.seed``, ``--phones auto``.
+
+    Args:
+        src: a prepared real clip or portrait + speech pair.
+        pose_scale: head-motion scale (0 = still head).
+        blink_rate: blinks per minute (0 = none).
+        config: the eval's settings.
+        motion, mouth: ``GenerateConfig.motion`` and ``GenerateConfig.mouth``.
+    Raises:
+        InputError: no face found in the portrait.
+    """
     from talkinghead.eval.reference import Pair
     from talkinghead.pipeline import GenerateConfig, TalkingHeadPipeline
 
@@ -97,7 +109,7 @@ def system_frames(system: str, src: Reference | Pair,
     t = time.perf_counter()
     if system == "still":
         if isinstance(src, Pair):  # the portrait as the renderer frames it, unmoved
-            return itertools.repeat(_pipeline(src, 0.0, 0.0, config).renderer.source, src.num_frames), \
+            return itertools.repeat(eval_pipeline(src, 0.0, 0.0, config).renderer.source, src.num_frames), \
                 time.perf_counter() - t
         return itertools.repeat(src.portrait, src.num_frames), time.perf_counter() - t
     if system == "oracle":
@@ -105,7 +117,7 @@ def system_frames(system: str, src: Reference | Pair,
             raise InputError(f"{src.clip.name}: no real video for the oracle")
         return video_frames(src.clip.video, src.fps), 0.0
     if system == "loudness":
-        pipe = _pipeline(src, 0.0, 0.0, config)
+        pipe = eval_pipeline(src, 0.0, 0.0, config)
         n = max(1, int(round(src.speech.duration_s * src.fps)))
         motion = loudness_motion(src.speech, src.fps, n)
         return pipe.frames(motion), time.perf_counter() - t
@@ -115,7 +127,7 @@ def system_frames(system: str, src: Reference | Pair,
         from talkinghead.pipeline import analyse_speech
 
         motion_mode, transcript, phones, mouth = PIPELINE_SYSTEMS[system]
-        pipe = _pipeline(src, 1.0, 15.0, config, motion=motion_mode, mouth=mouth)
+        pipe = eval_pipeline(src, 1.0, 15.0, config, motion=motion_mode, mouth=mouth)
         analysis = analyse_speech(src.speech, src.clip.transcript if transcript else None, phones)
         motion = pipe.motion(analysis)
         return pipe.frames(motion), time.perf_counter() - t
