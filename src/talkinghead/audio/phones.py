@@ -1,8 +1,9 @@
 """Phones with timings from speech: forced alignment of a known transcript (and the pocketsphinx plumbing that recognition shares).
 
-Both use pocketsphinx (CMU Sphinx, Huggins-Daines et al., ICASSP 2006) with its bundled US
-English acoustic model, CMU pronouncing dictionary and trigram language model (DESIGN.md,
-"Dependencies"). Phones are ARPAbet without stress digits; silence and noise are ``"SIL"``.
+Alignment uses pocketsphinx (CMU Sphinx, Huggins-Daines et al., ICASSP 2006) with its bundled
+US English acoustic model and CMU pronouncing dictionary (DESIGN.md, "Dependencies"); recognition
+(:mod:`talkinghead.audio.recognition`) shares the plumbing here and adds the trigram language
+model. Phones are ARPAbet without stress digits; silence and noise are ``"SIL"``.
 
 - :func:`align` / :func:`align_transcript`: text known -> two decoding passes (word
   alignment, then phone/state alignment). Measured 0.03 real-time factor (RTF) on 11 s and

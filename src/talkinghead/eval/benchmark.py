@@ -1,5 +1,9 @@
 """Self-reenactment benchmark: generate each real clip from its own first frame and audio, compare.
 
+This module runs the systems over the clips (:func:`evaluate_clip`, :func:`run_benchmark`); the
+real side is prepared in :mod:`talkinghead.eval.reference`, each system's frames are made in
+:mod:`talkinghead.eval.systems` and scored in :mod:`talkinghead.eval.scoring`.
+
 For every clip (DESIGN.md, "Evaluation"): the portrait is the clip's first frame, the drive is
 the clip's own audio, the transcript is the clip's word alignment where there is one (GRID).
 Each system's frames are tracked in memory with the same MediaPipe model as the real frames,

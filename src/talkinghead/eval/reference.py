@@ -8,7 +8,6 @@ loudness envelope, bilabial events and pauses; :func:`prepare_pair` does the sam
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,6 @@ from talkinghead.eval.systems import DEFAULT_SYSTEMS, SYSTEMS
 from talkinghead.face.track import Track, Tracker, video_frames
 from talkinghead.types import InputError, Speech
 
-log = logging.getLogger("talkinghead")
 
 #: Pauses scored by ``pause_closed``: voice-activity pauses at least this long (s) in the clean speech,
 #: less this margin (s) at each end (lips close after the last sound and open before the next).

@@ -9,7 +9,6 @@ motion, blinks, image and mouth-crop quality, identity, closure, pauses, speed: 
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
@@ -22,7 +21,6 @@ from talkinghead.eval.reference import EvalConfig, Pair, Reference, pause_closed
 from talkinghead.face.track import Track, Tracker
 from talkinghead.types import InputError
 
-log = logging.getLogger("talkinghead")
 
 @dataclass(frozen=True)
 class RealScores:
@@ -82,7 +80,7 @@ class Scores:
         loudness_r: Pearson r of generated mouth opening and loudness (no ground truth needed).
         closure: share of bilabial events where the generated lips close (None without events).
         pause_closed: share of frames in the speech's pauses where the generated lips are
-            closed (None without pauses; see :func:`pause_frames`).
+            closed (None without pauses; see :func:`~talkinghead.eval.reference.pause_frames`).
         gen_s: seconds spent generating (setup, motion and rendering; tracking excluded).
         rtf: real-time factor of generation (gen_s / audio seconds).
     """
@@ -172,7 +170,7 @@ def score_frames(ref: Reference, frames: Iterable[np.ndarray], system: str = "ge
     its own length. Frames of another size than the real ones are resized to it.
 
     Args:
-        ref: the real clip (:func:`prepare_reference`).
+        ref: the real clip (:func:`~talkinghead.eval.reference.prepare_reference`).
         frames: uint8 ``[H, W, 3]`` RGB generated frames at the real clip's frame rate.
         system: name recorded with the result.
         config: settings (crop size, identity frames, contact-sheet frames, lag range).
@@ -280,7 +278,7 @@ def score_pair(pair: Pair, frames: Iterable[np.ndarray], system: str = "generate
     """Track generated frames of a pair without ground truth and score what needs no real frames.
 
     Args:
-        pair: the portrait + speech pair (:func:`prepare_pair`).
+        pair: the portrait + speech pair (:func:`~talkinghead.eval.reference.prepare_pair`).
         frames: uint8 RGB generated frames at ``pair.fps`` (any size; at most ``pair.num_frames`` used).
         system: name recorded with the result.
         config: settings (identity and contact-sheet frames).

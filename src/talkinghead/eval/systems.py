@@ -45,7 +45,8 @@ def eval_pipeline(src: Reference | Pair, pose_scale: float, blink_rate: float, c
     """The pipeline the eval runs on a source's portrait, with the eval's exact settings.
 
     Full-frame for real clips (frames line up with the real ones), a face crop of
-    ``config.crop_size`` for pairs; the source's frame rate, ``config.seed``, ``--phones auto``.
+    ``config.crop_size`` for pairs; the source's frame rate and ``config.seed``. Its phones come
+    from the analysis the caller passes to ``.motion()``.
 
     Args:
         src: a prepared real clip or portrait + speech pair.

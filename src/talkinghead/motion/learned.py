@@ -211,7 +211,7 @@ class LearnedMotion:
     The network is defined once, in PyTorch (:mod:`talkinghead.train.model`), and exported
     with its config in the graph's metadata (``format`` = :data:`ONNX_FORMAT`). Use
     :meth:`from_file`, then :meth:`predict` (arrays) or :func:`learned_motion` (a
-    MotionSequence). Deterministic on a CPU; cost: about 1.5 ms per second of audio. Memory
+    MotionSequence). Deterministic on a CPU; cost: about 2 ms per second of audio (three averaged networks). Memory
     grows with the utterance: ``O(T x dim)`` floats for the 100 Hz stages, the attention's
     key/value windows (``F x dim x (2 attn_window + 1)``: about 0.6 GB for an hour at 25 fps)
     and the ``[F, 478, 3]`` output (0.5 GB for an hour).

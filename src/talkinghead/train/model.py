@@ -168,7 +168,7 @@ def build_ensemble(models: list[Any]) -> Any:
     grows with the number of members. ``cfg`` (for the export's metadata) is the first member's.
 
     Raises:
-        ValueError: no models, or members whose configs differ in dimensions.
+        ValueError: no models, or members whose configurations differ.
     """
     import torch
     from torch import nn
