@@ -56,3 +56,27 @@ def test_leaving_ends_what_the_child_started_too(tmp_path) -> None:
 def test_arguments_that_do_not_pickle_lose_the_worker() -> None:
     with Aside(divmod, lambda: 1, 2) as child, pytest.raises(WorkerLost):
         child.result()
+
+
+def log_and_return(level: int, value: int) -> int:
+    """Run in the child: logs at ``level`` through a talkinghead logger, then returns ``value``."""
+    import logging
+
+    logging.getLogger("talkinghead.test_aside").log(level, "from the child: %d", value)
+    return value
+
+
+def test_the_childs_log_reaches_this_process_handlers(monkeypatch: pytest.MonkeyPatch,
+                                                       caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+    from pathlib import Path
+
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")]))
+    with caplog.at_level(logging.INFO, logger="talkinghead"):
+        with Aside(log_and_return, logging.WARNING, 7) as child:
+            assert child.result() == 7
+        with Aside(log_and_return, logging.DEBUG, 8) as child:  # below the caller's level: not sent
+            assert child.result() == 8
+    got = [(r.name, r.levelno, r.getMessage()) for r in caplog.records if r.name == "talkinghead.test_aside"]
+    assert got == [("talkinghead.test_aside", logging.WARNING, "from the child: 7")]
+    assert log_and_return.__module__ == "test_aside"  # what the child imported

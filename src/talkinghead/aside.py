@@ -10,8 +10,10 @@ of its stdout (anything the child prints goes to stderr). Start-up costs about 0
 other core.
 
 Where no second process can be had (none starts, or it dies), :meth:`Aside.result_or_here`
-runs the call in the caller's process instead, with a warning. The child logs at the caller's
-level of the ``talkinghead`` logger, to stderr.
+runs the call in the caller's process instead, with a warning. What the child logs through the
+``talkinghead`` loggers, at the caller's level, comes back with the result and is handed to the
+caller's own loggers (so a caller's handlers see the child's warnings, and a progress bar is not
+written over from another process).
 
 The first child starts a process group of its own (a nested call's child joins it), so Ctrl-C
 at the terminal reaches only the caller, and :meth:`Aside.close` ends the whole group:
@@ -99,7 +101,7 @@ class Aside:
             raise WorkerLost(self._not_started)
         assert self._proc.stdout is not None
         try:
-            status, value = pickle.load(self._proc.stdout)
+            status, value, records = pickle.load(self._proc.stdout)
         except (EOFError, pickle.UnpicklingError):
             self._proc.wait()
             raise WorkerLost(f"the worker process ended without a result (exit status {self._proc.returncode})") from None
@@ -108,6 +110,8 @@ class Aside:
         finally:
             self._proc.stdout.close()
         self._proc.wait()
+        for record in records:  # the child's log, through this process's handlers
+            logging.getLogger(record.name).handle(record)
         if status == "error":
             raise value
         return value
@@ -151,24 +155,41 @@ def _serve() -> None:
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # prints go to stderr; stdout's copy carries only the result
     module, name, args, level = pickle.load(sys.stdin.buffer)
-    logging.basicConfig(format="%(levelname)s: %(message)s")
+    records = _RecordList()
+    log.addHandler(records)
+    log.propagate = False
     log.setLevel(level)
     fn: Any = importlib.import_module(module)
     for part in name.split("."):
         fn = getattr(fn, part)
     try:
-        reply = ("ok", fn(*args))
+        reply = ("ok", fn(*args), records.records)
     except Exception as e:  # raised again in the parent
-        reply = ("error", e)
+        reply = ("error", e, records.records)
     try:
         data = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception as e:  # an unpicklable result or exception: say so instead
-        data = pickle.dumps(("error", RuntimeError(f"the worker's result cannot be sent back ({type(e).__name__}: {e})")))
+        data = pickle.dumps(("error", RuntimeError(f"the worker's result cannot be sent back ({type(e).__name__}: {e})"),
+                             []))
     try:
         out.write(data)
         out.flush()
     except BrokenPipeError:  # the caller no longer waits for it
         pass
+
+
+class _RecordList(logging.Handler):
+    """Keeps the child's log records, made picklable (message formatted, traceback as text), for the parent."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        record.msg, record.args, record.exc_info = record.getMessage(), None, None
+        self.records.append(record)
 
 
 def _die_with_parent() -> None:
