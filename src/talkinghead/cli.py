@@ -118,7 +118,9 @@ def _make_video(job: Callable[[], object], output: Path, quiet: bool, what: str)
     except Exception as e:  # a bug, not a user mistake: still one line (the traceback with -v)
         logging.getLogger("talkinghead").debug("traceback", exc_info=True)
         _fail(f"{output}: {what} failed ({type(e).__name__}: {e}); no output written. Run with -v for details.")
-    stage_times = os.environ.get("TALKINGHEAD_STAGE_TIMES")  # eval.speed.STAGE_TIMES_ENV: for `talkinghead bench`
+    from talkinghead.pipeline import STAGE_TIMES_ENV  # imported by the job already
+
+    stage_times = os.environ.get(STAGE_TIMES_ENV)
     if stage_times and hasattr(times, "seconds"):
         Path(stage_times).write_text(json.dumps(times.seconds))
     if not quiet:

@@ -92,6 +92,11 @@ class GenerateConfig:
             raise InputError(f"--mouth must be one of {', '.join(MOUTH_STYLES)}, got {self.mouth!r}")
 
 
+#: Environment variable naming a file where the command line writes a run's :class:`StageTimes`
+#: as JSON (``talkinghead bench`` sets it for the processes it times).
+STAGE_TIMES_ENV = "TALKINGHEAD_STAGE_TIMES"
+
+
 @dataclass
 class StageTimes:
     """Wall-clock seconds spent per stage of one run (for the real-time factor)."""

@@ -2,7 +2,7 @@
 
 Each case is ``talkinghead generate`` run in a fresh process as a user runs it, timed whole
 (start-up included) with its CPU seconds and peak resident memory (``wait4``); the CLI also
-writes its in-process per-stage seconds (:data:`STAGE_TIMES_ENV`). The real-time factor (RTF)
+writes its in-process per-stage seconds (:data:`~talkinghead.pipeline.STAGE_TIMES_ENV`). The real-time factor (RTF)
 is wall seconds / audio seconds: below 1 is faster than real time.
 """
 
@@ -20,10 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-
-#: Environment variable naming a JSON file where the CLI writes the run's per-stage seconds
-#: (``generate`` and ``dub``); the benchmark sets it to read the in-process stages of a whole-process run.
-STAGE_TIMES_ENV = "TALKINGHEAD_STAGE_TIMES"
+from talkinghead.pipeline import STAGE_TIMES_ENV
 
 
 @dataclass(frozen=True)
