@@ -211,15 +211,16 @@ class LearnedMotion:
     The network is defined once, in PyTorch (:mod:`talkinghead.train.model`), and exported
     with its config in the graph's metadata (``format`` = :data:`ONNX_FORMAT`). Use
     :meth:`from_file`, then :meth:`predict` (arrays) or :func:`learned_motion` (a
-    MotionSequence). Deterministic on a CPU; cost: about 2 ms per second of audio (three averaged networks). Memory
-    grows with the utterance: ``O(T x dim)`` floats for the 100 Hz stages, the attention's
-    key/value windows (``F x dim x (2 attn_window + 1)``: about 0.6 GB for an hour at 25 fps)
-    and the ``[F, 478, 3]`` output (0.5 GB for an hour).
+    MotionSequence). Deterministic on a CPU; cost: about 1 ms per second of audio per network
+    (the shipped graph averages three: about 2 ms). The network's working memory is bounded by
+    :data:`WINDOW_S` (longer speech runs in windows); the ``[F, 478, 3]`` output still grows with
+    the utterance (0.5 GB for an hour).
 
     Args:
         session: an ``onnxruntime.InferenceSession`` of the exported graph.
         config: model dimensions (from the graph's metadata).
-        meta: the graph's metadata (strings: format, config, training settings and scores).
+        meta: the graph's metadata (strings: format, config, and the training record: a single
+            model's settings and scores, or ``members``, one record per averaged network).
     """
 
     def __init__(self, session: Any, config: LearnedConfig, meta: dict[str, str]) -> None:

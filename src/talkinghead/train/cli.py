@@ -101,10 +101,10 @@ def train_export(
         _fail(str(e))
     model, meta = loaded[0]
     if len(loaded) > 1:
-        for c, (m, _) in zip(checkpoints[1:], loaded[1:]):
-            if m.cfg != model.cfg:
-                _fail(f"{c}: its model configuration differs from {checkpoints[0]}'s; an ensemble's members must share one")
-        model = build_ensemble([m for m, _ in loaded])
+        try:
+            model = build_ensemble([m for m, _ in loaded], [str(c) for c in checkpoints])
+        except ValueError as e:
+            _fail(str(e))
         # Each member's training record (its config is the graph's own; the checkpoint format is not the graph's).
         meta = {"members": json.dumps([{**{k: v for k, v in m.items() if k not in ("format", "config")},
                                         "checkpoint": c.name} for c, (_, m) in zip(checkpoints, loaded)])}

@@ -159,24 +159,28 @@ def build_model(config: LearnedConfig) -> Any:
     return LearnedMotionNet(config)
 
 
-def build_ensemble(models: list[Any]) -> Any:
+def build_ensemble(models: list[Any], names: list[str] | None = None) -> Any:
     """One torch module whose outputs are the means of ``models``' outputs (same inputs and outputs as one model).
 
     Models trained on the same data with different seeds err differently, mostly on what one
     speaker's 46 minutes cannot pin down (other voices); their average is steadier on speakers
     none was trained on (a deep ensemble, Lakshminarayanan et al., NeurIPS 2017). Inference cost
     grows with the number of members. ``cfg`` (for the export's metadata) is the first member's.
+    ``names`` (one per model, e.g. checkpoint paths) name the members in the error.
 
     Raises:
-        ValueError: no models, or members whose configurations differ.
+        ValueError: no models, or a member whose configuration differs from the first's.
     """
     import torch
     from torch import nn
 
     if not models:
         raise ValueError("an ensemble needs at least one model")
-    if len({m.cfg.to_json() for m in models}) > 1:
-        raise ValueError("the ensemble's members must share one model configuration")
+    names = names or [f"member {i}" for i in range(len(models))]
+    for name, m in zip(names[1:], models[1:]):
+        if m.cfg != models[0].cfg:
+            raise ValueError(f"{name}: its model configuration differs from {names[0]}'s; "
+                             "an ensemble's members must share one")
 
     class Ensemble(nn.Module):
         def __init__(self) -> None:
