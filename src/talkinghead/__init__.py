@@ -9,6 +9,8 @@ Public API (imported lazily, so ``import talkinghead`` stays light)::
   (``talkinghead.pipeline``)
 - :func:`dub`, :class:`Dubber` (``talkinghead.dubbing``): a video re-animated to new speech
 - :func:`fit_person`, :func:`load_person`, :func:`save_person` (``talkinghead.person.model``)
+- :meth:`TalkingHeadPipeline.stream` (frames as speech arrives) and :func:`live` (``talkinghead.live``:
+  real-time streaming to an mp4 and MJPEG)
 - :func:`load_image`, :func:`load_speech` (``talkinghead.media``)
 - the data contracts in ``talkinghead.types`` (:class:`Speech`, :class:`MotionSequence`, ...)
 """
@@ -30,6 +32,7 @@ _LAZY = {
     "fit_person": "talkinghead.person.model",
     "load_person": "talkinghead.person.model",
     "save_person": "talkinghead.person.model",
+    "live": "talkinghead.live",
     "load_image": "talkinghead.media.image",
     "load_speech": "talkinghead.media.audio",
     "InputError": "talkinghead.types",

@@ -1,4 +1,4 @@
-"""Command line: ``talkinghead generate | demo | bench``.
+"""Command line: ``talkinghead generate | dub | fit | live | demo | batch | serve | export | bench | eval | train``.
 
 Heavy libraries are imported inside the commands so ``--help`` is instant.
 """
@@ -228,6 +228,48 @@ def fit_cmd(
                            "pose_std_deg": [round(float(x), 2) for x in person.pose_std]}))
 
 
+@app.command("live")
+def live_cmd(
+    portrait: Path = typer.Argument(..., help="Portrait image with a face."),
+    audio: str = typer.Option(..., "--audio", "-a", help="Speech as it arrives: a file, played in real time (as a microphone would give it), or - for raw 16-bit little-endian mono PCM on standard input (see --rate)."),
+    output: Path = typer.Option(Path("live.mp4"), "--output", "-o", help="mp4 the frames are written to as they come (with the speech received); complete when the speech ends."),
+    rate: int = typer.Option(16000, "--rate", help="Sample rate of the PCM on standard input (Hz)."),
+    mjpeg: Optional[int] = typer.Option(None, "--mjpeg", help="Also show the frames live as an MJPEG stream at http://127.0.0.1:PORT/ (open it in a browser); 0 picks a free port."),
+    lookahead: Optional[float] = typer.Option(None, "--lookahead", help="Seconds of speech each frame waits for past its own time (default 0.2): more follows the offline motion more closely, less answers sooner."),
+    realtime: bool = typer.Option(True, "--realtime/--as-fast-as-possible", help="Play a file at its own pace (default), or make the frames as fast as possible (to test)."),
+    size: int = typer.Option(512, "--size", help="Side of the square face-centred output, in pixels (64-2048)."),
+    fps: float = typer.Option(25.0, "--fps", help="Output frame rate (1-60)."),
+    pose_scale: float = typer.Option(1.0, "--pose-scale", help="Head-motion amplitude: 0 still, 1 natural, up to 3."),
+    blink_rate: float = typer.Option(15.0, "--blink-rate", help="Blinks per minute (0 = never)."),
+    seed: int = typer.Option(0, "--seed", help="Random seed for head motion and blink timing."),
+    stats: Optional[Path] = typer.Option(None, "--stats", help="Write the run's latency and dropped frames here (JSON)."),
+    motion_out: Optional[Path] = typer.Option(None, "--motion-out", help="Also save the streamed motion (.npz)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No running latency line, no summary."),
+) -> None:
+    """Animate PORTRAIT speaking speech as it arrives, in real time: each frame is made as soon as the speech
+    reaches 0.2 s past it, and written at once (to an mp4 and, with --mjpeg, to a browser).
+
+    Streaming reads the audio alone (no transcript, no recognition) with a fixed look-ahead; the closing line
+    gives the frames' latency and how many were dropped for being late.
+    """
+    from talkinghead.live import live, write_stats
+    from talkinghead.pipeline import GenerateConfig
+
+    config = GenerateConfig(size=size, fps=fps, pose_scale=pose_scale, blink_rate=blink_rate, seed=seed, motion="learned")
+    result: list = []
+
+    def job() -> object:
+        result.append(live(portrait, audio, output, config=config, rate=rate, realtime=realtime, lookahead_s=lookahead,
+                           mjpeg_port=mjpeg, motion_out=motion_out, progress=not quiet))
+        if stats is not None:
+            write_stats(result[0], stats)
+        return None
+
+    _make_video(job, output, quiet, "live streaming")
+    if not quiet and result:
+        typer.echo(f"live: {result[0].line()}", err=True)
+
+
 @app.command()
 def demo(
     output: Path = typer.Option(Path("demo.mp4"), "--output", "-o", help="mp4 to write."),
@@ -366,7 +408,7 @@ def _names(value: str) -> tuple[str, ...]:
 def eval_(
     quick: bool = typer.Option(False, "--quick", help="A few clips per set (3 GRID test, 1 unseen speaker, 2 noisy GRID per SNR, 2 real videos, 2 pairs): minutes."),
     sets: str = typer.Option("grid_test,grid_others,grid_babble10,grid_babble0,videos,cross,dub_cross", "--sets", help="Comma-separated sets: grid_test, grid_validation, grid_others (38 clips of unseen GRID speakers), grid_babble10 and grid_babble0 (GRID test with babble at 10 and 0 dB SNR), videos, cross (portrait + speech pairs, no ground truth), dub_cross (GRID test clip A's video dubbed with clip B's speech, against real clip B)."),
-    systems: str = typer.Option("still,loudness,rules,learned,auto-notext,learned-nophones,rules-nophones,learned-painted,dub", "--systems", help="Comma-separated systems: still, loudness, rules and learned (given the transcript where a clip has one), auto-notext (the defaults, no transcript: what a user with only a recording gets), learned-nophones and rules-nophones (no phones at all), learned-painted (learned, with the painted mouth interior instead of real mouths), dub (the clip's own video re-animated to its speech: self-reconstruction), oracle (the real frames: the upper bound)."),
+    systems: str = typer.Option("still,loudness,rules,learned,auto-notext,learned-nophones,rules-nophones,learned-painted,dub", "--systems", help="Comma-separated systems: still, loudness, rules and learned (given the transcript where a clip has one), auto-notext (the defaults, no transcript: what a user with only a recording gets), learned-nophones and rules-nophones (no phones at all), learned-painted (learned, with the painted mouth interior instead of real mouths), learned-stream (live streaming: the speech fed in 20 ms chunks, no phones, a fixed look-ahead), dub (the clip's own video re-animated to its speech: self-reconstruction), oracle (the real frames: the upper bound)."),
     out: Path = typer.Option(Path("reports/eval"), "--out", "-o", help="Folder for report.json, report.md and the plots."),
     limit: Optional[int] = typer.Option(None, "--limit", help="At most N clips per set."),
     data: Optional[Path] = typer.Option(None, "--data", help="Shared data folder (default: $TALKINGHEAD_DATA, else shared/data here or in a parent folder)."),

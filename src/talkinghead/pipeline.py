@@ -12,7 +12,7 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -27,6 +27,7 @@ from talkinghead.analysis import Analysis, analyse_speech, analysis_aside  # noq
 
 if TYPE_CHECKING:
     from talkinghead.audio.tts import TTSConfig
+    from talkinghead.motion.streaming import MotionFrame
     from talkinghead.media.audio import AudioTrack
 
 log = logging.getLogger("talkinghead")
@@ -166,21 +167,111 @@ class TalkingHeadPipeline:
                 seq = replace(seq, head_pose=pose)
         return seq
 
-    def frames(self, motion: MotionSequence) -> Iterator[np.ndarray]:
-        """Rendered frames, one at a time (uint8 ``[H, W, 3]`` RGB)."""
-        for i in range(motion.num_frames):
-            yield self.renderer.render(motion.landmark_offsets[i], motion.head_pose[i], float(motion.blink[i]))
+    def motion_pieces(self, analysis: Analysis) -> Iterator[MotionSequence]:
+        """:meth:`motion` in consecutive pieces, each made when it is asked for (timed as ``motion``).
 
-    def write(self, motion: MotionSequence, sound: Speech | AudioTrack, output: str | os.PathLike[str],
-              progress: Callable[[int], None] | None = None) -> None:
-        """Render and encode ``motion`` into an mp4 at ``output``, atomically, with ``sound`` as its audio.
+        With the learned model (and no person model), the network runs one window of
+        :data:`~talkinghead.motion.learned.WINDOW_S` at a time
+        (:func:`~talkinghead.motion.learned.learned_motion_pieces`), so a long utterance's motion
+        is never held whole; otherwise one piece, :meth:`motion`'s.
+        """
+        from talkinghead.motion.learned import LearnedMotion, learned_available, learned_motion_pieces
+        from talkinghead.motion.rules import MotionConfig
+
+        c = self.config
+        if self.person is not None or c.motion == "rules" or not learned_available():
+            yield self.motion(analysis)
+            return
+        t = time.perf_counter()
+        mc = MotionConfig(fps=c.fps, pose_scale=c.pose_scale, blink_rate=c.blink_rate, seed=c.seed)
+        pieces = learned_motion_pieces(LearnedMotion.from_file(), analysis.features, analysis.phones, analysis.active,
+                                       analysis.speech.duration_s, mc)
+        log.info("motion: learned (phones: %s)", analysis.phones.source)
+        while True:
+            piece = next(pieces, None)
+            self.times.add("motion", time.perf_counter() - t)
+            if piece is None:
+                return
+            yield piece
+            t = time.perf_counter()
+
+    def frames(self, motion: MotionSequence | Iterable[MotionSequence]) -> Iterator[np.ndarray]:
+        """Rendered frames, one at a time (uint8 ``[H, W, 3]`` RGB), of a motion or of its consecutive pieces."""
+        for piece in [motion] if isinstance(motion, MotionSequence) else motion:
+            for i in range(piece.num_frames):
+                yield self.renderer.render(piece.landmark_offsets[i], piece.head_pose[i], float(piece.blink[i]))
+
+    def stream(self, chunks: Iterable[np.ndarray], lookahead_s: float | None = None,
+               motion: list[MotionFrame] | None = None,
+               late: Callable[[float], bool] | None = None) -> Iterator[tuple[float, np.ndarray | None]]:
+        """Frames as speech arrives: live streaming (:class:`~talkinghead.motion.streaming.StreamingMotion`).
+
+        Each chunk of speech may complete some frames; they are rendered and yielded at once, in
+        order, at the video rate's timestamps. No phones (the learned model reads the audio
+        alone) and a fixed look-ahead; the frames cover the speech as :meth:`frames` would.
+
+        Args:
+            chunks: float mono speech at 16 kHz (:data:`~talkinghead.motion.streaming.STREAM_RATE`),
+                pieces of any length (for example 20 ms from a microphone or a TTS engine).
+            lookahead_s: speech a frame waits for past its time (default
+                :data:`~talkinghead.motion.streaming.LOOKAHEAD_S`).
+            motion: if given, each frame's :class:`MotionFrame` is appended to it (to save the motion).
+            late: called with each frame's time before it is rendered; where it says True (a live
+                caller that has fallen behind) the frame is not rendered and ``None`` is yielded.
+        Yields:
+            ``(time_s, frame)``: the frame's time from the start of the speech and uint8 ``[H, W, 3]`` RGB
+            (None for a frame skipped by ``late``).
+        Raises:
+            InputError: the learned model is not installed.
+        """
+        from talkinghead.motion.learned import LearnedMotion, learned_available
+        from talkinghead.motion.rules import MotionConfig
+        from talkinghead.motion.streaming import LOOKAHEAD_S, StreamingMotion
+
+        if not learned_available():
+            raise InputError("streaming needs the learned motion model (assets/learned_motion.onnx and onnxruntime)")
+        c = self.config
+        pose_scale = c.pose_scale
+        if self.person is not None and pose_scale > 0:  # their own head-motion spread (as :meth:`motion`)
+            from talkinghead.motion.head_pose import WANDER_STD_DEG
+
+            pose_scale *= float(np.clip(np.mean(self.person.pose_std) / np.mean(WANDER_STD_DEG), 0.0, 3.0))
+        source = StreamingMotion(LearnedMotion.from_file(),
+                                 MotionConfig(fps=c.fps, pose_scale=pose_scale, blink_rate=c.blink_rate, seed=c.seed),
+                                 lookahead_s=LOOKAHEAD_S if lookahead_s is None else lookahead_s)
+        source.warm_up()  # before the first chunk is asked for: a live source starts its clock then
+
+        def made(frames: list[MotionFrame]) -> Iterator[tuple[float, np.ndarray | None]]:
+            for f in frames:
+                if motion is not None:
+                    motion.append(f)
+                if late is not None and late(f.time_s):
+                    yield f.time_s, None
+                    continue
+                t = time.perf_counter()
+                image = self.renderer.render(f.offsets, f.pose, f.blink)
+                self.times.add("render", time.perf_counter() - t)
+                yield f.time_s, image
+
+        for chunk in chunks:
+            t = time.perf_counter()
+            ready = source.push(chunk)
+            self.times.add("motion", time.perf_counter() - t)
+            yield from made(ready)
+        yield from made(source.finish())
+
+    def write(self, motion: MotionSequence | Iterable[MotionSequence], sound: Speech | AudioTrack,
+              output: str | os.PathLike[str], progress: Callable[[int], None] | None = None) -> None:
+        """Render and encode ``motion`` (or its consecutive pieces) into an mp4 at ``output``, atomically,
+        with ``sound`` as its audio.
 
         ``sound`` is the speech as analysed (16 kHz mono) or, better, the input file's own sound
         (:class:`~talkinghead.media.audio.AudioTrack`: its sample rate and channels, streamed).
         """
         from talkinghead.media.encode import write_video
 
-        write_video(self.frames(motion), motion.fps, self.renderer.output_size, sound, output, self.times.add, progress)
+        write_video(self.frames(motion), self.config.fps, self.renderer.output_size, sound, output, self.times.add,
+                    progress)
 
 
 def make_motion(analysis: Analysis, config: GenerateConfig, times: StageTimes | None = None) -> MotionSequence:
@@ -281,12 +372,17 @@ def generate(
             pipe = TalkingHeadPipeline(image, config, source=str(portrait or f"person model {person.name}"), person=person)  # type: ignore[union-attr]
             pipe.times = times_merge(times, pipe.times)
             analysis = analysed(pipe.times)
-        seq = pipe.motion(analysis)
+        # Long speech is made and rendered a window at a time (memory does not grow with its
+        # motion); the whole motion is kept only when it is to be saved.
+        pieces = pipe.motion_pieces(analysis)
+        if motion_out is not None:
+            seq = MotionSequence.concatenate(list(pieces))
+            pieces = iter([seq])
         if bar is not None:
             bar.set_description_str("rendering")
         # The output plays the input's own sound (its rate and channels), not the 16 kHz analysis copy.
         with AudioTrack(audio) as sound:
-            pipe.write(seq, sound, output, progress=bar.update if bar is not None else None)
+            pipe.write(pieces, sound, output, progress=bar.update if bar is not None else None)
     if motion_out is not None:  # only once the video exists: a failed run leaves nothing
         try:
             if motion_out.suffix.lower() == ".npz":

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -207,6 +208,23 @@ class MotionSequence:
     @property
     def num_frames(self) -> int:
         return int(self.au.shape[0])
+
+    @classmethod
+    def concatenate(cls, pieces: Sequence[MotionSequence]) -> MotionSequence:
+        """Consecutive pieces of one motion as one sequence (the first piece's fps, names and source).
+
+        Raises:
+            ValueError: no pieces, or pieces of different frame rates or channels.
+        """
+        if not pieces:
+            raise ValueError("no motion pieces to concatenate")
+        a = pieces[0]
+        if any(p.fps != a.fps or p.au_names != a.au_names for p in pieces):
+            raise ValueError("motion pieces differ in frame rate or channels")
+        return cls(fps=a.fps, au_names=a.au_names, au=np.concatenate([p.au for p in pieces]),
+                   landmark_offsets=np.concatenate([p.landmark_offsets for p in pieces]),
+                   head_pose=np.concatenate([p.head_pose for p in pieces]),
+                   blink=np.concatenate([p.blink for p in pieces]), source=a.source)
 
     def curve(self, name: str) -> np.ndarray:
         """One action-unit curve ``[F]`` by name. Raises KeyError if absent."""

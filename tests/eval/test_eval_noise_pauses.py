@@ -65,7 +65,7 @@ def test_with_babble_sets_the_snr(shared_data: Path) -> None:
 def test_noisy_clips_run_only_the_no_transcript_systems() -> None:
     clean = Clip("a", "grid_test", Path("a.mp4"))
     noisy = Clip("a", "grid_babble0", Path("a.mp4"), noise=(Path("n.mp4"),), snr_db=0.0)
-    systems = ("still", "rules", "learned", "auto-notext", "learned-nophones", "rules-nophones")
+    systems = ("still", "rules", "learned", "auto-notext", "learned-nophones", "rules-nophones", "learned-stream")
     assert systems_for(clean, systems) == list(systems)
     assert systems_for(noisy, systems) == [s for s in systems if s in NOISY_SYSTEMS] == list(NOISY_SYSTEMS)
 

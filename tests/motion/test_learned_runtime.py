@@ -115,6 +115,10 @@ def test_long_speech_is_predicted_in_windows_that_join_without_a_seam(shared_dat
     same_b, same = model.predict(feats, none, active, 25.0, n)  # shorter than a window: one run, as before
     assert np.array_equal(same, whole) and np.array_equal(same_b, whole_b)
     wb, windowed = model.predict(feats, none, active, 25.0, n, window_s=12.0)  # 5 windows
+    # made one window at a time: consecutive pieces that are the windowed prediction
+    pieces = list(model.predict_pieces(feats, none, active, 25.0, n, window_s=12.0))
+    assert len(pieces) == 5 and [p[0] for p in pieces] == [0] + [int(np.sum([len(q[2]) for q in pieces[:k]])) for k in range(1, 5)]
+    assert np.array_equal(np.concatenate([p[2] for p in pieces]), windowed)
     assert windowed.shape == whole.shape and wb.shape == whole_b.shape and np.isfinite(windowed).all()
     g, gw = _mouth_gap(whole), _mouth_gap(windowed)
     assert np.corrcoef(g, gw)[0, 1] > 0.98
@@ -123,3 +127,32 @@ def test_long_speech_is_predicted_in_windows_that_join_without_a_seam(shared_dat
     for join in (300, 600, 900, 1200):
         near = slice(join - 55, join + 55)
         assert steps_w[near].max() <= steps[near].max() + 0.25 * g.std()
+
+
+def test_learned_motion_in_pieces_is_the_whole_motion() -> None:
+    from talkinghead.audio.features import compute_features, speech_activity
+    from talkinghead.media.audio import load_speech
+    from talkinghead.motion.rules import MotionConfig
+    from talkinghead.types import MotionSequence, PhoneSegment, PhoneSegments
+
+    model = _shipped()
+    speech = load_speech(Path(L.__file__).parents[1] / "assets" / "jfk.flac")
+    feats = compute_features(speech)
+    active = speech_activity(feats)
+    phones = PhoneSegments((PhoneSegment("M", 1.00, 1.08), PhoneSegment("B", 5.02, 5.10)), "align")
+    whole = L.learned_motion(model, feats, phones, active, speech.duration_s, MotionConfig(seed=2))
+    from talkinghead.motion.visemes import LEAD_S
+
+    gen = L.learned_motion_pieces(model, feats, phones, active, speech.duration_s, MotionConfig(seed=2),
+                                  window_s=4.0)  # 11 s in three windows
+    pieces = list(gen)
+    assert len(pieces) == 3
+    joined = MotionSequence.concatenate(pieces)
+    assert joined.num_frames == whole.num_frames == 275
+    assert np.array_equal(joined.head_pose, whole.head_pose) and np.array_equal(joined.blink, whole.blink)
+    g, gj = _mouth_gap(whole.landmark_offsets), _mouth_gap(joined.landmark_offsets)
+    assert np.corrcoef(g, gj)[0, 1] > 0.97
+    for f in (round((1.04 - LEAD_S) * 25), round((5.06 - LEAD_S) * 25)):  # bilabials close in whichever piece
+        assert gj[f] <= 0.002 and g[f] <= 0.002
+    with pytest.raises(ValueError, match="no motion pieces"):
+        MotionSequence.concatenate([])

@@ -24,6 +24,8 @@ Systems (later models are added as rows):
   settings (``--phones auto --motion auto``) and no transcript.
 - ``learned-nophones``, ``rules-nophones``: each motion model with no phones at all
   (``--phones acoustic``): the models' own reading of the audio.
+- ``learned-stream``: live streaming (:meth:`~talkinghead.pipeline.TalkingHeadPipeline.stream`):
+  the speech fed in 20 ms chunks, no phones, each frame made with a fixed look-ahead.
 - ``oracle``: the real frames themselves (a check of the machinery: every score is perfect).
 """
 

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 #: Systems that can be evaluated, in table order.
 SYSTEMS = ("still", "loudness", "rules", "learned", "auto-notext", "learned-nophones", "rules-nophones", "learned-painted",
-           "dub", "oracle")
+           "learned-stream", "dub", "oracle")
 #: Systems evaluated by default.
 DEFAULT_SYSTEMS = ("still", "loudness", "rules", "learned", "auto-notext", "learned-nophones", "rules-nophones",
                    "learned-painted", "dub")
@@ -37,7 +37,9 @@ DUB_CROSS_SYSTEMS = ("dub", "learned")
 #: their mouths from their own frames at least this far (s) from the frame being made.
 DUB_S1_SETS, DUB_HOLDOUT_S = ("grid_test", "grid_validation", "dub_cross"), 2.0
 #: Systems run on the noisy sets (the conditions noise is about: no transcript).
-NOISY_SYSTEMS = ("auto-notext", "learned-nophones", "rules-nophones")
+NOISY_SYSTEMS = ("auto-notext", "learned-nophones", "rules-nophones", "learned-stream")
+#: Length (s) of the speech chunks the streaming system is fed (as from a microphone).
+STREAM_CHUNK_S = 0.02
 
 
 def eval_pipeline(src: Reference | Pair, pose_scale: float, blink_rate: float, config: EvalConfig,
@@ -124,6 +126,16 @@ def system_frames(system: str, src: Reference | Pair,
         return pipe.frames(motion), time.perf_counter() - t
     if system == "dub":
         return _dub_frames(src, config, t)
+    if system == "learned-stream":  # live streaming: the speech fed in 20 ms chunks, a fixed look-ahead
+        from talkinghead.motion.streaming import STREAM_RATE
+
+        if src.speech.sample_rate != STREAM_RATE:
+            raise InputError(f"{src.clip.name}: streaming takes {STREAM_RATE} Hz speech, got {src.speech.sample_rate} Hz")
+        pipe = eval_pipeline(src, 1.0, 15.0, config, motion="learned")
+        x = src.speech.samples
+        step = int(STREAM_CHUNK_S * STREAM_RATE)
+        chunks = (x[i:i + step] for i in range(0, len(x), step))
+        return (frame for _, frame in pipe.stream(chunks)), time.perf_counter() - t
     if system in PIPELINE_SYSTEMS:
         from talkinghead.pipeline import analyse_speech
 

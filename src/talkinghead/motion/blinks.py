@@ -61,3 +61,49 @@ def blink_curve(times_s: np.ndarray, fps: float, num_frames: int) -> np.ndarray:
             np.where(u < CLOSE_S + HOLD_S + OPEN_S, np.cos(0.5 * np.pi * (u - CLOSE_S - HOLD_S) / OPEN_S) ** 2, 0.0))))
         out = np.maximum(out, c.astype(np.float32))
     return out
+
+
+class BlinkStream:
+    """Blink timing decided as speech arrives, for a stream: the process of :func:`blink_times`.
+
+    The intervals are the same gamma process as :func:`blink_times` (same seed, same draws); a
+    blink moves to a pause onset within 0.6 s only if that pause has already been heard (a stream
+    knows the speech up to its look-ahead) and the blink has not started yet.
+
+    Args:
+        fps: video frame rate (Hz).
+        rate_per_min: mean blinks per minute (0: never).
+        seed: random seed.
+    """
+
+    def __init__(self, fps: float, rate_per_min: float = 15.0, seed: int = 0) -> None:
+        self.fps = float(fps)
+        self.rate = float(rate_per_min)
+        self._rng = np.random.default_rng(seed + 7919)
+        self._mean = 60.0 / self.rate if self.rate > 0 else np.inf
+        self._next = float(self._rng.uniform(0.6, min(2.5, self._mean))) if self.rate > 0 else np.inf
+        self._starts: list[float] = []
+
+    def curve(self, first: int, n: int, pauses_s: np.ndarray) -> np.ndarray:
+        """Eyelid closure of frames ``[first, first + n)``, float32 ``[n]`` in [0, 1].
+
+        Args:
+            first: the first frame not asked for before (frames are asked for in order).
+            n: frames wanted.
+            pauses_s: the pause onsets (s) heard so far that are not yet shown.
+        """
+        end_s = (first + n) / self.fps
+        pauses = np.asarray(pauses_s, np.float64)
+        now = first / self.fps
+        while self._next < end_s:
+            t = self._next
+            near = pauses[(np.abs(pauses - t) < 0.6) & (pauses >= now)]
+            if near.size and (not self._starts or near[0] - self._starts[-1] > 1.5):
+                t = float(near[0])
+            self._starts.append(t)
+            self._next = t + float(np.clip(self._rng.gamma(4.0, self._mean / 4.0), min(2.0, self._mean),
+                                           max(6.0, self._mean)))
+        span = CLOSE_S + HOLD_S + OPEN_S + 2.0 / self.fps
+        self._starts = [s for s in self._starts if s + span >= now]
+        times = np.array(self._starts) - first / self.fps
+        return blink_curve(times, self.fps, n) if len(times) else np.zeros(n, np.float32)

@@ -29,6 +29,7 @@ def prosody_head_pose(
     num_frames: int,
     scale: float = 1.0,
     seed: int = 0,
+    wander: np.ndarray | None = None,
 ) -> np.ndarray:
     """Head pose curves driven by prosody.
 
@@ -39,6 +40,8 @@ def prosody_head_pose(
         num_frames: F.
         scale: amplitude multiplier (0 = still head).
         seed: random seed of the wander.
+        wander: float ``[F, 3]`` degrees, the wander to use instead of :func:`head_wander` of ``seed``
+            (a stream passes its stretch of one :class:`HeadWander`).
     Returns:
         float32 ``[F, 6]``: pitch, yaw, roll (degrees, relative to the portrait's pose) and
         tx, ty, tz (IOD units). Mean-reverting: no drift over long audio.
@@ -46,20 +49,7 @@ def prosody_head_pose(
     out = np.zeros((num_frames, 6), np.float32)
     if scale <= 0 or num_frames == 0:
         return out
-    rng = np.random.default_rng(seed)
-    dt = 1.0 / fps
-    # Ornstein-Uhlenbeck wander per axis, started from its stationary distribution.
-    std = np.array(WANDER_STD_DEG)
-    sigma = std * np.sqrt(2.0 * REVERSION)
-    x = rng.normal(0.0, 1.0, 3) * std
-    noise = rng.normal(0.0, 1.0, (num_frames, 3))
-    wander = np.empty((num_frames, 3))
-    a = np.exp(-REVERSION * dt)
-    b = sigma * np.sqrt((1.0 - a * a) / (2.0 * REVERSION))
-    for i in range(num_frames):
-        x = a * x + b * noise[i]
-        wander[i] = x
-    wander = gaussian_filter1d(wander, 0.12 * fps, axis=0, mode="nearest")
+    wander = head_wander(num_frames, fps, seed) if wander is None else np.asarray(wander, np.float64)
     # Calmer in pauses.
     act = resample_curve(gaussian_filter1d(active.astype(np.float64), 40.0), features.frame_rate, fps, num_frames)
     calm = 0.35 + 0.65 * act
@@ -96,3 +86,63 @@ def brow_raise(features: AudioFeatures, fps: float, num_frames: int) -> np.ndarr
     st = np.where(voiced, 12.0 * np.log2(np.maximum(f0, 1.0) / med), 0.0)
     b = gaussian_filter1d(np.clip((st - 2.0) / 4.0, 0.0, 1.0), 10.0)
     return np.clip(resample_curve(b, features.frame_rate, fps, num_frames) * 0.6, 0.0, 0.6)
+
+
+class HeadWander:
+    """The head's slow wander (pitch, yaw, roll), drawn frame by frame: the same for a whole clip or in pieces.
+
+    An Ornstein-Uhlenbeck process per axis (stationary deviation :data:`WANDER_STD_DEG`,
+    mean reversion :data:`REVERSION`), started from its stationary distribution, smoothed by a
+    Gaussian of 0.12 s. It depends on nothing but the seed, so a stream draws it ahead of the
+    speech: :meth:`take` returns the next frames, the same values whether asked for at once or in pieces.
+
+    Args:
+        fps: video frame rate (Hz, > 0).
+        seed: random seed.
+    """
+
+    def __init__(self, fps: float, seed: int = 0) -> None:
+        self._rng = np.random.default_rng(seed)
+        std = np.array(WANDER_STD_DEG)
+        self._x = self._rng.normal(0.0, 1.0, 3) * std
+        self._a = float(np.exp(-REVERSION / fps))
+        self._b = std * np.sqrt(2.0 * REVERSION) * np.sqrt((1.0 - self._a ** 2) / (2.0 * REVERSION))
+        sigma = 0.12 * fps
+        self._radius = int(4.0 * sigma + 0.5)  # scipy's gaussian_filter1d kernel (truncate 4)
+        k = np.arange(-self._radius, self._radius + 1)
+        w = np.exp(-0.5 * (k / sigma) ** 2) if sigma > 0 else (k == 0).astype(np.float64)
+        self._kernel = w / w.sum()
+        self._raw = np.zeros((0, 3))  # raw path from frame ``_next - radius`` (clamped at 0) on
+        self._next = 0
+
+    def _draw(self, n: int) -> np.ndarray:
+        noise = self._rng.normal(0.0, 1.0, (n, 3))
+        out = np.empty((n, 3))
+        x = self._x
+        for i in range(n):
+            x = self._a * x + self._b * noise[i]
+            out[i] = x
+        self._x = x
+        return out
+
+    def take(self, n: int) -> np.ndarray:
+        """The next ``n`` frames of the wander, float64 ``[n, 3]`` degrees."""
+        if n <= 0:
+            return np.zeros((0, 3))
+        r = self._radius
+        if self._next == 0:  # the start is padded with the first value (scipy's "nearest")
+            first = self._draw(1)
+            self._raw = np.repeat(first, r + 1, axis=0)
+        have_to = self._next + len(self._raw) - r  # raw frames known: [_next - r, have_to)
+        need = self._next + n + r - have_to
+        if need > 0:
+            self._raw = np.concatenate([self._raw, self._draw(need)])
+        out = np.stack([np.convolve(self._raw[:, j], self._kernel, mode="valid")[:n] for j in range(3)], axis=1)
+        self._raw = self._raw[n:]
+        self._next += n
+        return out
+
+
+def head_wander(num_frames: int, fps: float, seed: int = 0) -> np.ndarray:
+    """The first ``num_frames`` frames of :class:`HeadWander` (``fps``, ``seed``), float64 ``[F, 3]`` degrees."""
+    return HeadWander(fps, seed).take(num_frames)

@@ -37,6 +37,7 @@ import json
 import os
 from dataclasses import asdict, dataclass
 from functools import lru_cache
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -177,10 +178,15 @@ def phone_tokens(phones: PhoneSegments | tuple[tuple[str, float, float], ...], n
     return ids
 
 
-def frame_index(num_frames: int, fps: float, num_audio: int, rate: float = 100.0, lead_s: float = 0.0) -> np.ndarray:
+def frame_index(num_frames: int, fps: float, num_audio: int, rate: float = 100.0, lead_s: float = 0.0,
+                first: int = 0, audio_start: int = 0) -> np.ndarray:
     """100 Hz frames pooled into each video frame ``f`` (time ``f / fps + lead_s``): int64 ``[F, 4]`` (offsets -2..+1),
-    clipped to ``[0, num_audio)``."""
-    c = np.round((np.arange(num_frames) / fps + lead_s) * rate).astype(np.int64)
+    clipped to ``[0, num_audio)``.
+
+    ``first``: the first video frame's number (frames ``first .. first + F - 1``); ``audio_start``:
+    the 100 Hz frame the audio begins at (the indices are relative to it), for a stretch of a stream.
+    """
+    c = np.round(((first + np.arange(num_frames)) / fps + lead_s) * rate).astype(np.int64) - audio_start
     return np.clip(c[:, None] + np.arange(-2, 2)[None], 0, max(0, num_audio - 1))
 
 
@@ -292,13 +298,32 @@ class LearnedMotion:
         Raises:
             ValueError: no audio frames, or ``fps`` not positive.
         """
+        pieces = list(self.predict_pieces(features, phones, active, fps, num_frames, read_ahead_s, window_s))
+        if len(pieces) == 1:
+            return pieces[0][1], pieces[0][2]
+        return np.concatenate([p[1] for p in pieces]), np.concatenate([p[2] for p in pieces])
+
+    def predict_pieces(self, features: AudioFeatures, phones: PhoneSegments, active: np.ndarray, fps: float,
+                       num_frames: int, read_ahead_s: float = READ_AHEAD_S,
+                       window_s: float = WINDOW_S) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+        """:meth:`predict` in consecutive pieces, made one window at a time (memory bounded by ``window_s``).
+
+        Speech longer than ``window_s`` is run in windows that carry :data:`WINDOW_OVERLAP_S` of
+        context past each end and are cross-faded over twice that; a piece is yielded once its
+        frames are final. Arguments and errors as :meth:`predict`.
+
+        Yields:
+            ``(first frame, blendshapes float32 [n, 52], offsets float32 [n, 478, 3])``, covering
+            frames ``0 .. F - 1`` in order (one piece when F fits in one window).
+        """
         t = features.num_frames
         if t <= 0:
             raise ValueError("learned motion needs audio features (got 0 frames)")
         if not fps > 0:
             raise ValueError(f"fps must be positive, got {fps!r}")
         if num_frames <= 0:
-            return np.zeros((0, self.config.n_blendshapes), np.float32), np.zeros((0, 478, 3), np.float32)
+            yield 0, np.zeros((0, self.config.n_blendshapes), np.float32), np.zeros((0, 478, 3), np.float32)
+            return
         content = content_features(features.mel)
         tokens = phone_tokens(phones, t, features.frame_rate)
         dynamics = dynamics_features(features.energy, features.f0, features.formants, active)
@@ -309,30 +334,49 @@ class LearnedMotion:
             idx = index[f0:f1]
             a0, a1 = (0, t) if whole else (max(0, int(idx.min()) - _AUDIO_CONTEXT),
                                            min(t, int(idx.max()) + _AUDIO_CONTEXT + 1))
-            feeds = {"content": content[None, a0:a1], "tokens": tokens[None, a0:a1],
-                     "dynamics": dynamics[None, a0:a1], "index": (idx - a0)[None]}
-            blend, offsets = self.session.run(["blendshapes", "offsets"], feeds)
-            return blend[0].astype(np.float32, copy=False), offsets[0].astype(np.float32, copy=False)
+            return self.run(content[a0:a1], tokens[a0:a1], dynamics[a0:a1], idx - a0)
 
-        size, margin = max(1, int(round(window_s * fps))), max(1, int(round(WINDOW_OVERLAP_S * fps)))
+        margin = max(1, int(round(WINDOW_OVERLAP_S * fps)))
+        size = max(2 * margin, int(round(window_s * fps)))  # a window outlasts its two cross-fades
         if num_frames <= size + margin:
-            return run(0, num_frames, whole=True)
-        blend = np.empty((num_frames, self.config.n_blendshapes), np.float32)
-        offsets = np.empty((num_frames, 478, 3), np.float32)
+            yield 0, *run(0, num_frames, whole=True)
+            return
+        carry: tuple[int, np.ndarray, np.ndarray] | None = None  # the previous window's frames from s0 - margin on
         for s0 in range(0, num_frames, size):
             lo, hi = max(0, s0 - margin), min(num_frames, s0 + size + margin)
             b, o = run(lo, hi)
-            if lo < s0:  # cross-fade with the previous window over [s0 - margin, s0 + margin)
-                n = min(2 * margin, hi - lo)
+            if carry is not None:  # cross-fade with the previous window over [s0 - margin, s0 + margin)
+                _, pb, po = carry
+                n = min(len(pb), hi - lo)
                 w = ((np.arange(n) + 0.5) / (2 * margin)).astype(np.float32)
-                blend[lo:lo + n] = (1 - w)[:, None] * blend[lo:lo + n] + w[:, None] * b[:n]
-                offsets[lo:lo + n] = (1 - w)[:, None, None] * offsets[lo:lo + n] + w[:, None, None] * o[:n]
-                b, o, lo = b[n:], o[n:], lo + n
-            blend[lo:hi], offsets[lo:hi] = b, o
-        return blend, offsets
+                b[:n] = (1 - w)[:, None] * pb[:n] + w[:, None] * b[:n]
+                o[:n] = (1 - w)[:, None, None] * po[:n] + w[:, None, None] * o[:n]
+            if hi >= num_frames:
+                yield lo, b, o
+                return
+            keep = hi - lo - 2 * margin  # the last 2 x margin frames wait for the next window
+            yield lo, b[:keep], o[:keep]
+            carry = (lo + keep, b[keep:], o[keep:])
+
+    def run(self, content: np.ndarray, tokens: np.ndarray, dynamics: np.ndarray,
+            index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """One pass of the network over a stretch of audio: the graph's inputs as they are.
+
+        Args:
+            content: float32 ``[T, 80]`` (:func:`content_features`).
+            tokens: int64 ``[T]`` phone ids (:func:`phone_tokens`; all ``UNK`` = 0 without phones).
+            dynamics: float32 ``[T, 8]`` (:func:`dynamics_features`).
+            index: int64 ``[F, 4]`` 100 Hz frames (of these T) pooled into each video frame (:func:`frame_index`).
+        Returns:
+            ``(blendshapes float32 [F, 52], offsets float32 [F, 478, 3])`` as :meth:`predict`.
+        """
+        feeds = {"content": content[None], "tokens": tokens[None], "dynamics": dynamics[None], "index": index[None]}
+        blend, offsets = self.session.run(["blendshapes", "offsets"], feeds)
+        return blend[0].astype(np.float32, copy=False), offsets[0].astype(np.float32, copy=False)
 
 
-def close_bilabials(offsets: np.ndarray, phones: PhoneSegments, fps: float, in_place: bool = False) -> np.ndarray:
+def close_bilabials(offsets: np.ndarray, phones: PhoneSegments, fps: float, in_place: bool = False,
+                    first: int = 0) -> np.ndarray:
     """Force full lip closure on bilabial phones (p, b, m), as the rule path does.
 
     A regression model smooths short closures away (measured: the learned offsets alone close
@@ -347,6 +391,7 @@ def close_bilabials(offsets: np.ndarray, phones: PhoneSegments, fps: float, in_p
         phones: phone segments (no effect without bilabials).
         fps: video frame rate (Hz).
         in_place: correct a writable float32 ``offsets`` itself (no copy: 143 KB a second of speech).
+        first: the number of ``offsets``' first frame (a piece of a longer utterance).
     Returns:
         float32 ``[F, 478, 3]``: the corrected offsets (``offsets`` itself when nothing closes, or in place).
     """
@@ -356,13 +401,13 @@ def close_bilabials(offsets: np.ndarray, phones: PhoneSegments, fps: float, in_p
 
     n = offsets.shape[0]
     w = np.zeros(n, np.float32)
-    t = np.arange(n) / fps + LEAD_S
+    t = (first + np.arange(n)) / fps + LEAD_S
     for seg in phones.segments:
         if seg.phone.upper().rstrip("012") not in BILABIALS:
             continue
         frames = np.flatnonzero((t >= seg.start_s) & (t <= seg.end_s))
         if frames.size == 0:
-            f = int(round(((seg.start_s + seg.end_s) / 2.0 - LEAD_S) * fps))
+            f = int(round(((seg.start_s + seg.end_s) / 2.0 - LEAD_S) * fps)) - first
             frames = np.array([f]) if 0 <= f < n else np.zeros(0, np.int64)
         for f in frames:
             w[f] = 1.0
@@ -414,18 +459,36 @@ def learned_motion(model: LearnedMotion, features: AudioFeatures, phones: PhoneS
     Returns:
         MotionSequence with ``F = round(duration_s * fps)`` frames, ``source="learned"``.
     """
+    pieces = list(learned_motion_pieces(model, features, phones, active, duration_s, config, bilabial_closure,
+                                        read_ahead_s))
+    return pieces[0] if len(pieces) == 1 else MotionSequence.concatenate(pieces)
+
+
+def learned_motion_pieces(model: LearnedMotion, features: AudioFeatures, phones: PhoneSegments, active: np.ndarray,
+                          duration_s: float, config: Any = None, bilabial_closure: bool = True,
+                          read_ahead_s: float = READ_AHEAD_S, window_s: float = WINDOW_S) -> Iterator[MotionSequence]:
+    """:func:`learned_motion` in consecutive pieces of at most about :data:`WINDOW_S` (memory bounded by it).
+
+    The network runs window by window (:meth:`LearnedMotion.predict_pieces`) as the pieces are
+    asked for; head pose and blinks (a few floats a frame) are made for the whole utterance
+    first. Arguments as :func:`learned_motion`; ``window_s`` as :meth:`LearnedMotion.predict`.
+
+    Yields:
+        MotionSequences of consecutive frames (their concatenation is :func:`learned_motion`'s result).
+    """
     from talkinghead.motion.blinks import blink_curve, blink_times
     from talkinghead.motion.head_pose import prosody_head_pose
     from talkinghead.motion.rules import MotionConfig, num_video_frames
 
     cfg = config if config is not None else MotionConfig()
     n = num_video_frames(duration_s, cfg.fps)
-    blend, offsets = model.predict(features, phones, active, cfg.fps, n, read_ahead_s)
-    if bilabial_closure:
-        offsets = close_bilabials(offsets, phones, cfg.fps, in_place=True)  # the prediction is ours to change
     pose = prosody_head_pose(features, active, cfg.fps, n, scale=cfg.pose_scale, seed=cfg.seed)
     t100 = np.arange(len(active)) / features.frame_rate
     onsets = t100[1:][active[:-1] & ~active[1:]]
     blinks = blink_curve(blink_times(duration_s, cfg.blink_rate, onsets, seed=cfg.seed), cfg.fps, n)
-    return MotionSequence(fps=cfg.fps, au_names=BLENDSHAPE_NAMES, au=np.clip(blend, 0.0, 1.0), landmark_offsets=offsets,
-                          head_pose=pose, blink=blinks, source="learned")
+    for first, blend, offsets in model.predict_pieces(features, phones, active, cfg.fps, n, read_ahead_s, window_s):
+        if bilabial_closure:  # the prediction is ours to change
+            offsets = close_bilabials(offsets, phones, cfg.fps, in_place=True, first=first)
+        k = slice(first, first + len(offsets))
+        yield MotionSequence(fps=cfg.fps, au_names=BLENDSHAPE_NAMES, au=np.clip(blend, 0.0, 1.0), landmark_offsets=offsets,
+                             head_pose=pose[k], blink=blinks[k], source="learned")
