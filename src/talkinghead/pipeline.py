@@ -372,6 +372,11 @@ def generate(
             pipe = TalkingHeadPipeline(image, config, source=str(portrait or f"person model {person.name}"), person=person)  # type: ignore[union-attr]
             pipe.times = times_merge(times, pipe.times)
             analysis = analysed(pipe.times)
+        # Past the analysis the samples are not needed (the video's sound streams from the file):
+        # keep their length only, so long speech is not held while it is rendered (230 MB an hour).
+        analysis = replace(analysis, speech=Speech(np.broadcast_to(np.float32(0.0), speech.samples.shape),
+                                                   speech.sample_rate))
+        del speech, analysed
         # Long speech is made and rendered a window at a time (memory does not grow with its
         # motion); the whole motion is kept only when it is to be saved.
         pieces = pipe.motion_pieces(analysis)

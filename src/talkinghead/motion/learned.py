@@ -137,10 +137,15 @@ def default_lip_index() -> tuple[int, ...]:
 
 # -- input features (numpy, shared by training and inference) ---------------------------------
 
-def content_features(mel: np.ndarray) -> np.ndarray:
-    """Per-utterance normalised log-mel: each band minus its utterance mean, scaled, float32 ``[T, 80]``."""
+def content_features(mel: np.ndarray, mean: np.ndarray | None = None) -> np.ndarray:
+    """Per-utterance normalised log-mel: each band minus its utterance mean, scaled, float32 ``[T, 80]``.
+
+    ``mean``: float ``[1, 80]``, the utterance's band means when ``mel`` is only a stretch of it
+    (default: ``mel``'s own).
+    """
     mel = np.asarray(mel, dtype=np.float32)
-    return ((mel - mel.mean(0, keepdims=True)) / 4.0).astype(np.float32)
+    mean = mel.mean(0, keepdims=True) if mean is None else mean
+    return ((mel - mean) / 4.0).astype(np.float32)
 
 
 def dynamics_features(energy: np.ndarray, f0: np.ndarray, formants: np.ndarray, active: np.ndarray) -> np.ndarray:
@@ -324,7 +329,7 @@ class LearnedMotion:
         if num_frames <= 0:
             yield 0, np.zeros((0, self.config.n_blendshapes), np.float32), np.zeros((0, 478, 3), np.float32)
             return
-        content = content_features(features.mel)
+        mel_mean = np.asarray(features.mel, np.float32).mean(0, keepdims=True)  # the utterance's, for every window
         tokens = phone_tokens(phones, t, features.frame_rate)
         dynamics = dynamics_features(features.energy, features.f0, features.formants, active)
         index = frame_index(num_frames, fps, t, features.frame_rate, read_ahead_s)
@@ -334,7 +339,8 @@ class LearnedMotion:
             idx = index[f0:f1]
             a0, a1 = (0, t) if whole else (max(0, int(idx.min()) - _AUDIO_CONTEXT),
                                            min(t, int(idx.max()) + _AUDIO_CONTEXT + 1))
-            return self.run(content[a0:a1], tokens[a0:a1], dynamics[a0:a1], idx - a0)
+            content = content_features(features.mel[a0:a1], mel_mean)  # normalised per window: no whole copy
+            return self.run(content, tokens[a0:a1], dynamics[a0:a1], idx - a0)
 
         margin = max(1, int(round(WINDOW_OVERLAP_S * fps)))
         size = max(2 * margin, int(round(window_s * fps)))  # a window outlasts its two cross-fades
