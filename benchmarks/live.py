@@ -31,11 +31,10 @@ PORTRAIT = ROOT / "src" / "talkinghead" / "assets" / "astronaut.png"
 
 def mouth_gap(path: Path) -> np.ndarray:
     """Inner-lip gap per frame (IOD units) of a saved motion file."""
-    from talkinghead.eval.metrics import GAP_PAIRS
+    from talkinghead.eval.metrics import offset_opening
     from talkinghead.types import MotionSequence
 
-    off = MotionSequence.load(path).landmark_offsets
-    return np.mean([off[:, lo, 1] - off[:, up, 1] for up, lo in GAP_PAIRS], axis=0)
+    return offset_opening(MotionSequence.load(path).landmark_offsets)
 
 
 def run(cmd: list[str]) -> None:

@@ -231,7 +231,9 @@ def fit_cmd(
 @app.command("live")
 def live_cmd(
     portrait: Path = typer.Argument(..., help="Portrait image with a face."),
-    audio: str = typer.Option(..., "--audio", "-a", help="Speech as it arrives: a file, played in real time (as a microphone would give it), or - for raw 16-bit little-endian mono PCM on standard input (see --rate)."),
+    audio: Optional[str] = typer.Option(None, "--audio", "-a", help="Speech as it arrives: a file, played in real time (as a microphone would give it), or - for raw 16-bit little-endian mono PCM on standard input (see --rate)."),
+    text: Optional[str] = typer.Option(None, "--text", help="Words to speak instead of --audio, or @FILE: synthesised offline (extra 'tts'), then played in real time."),
+    voice: str = typer.Option("auto", "--voice", help="Text-to-speech voice with --text, as for generate: joe, espeak:LANG, auto."),
     output: Path = typer.Option(Path("live.mp4"), "--output", "-o", help="mp4 the frames are written to as they come (with the speech received); complete when the speech ends."),
     rate: int = typer.Option(16000, "--rate", help="Sample rate of the PCM on standard input (Hz)."),
     mjpeg: Optional[int] = typer.Option(None, "--mjpeg", help="Also show the frames live as an MJPEG stream at http://127.0.0.1:PORT/ (open it in a browser); 0 picks a free port."),
@@ -252,15 +254,18 @@ def live_cmd(
     Streaming reads the audio alone (no transcript, no recognition) with a fixed look-ahead; the closing line
     gives the frames' latency and how many were dropped for being late.
     """
+    from talkinghead.audio.tts import TTSConfig
     from talkinghead.live import live, write_stats
     from talkinghead.pipeline import GenerateConfig
 
     config = GenerateConfig(size=size, fps=fps, pose_scale=pose_scale, blink_rate=blink_rate, seed=seed, motion="learned")
+    text = _text_arg(text, "text")
     result: list = []
 
     def job() -> object:
         result.append(live(portrait, audio, output, config=config, rate=rate, realtime=realtime, lookahead_s=lookahead,
-                           mjpeg_port=mjpeg, motion_out=motion_out, progress=not quiet))
+                           mjpeg_port=mjpeg, motion_out=motion_out, progress=not quiet, text=text,
+                           tts=TTSConfig(voice=voice)))
         if stats is not None:
             write_stats(result[0], stats)
         return None

@@ -1,8 +1,9 @@
 """``talkinghead live``: a portrait speaking speech as it arrives, in real time.
 
-The speech comes from a file played at its own pace (as a microphone or a text-to-speech
-engine would deliver it) or as raw PCM on standard input; a reader thread stamps each chunk
-with its arrival time and queues it. This thread feeds the chunks to
+The speech comes from a file or as raw PCM on standard input, no faster than it would be spoken
+(:func:`paced`: a file plays at its own pace, as a microphone or a text-to-speech engine would
+deliver it; a burst on standard input is held back to it); a reader thread stamps each chunk
+with its arrival time and queues it (up to 5 s: memory stays bounded). This thread feeds the chunks to
 :meth:`TalkingHeadPipeline.stream <talkinghead.pipeline.TalkingHeadPipeline.stream>` and writes
 each frame as it comes: to an mp4 (the sound is the speech received, muxed as it arrives) and,
 if asked, as an MJPEG stream on localhost that any browser shows.
@@ -17,18 +18,20 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import queue
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
 from talkinghead.types import InputError
+
+if TYPE_CHECKING:
+    from talkinghead.pipeline import GenerateConfig, TalkingHeadPipeline
 
 #: Seconds of speech per chunk read from a file or standard input (a microphone's usual block).
 CHUNK_S = 0.02
@@ -70,29 +73,39 @@ class LiveStats:
 
 
 class _Arrivals:
-    """Chunks received so far: their samples (for the mp4's sound) and when each ended arriving."""
+    """Chunks received so far: their samples (the mp4's sound, read as it comes) and when each arrived."""
 
-    def __init__(self) -> None:
-        self.ends: list[int] = []  # sample index after each chunk
-        self.times: list[float] = []  # perf_counter when it arrived
-        self._samples: list[np.ndarray] = []
+    def __init__(self, sample_rate: int) -> None:
+        self.sample_rate = sample_rate
+        self.channels = 1
+        self.layout = "mono"
+        self._ends: list[int] = []  # sample index after each chunk still looked up
+        self._times: list[float] = []
+        self._samples: list[np.ndarray] = []  # not yet read by the writer
+        self._unread = 0
         self.total = 0
+        self.first: float | None = None
 
     def add(self, chunk: np.ndarray, at: float) -> None:
         self._samples.append(chunk)
+        self._unread += len(chunk)
         self.total += len(chunk)
-        self.ends.append(self.total)
-        self.times.append(at)
+        self.first = at if self.first is None else self.first
+        self._ends.append(self.total)
+        self._times.append(at)
 
     def arrival(self, sample: int) -> float:
-        """When the chunk holding ``sample`` arrived."""
-        i = int(np.searchsorted(self.ends, sample, side="right"))
-        return self.times[min(i, len(self.times) - 1)]
+        """When the chunk holding ``sample`` arrived (asked in order: older chunks are forgotten)."""
+        i = min(int(np.searchsorted(self._ends, sample, side="right")), len(self._times) - 1)
+        at = self._times[i]
+        if i > 256:
+            del self._ends[:i], self._times[:i]
+        return at
 
-    # The mp4 writer's audio track interface (see talkinghead.media.audio.ArrayTrack).
-    sample_rate = 16000
-    channels = 1
-    layout = "mono"
+    # The mp4 writer's audio track interface (talkinghead.media.audio.ArrayTrack, plus ``available``).
+    def available(self) -> int:
+        """Samples received and not yet read: the writer reads no further until more come."""
+        return self._unread
 
     def read(self, n: int) -> np.ndarray:
         """Up to ``n`` received samples not yet read, float32 ``[1, m]``."""
@@ -106,14 +119,15 @@ class _Arrivals:
                 self._samples.pop(0)
             else:
                 self._samples[0] = head[len(take):]
+        self._unread -= got
         return (np.concatenate(out) if out else np.zeros(0, np.float32))[None]
 
     def close(self) -> None:
         """Nothing to release."""
 
 
-def file_chunks(path: str | os.PathLike[str], realtime: bool = True) -> Iterator[np.ndarray]:
-    """A speech file as :data:`CHUNK_S` chunks at 16 kHz, each released when it would have ended arriving.
+def file_chunks(path: str | os.PathLike[str]) -> Iterator[np.ndarray]:
+    """A speech file as :data:`CHUNK_S` chunks at 16 kHz (mono float32).
 
     Raises:
         InputError: unreadable or silent file.
@@ -123,12 +137,23 @@ def file_chunks(path: str | os.PathLike[str], realtime: bool = True) -> Iterator
 
     x = load_speech(path, STREAM_RATE).samples
     step = int(round(CHUNK_S * STREAM_RATE))
-    start = time.perf_counter()
     for i in range(0, len(x), step):
-        if realtime:
-            due = start + (i + step) / STREAM_RATE
-            time.sleep(max(0.0, due - time.perf_counter()))
         yield x[i:i + step]
+
+
+def paced(chunks: Iterator[np.ndarray], rate: int) -> Iterator[np.ndarray]:
+    """The chunks no faster than real time: each released when the speech so far would have been spoken.
+
+    A file is played at its own pace; standard input that comes in a burst (a pipe from a file,
+    a backlog at start) is held back to its pace; input that comes slower is passed on as it comes.
+    """
+    start, done = None, 0
+    for chunk in chunks:
+        done += len(chunk)
+        if start is None:
+            start = time.perf_counter() - len(chunk) / rate  # the first chunk ends arriving now
+        time.sleep(max(0.0, start + done / rate - time.perf_counter()))
+        yield chunk
 
 
 def pcm_chunks(stream: BinaryIO, rate: int) -> Iterator[np.ndarray]:
@@ -138,46 +163,32 @@ def pcm_chunks(stream: BinaryIO, rate: int) -> Iterator[np.ndarray]:
     """
     from talkinghead.motion.streaming import STREAM_RATE
 
-    resampler = None
-    if rate != STREAM_RATE:
-        import av
+    import av
 
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=STREAM_RATE)
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=STREAM_RATE) if rate != STREAM_RATE else None
     size = 2 * max(1, int(round(CHUNK_S * rate)))
     pending = b""
     while True:
-        data = stream.read(size - len(pending)) if hasattr(stream, "read") else b""
+        data = stream.read(size - len(pending))
+        if data:
+            pending += data
+            if len(pending) < size:
+                continue
+        pcm = np.frombuffer(pending[: len(pending) // 2 * 2], "<i2")
+        pending = b""
+        if len(pcm):
+            if resampler is None:
+                yield pcm.astype(np.float32) / 32768.0
+            else:
+                frame = av.AudioFrame.from_ndarray(pcm[None], format="s16", layout="mono")
+                frame.sample_rate = rate
+                for out in resampler.resample(frame):
+                    yield out.to_ndarray().reshape(-1).astype(np.float32)
         if not data:
             break
-        pending += data
-        if len(pending) < size:
-            continue
-        x = np.frombuffer(pending, "<i2").astype(np.float32) / 32768.0
-        pending = b""
-        if resampler is None:
-            yield x
-            continue
-        import av
-
-        frame = av.AudioFrame.from_ndarray(np.round(x * 32767).astype(np.int16)[None], format="s16", layout="mono")
-        frame.sample_rate = rate
-        for out in resampler.resample(frame):
-            yield out.to_ndarray().reshape(-1).astype(np.float32)
     if resampler is not None:
         for out in resampler.resample(None):
             yield out.to_ndarray().reshape(-1).astype(np.float32)
-
-
-def _reader(chunks: Iterator[np.ndarray], q: queue.Queue, stop: threading.Event) -> None:
-    """Thread: put ``(chunk, arrival time)`` on ``q``, then ``None``; an error as ``(exception, None)``."""
-    try:
-        for chunk in chunks:
-            if stop.is_set():
-                return
-            q.put((chunk, time.perf_counter()))
-        q.put(None)
-    except BaseException as e:  # handed to the consumer, which raises it
-        q.put((e, None))
 
 
 class MjpegServer:
@@ -256,10 +267,11 @@ class MjpegServer:
         self._http.server_close()
 
 
-def live(portrait: str | os.PathLike[str], audio: str | os.PathLike[str], output: str | os.PathLike[str],
+def live(portrait: str | os.PathLike[str], audio: str | os.PathLike[str] | None, output: str | os.PathLike[str],
          config=None, rate: int = 16000, realtime: bool = True, lookahead_s: float | None = None,
          mjpeg_port: int | None = None, max_delay_s: float = MAX_DELAY_S,
-         motion_out: str | os.PathLike[str] | None = None, progress: bool = False) -> LiveStats:
+         motion_out: str | os.PathLike[str] | None = None, progress: bool = False,
+         text: str | None = None, tts=None) -> LiveStats:
     """Animate ``portrait`` speaking speech as it arrives, writing frames as they come.
 
     Args:
@@ -269,24 +281,31 @@ def live(portrait: str | os.PathLike[str], audio: str | os.PathLike[str], output
         output: the mp4 to write (frames and the speech received); written atomically at the end.
         config: a :class:`~talkinghead.pipeline.GenerateConfig` (size, fps, pose, blinks, seed).
         rate: sample rate of the PCM on standard input (Hz).
-        realtime: pace a file as if it were spoken now (False: as fast as it can be made).
+        realtime: pace the speech as if it were spoken now, a file or a burst on standard input
+            (False: as fast as it can be made; latency is then not measured).
         lookahead_s: the stream's look-ahead (:data:`~talkinghead.motion.streaming.LOOKAHEAD_S`).
         mjpeg_port: also serve the frames as MJPEG on ``http://127.0.0.1:PORT/`` (0: any free port).
         max_delay_s: frames later than this are dropped (counted; the previous frame is repeated).
         motion_out: also save the streamed motion (``.npz``).
         progress: print the latency as it goes (stderr).
+        text, tts: words to speak instead of ``audio`` (offline text to speech, a
+            :class:`~talkinghead.audio.tts.TTSConfig`; extra ``tts``): synthesised first, then
+            played in real time like a file.
     Returns:
         The run's :class:`LiveStats`.
     Raises:
-        InputError: bad input, no face, no speech, an unwritable output.
+        InputError: bad input (both or neither of ``audio`` and ``text``), no face, no speech, an unwritable output.
     """
     from talkinghead.media.image import load_image
-    from talkinghead.media.video import VideoWriter, ensure_distinct
-    from talkinghead.motion.streaming import STREAM_RATE, LOOKAHEAD_S, motion_sequence
-    from talkinghead.pipeline import GenerateConfig, TalkingHeadPipeline, check_output
+    from talkinghead.media.video import ensure_distinct
+    from talkinghead.motion.streaming import LOOKAHEAD_S, MAX_LOOKAHEAD_S
+    from talkinghead.media.files import check_output, check_writable
+    from talkinghead.pipeline import GenerateConfig, TalkingHeadPipeline
 
     config = config or GenerateConfig()
     config.validate()
+    if (audio is None) == (text is None):
+        raise InputError("give speech (-a FILE or -a - for standard input) or --text, one of them")
     lookahead_s = LOOKAHEAD_S if lookahead_s is None else float(lookahead_s)
     from_stdin = str(audio) == "-"
     output = check_output(output, portrait, None if from_stdin else audio)
@@ -295,43 +314,61 @@ def live(portrait: str | os.PathLike[str], audio: str | os.PathLike[str], output
         if motion_out.suffix.lower() != ".npz":
             raise InputError(f"{motion_out}: the live motion is saved as .npz")
         ensure_distinct(motion_out, portrait, output, *(() if from_stdin else (audio,)))
-    if not (from_stdin or Path(audio).is_file()):
+        check_writable(motion_out)
+    if not 0 <= lookahead_s <= MAX_LOOKAHEAD_S:
+        raise InputError(f"--lookahead must be 0 to {MAX_LOOKAHEAD_S:g} s, got {lookahead_s:g}")
+    if audio is not None and not (from_stdin or Path(audio).is_file()):
         raise InputError(f"{audio}: no such file")
     if from_stdin and not 8000 <= rate <= 192000:
         raise InputError(f"--rate must be a sample rate in Hz (8000-192000), got {rate}")
     pipe = TalkingHeadPipeline(load_image(portrait), config, source=str(portrait))
-    chunks = pcm_chunks(sys.stdin.buffer, rate) if from_stdin else file_chunks(audio, realtime)
-    arrivals = _Arrivals()
-    arrivals.sample_rate = STREAM_RATE
-    q: queue.Queue = queue.Queue()
-    stop = threading.Event()
+    with contextlib.ExitStack() as spoken:
+        if text is not None:  # synthesised first (about 0.6 s a sentence), then played like a file
+            import tempfile
+
+            from talkinghead.audio.tts import TTSConfig, synthesize
+            from talkinghead.media.audio import write_wav
+
+            audio = write_wav(synthesize(text, tts or TTSConfig())[0],
+                              Path(spoken.enter_context(tempfile.TemporaryDirectory(prefix="talkinghead-live-"))) / "s.wav")
+        return _run(pipe, audio, output, config, rate, realtime, lookahead_s, mjpeg_port, max_delay_s, motion_out,
+                    progress)
+
+
+def _run(pipe: TalkingHeadPipeline, audio: str | os.PathLike[str], output: Path, config: GenerateConfig, rate: int,
+         realtime: bool, lookahead_s: float, mjpeg_port: int | None, max_delay_s: float, motion_out: Path | None,
+         progress: bool) -> LiveStats:
+    """:func:`live` once its inputs are checked and the portrait is set up."""
+    from talkinghead.media.prefetch import prefetched
+    from talkinghead.media.video import VideoWriter
+    from talkinghead.motion.streaming import STREAM_RATE, motion_sequence
+
+    from_stdin = str(audio) == "-"
+    chunks = pcm_chunks(sys.stdin.buffer, rate) if from_stdin else file_chunks(audio)
+    if realtime:
+        chunks = paced(chunks, STREAM_RATE)
+    arrivals = _Arrivals(STREAM_RATE)
     latencies: list[float] = []
     dropped = 0
     frames: list = [] if motion_out is not None else None  # type: ignore[assignment]
 
     def received() -> Iterator[np.ndarray]:
-        reader.start()  # asked for once the stream is set up: the speech's clock starts now
-        while True:
-            item = q.get()
-            if item is None:
-                return
-            chunk, at = item
-            if at is None:
-                raise chunk
+        # Read on a thread that stamps each chunk as it is released (up to 5 s ahead of this
+        # thread); asked for once the stream is set up, so the speech's clock starts now.
+        for chunk, at in prefetched(((c, time.perf_counter()) for c in chunks), depth=int(5 / CHUNK_S),
+                                    name="talkinghead-audio-in"):
             arrivals.add(chunk, at)
             yield chunk
 
     def is_late(t: float) -> bool:
         return realtime and time.perf_counter() - arrivals.arrival(int(t * STREAM_RATE)) > max_delay_s
 
-    reader = threading.Thread(target=_reader, args=(chunks, q, stop), name="talkinghead-audio-in", daemon=True)
     with contextlib.ExitStack() as stack:
         server = MjpegServer(mjpeg_port) if mjpeg_port is not None else None
         if server is not None:
             stack.callback(server.close)
             print(f"live: watch at http://127.0.0.1:{server.port}/", file=sys.stderr)
         writer = stack.enter_context(VideoWriter(output, fps=config.fps, size=pipe.renderer.output_size, speech=arrivals))
-        stack.callback(stop.set)
         last = None
         for t, frame in pipe.stream(received(), lookahead_s, motion=frames, late=is_late):
             ready = time.perf_counter()
@@ -352,7 +389,7 @@ def live(portrait: str | os.PathLike[str], audio: str | os.PathLike[str], output
                       end="", file=sys.stderr, flush=True)
         if writer.frames_written == 0:
             raise InputError(f"{audio}: no speech received")
-        wall = time.perf_counter() - (arrivals.times[0] if arrivals.times else time.perf_counter())
+        wall = time.perf_counter() - (arrivals.first or time.perf_counter())
     if progress and sys.stderr.isatty():
         print(file=sys.stderr)
     if motion_out is not None:

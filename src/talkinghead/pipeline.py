@@ -9,6 +9,7 @@ the number of frames.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
 import time
@@ -22,8 +23,10 @@ import numpy as np
 
 from talkinghead.types import FaceMesh, InputError, MotionSequence, PersonModel, PhoneSegments, Speech
 
-# The audio stage lives in talkinghead.analysis; these names stay importable from here.
+# The audio stage lives in talkinghead.analysis, the output checks in talkinghead.media.files;
+# these names stay importable from here.
 from talkinghead.analysis import Analysis, analyse_speech, analysis_aside  # noqa: F401
+from talkinghead.media.files import check_output, check_writable  # noqa: F401
 
 if TYPE_CHECKING:
     from talkinghead.audio.tts import TTSConfig
@@ -196,10 +199,14 @@ class TalkingHeadPipeline:
             t = time.perf_counter()
 
     def frames(self, motion: MotionSequence | Iterable[MotionSequence]) -> Iterator[np.ndarray]:
-        """Rendered frames, one at a time (uint8 ``[H, W, 3]`` RGB), of a motion or of its consecutive pieces."""
+        """Rendered frames, one at a time (uint8 ``[H, W, 3]`` RGB), of a motion or of its consecutive pieces
+        (rendering timed as ``render``)."""
         for piece in [motion] if isinstance(motion, MotionSequence) else motion:
             for i in range(piece.num_frames):
-                yield self.renderer.render(piece.landmark_offsets[i], piece.head_pose[i], float(piece.blink[i]))
+                t = time.perf_counter()
+                frame = self.renderer.render(piece.landmark_offsets[i], piece.head_pose[i], float(piece.blink[i]))
+                self.times.add("render", time.perf_counter() - t)
+                yield frame
 
     def stream(self, chunks: Iterable[np.ndarray], lookahead_s: float | None = None,
                motion: list[MotionFrame] | None = None,
@@ -270,8 +277,17 @@ class TalkingHeadPipeline:
         """
         from talkinghead.media.encode import write_video
 
-        write_video(self.frames(motion), self.config.fps, self.renderer.output_size, sound, output, self.times.add,
-                    progress)
+        if isinstance(motion, MotionSequence):
+            fps = motion.fps
+        else:  # the first piece says the rate (made here: pieces are made as they are asked for)
+            pieces = iter(motion)
+            first = next(pieces, None)
+            if first is None:
+                raise ValueError("no motion to write")
+            fps, motion = first.fps, itertools.chain([first], pieces)
+        # frames() times the rendering itself; the motion pieces made between frames are timed as motion
+        timer = lambda stage, seconds: None if stage == "render" else self.times.add(stage, seconds)  # noqa: E731
+        write_video(self.frames(motion), fps, self.renderer.output_size, sound, output, timer, progress)
 
 
 def make_motion(analysis: Analysis, config: GenerateConfig, times: StageTimes | None = None) -> MotionSequence:
@@ -352,7 +368,7 @@ def generate(
         if motion_out.suffix.lower() not in (".npz", ".csv", ".json"):
             raise InputError(f"{motion_out}: --motion-out must be an .npz, .csv (Live Link Face) or .json file")
         ensure_distinct(motion_out, portrait, audio, output)
-        _check_writable(motion_out)
+        check_writable(motion_out)
     times = StageTimes()
     t = time.perf_counter()
     image = load_image(portrait) if portrait is not None else person.portrait  # type: ignore[union-attr]
@@ -488,30 +504,6 @@ def progress_bar(enabled: bool, total: int, desc: str) -> Iterator[Any]:
         yield bar
     finally:
         bar.close()
-
-
-def check_output(output: str | os.PathLike[str], *inputs: str | os.PathLike[str] | None) -> Path:
-    """The output video's path, checked before any work: an .mp4 name, none of the inputs, writable.
-
-    Raises:
-        InputError: another extension, the same file as an input, or a folder that cannot be written.
-    """
-    from talkinghead.media.video import ensure_distinct
-
-    path = Path(output)
-    if path.suffix.lower() not in (".mp4", ".m4v", ".mov"):
-        raise InputError(f"{path}: output must be an .mp4 file")
-    ensure_distinct(path, *inputs)
-    _check_writable(path)
-    return path
-
-
-def _check_writable(path: Path) -> None:
-    """Raise InputError unless ``path`` can be created: an existing folder we may write, not a directory."""
-    if path.is_dir():
-        raise InputError(f"{path}: is a directory, not a file")
-    if not path.parent.exists() or not os.access(path.parent, os.W_OK):
-        raise InputError(f"{path}: output folder does not exist or is not writable")
 
 
 def times_merge(a: StageTimes, b: StageTimes) -> StageTimes:

@@ -23,9 +23,9 @@ def _shipped() -> L.LearnedMotion:
 
 def _mouth_gap(offsets: np.ndarray) -> np.ndarray:
     """Inner-lip gap per frame (IOD units) from landmark offsets ``[F, 478, 3]``."""
-    from talkinghead.eval.metrics import GAP_PAIRS
+    from talkinghead.eval.metrics import offset_opening
 
-    return np.mean([offsets[:, lo, 1] - offsets[:, up, 1] for up, lo in GAP_PAIRS], axis=0)
+    return offset_opening(offsets)
 
 
 def test_import_and_inference_do_not_need_torch() -> None:
@@ -115,10 +115,13 @@ def test_long_speech_is_predicted_in_windows_that_join_without_a_seam(shared_dat
     same_b, same = model.predict(feats, none, active, 25.0, n)  # shorter than a window: one run, as before
     assert np.array_equal(same, whole) and np.array_equal(same_b, whole_b)
     wb, windowed = model.predict(feats, none, active, 25.0, n, window_s=12.0)  # 5 windows
-    # made one window at a time: consecutive pieces that are the windowed prediction
-    pieces = list(model.predict_pieces(feats, none, active, 25.0, n, window_s=12.0))
-    assert len(pieces) == 5 and [p[0] for p in pieces] == [0] + [int(np.sum([len(q[2]) for q in pieces[:k]])) for k in range(1, 5)]
-    assert np.array_equal(np.concatenate([p[2] for p in pieces]), windowed)
+    # made one window at a time: five consecutive pieces, each yielded before the next window runs
+    pieces = model.predict_pieces(feats, none, active, 25.0, n, window_s=12.0)
+    first = next(pieces)
+    assert first[0] == 0 and len(first[2]) == 300 - 50  # the window less the frames its cross-fade waits for
+    rest = list(pieces)
+    starts = [p[0] for p in [first, *rest]]
+    assert len(rest) == 4 and starts == list(np.cumsum([0] + [len(p[2]) for p in [first, *rest]][:-1]))
     assert windowed.shape == whole.shape and wb.shape == whole_b.shape and np.isfinite(windowed).all()
     g, gw = _mouth_gap(whole), _mouth_gap(windowed)
     assert np.corrcoef(g, gw)[0, 1] > 0.98

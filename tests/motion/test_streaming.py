@@ -28,9 +28,9 @@ def _speech() -> np.ndarray:
 
 
 def _gap(offsets: np.ndarray) -> np.ndarray:
-    from talkinghead.eval.metrics import GAP_PAIRS
+    from talkinghead.eval.metrics import offset_opening
 
-    return np.mean([offsets[:, lo, 1] - offsets[:, up, 1] for up, lo in GAP_PAIRS], axis=0)
+    return offset_opening(offsets)
 
 
 def _stream(x: np.ndarray, chunk: int, **kw: object) -> tuple[list[S.MotionFrame], list[tuple[float, int]]]:
@@ -80,6 +80,17 @@ def test_chunk_size_does_not_change_the_frames_much() -> None:
     assert np.corrcoef(a, b)[0, 1] > 0.95
 
 
+def test_one_long_push_makes_the_same_frames_as_many_short_ones() -> None:
+    x = _speech()  # 11 s: longer than the history, in one piece
+    st = S.StreamingMotion(LearnedMotion.from_file(), MotionConfig(fps=25.0))
+    once = st.push(x) + st.finish()
+    short, _ = _stream(x, 16000)
+    assert [f.index for f in once] == list(range(275))
+    np.testing.assert_allclose(np.stack([f.offsets for f in once]), np.stack([f.offsets for f in short]), atol=1e-6)
+    with pytest.raises(ValueError, match="look-ahead"):
+        S.StreamingMotion(LearnedMotion.from_file(), lookahead_s=S.MAX_LOOKAHEAD_S + 1)
+
+
 def test_memory_is_bounded_by_the_history() -> None:
     rng = np.random.default_rng(0)
     t = np.arange(25 * S.STREAM_RATE) / S.STREAM_RATE
@@ -102,11 +113,35 @@ def test_stream_rejects_bad_audio_and_pushes_after_the_end() -> None:
         S.StreamingMotion(LearnedMotion.from_file(), lookahead_s=-0.1)
 
 
+def _wander_reference(n: int, fps: float, seed: int) -> np.ndarray:
+    """The wander as an Ornstein-Uhlenbeck process smoothed by scipy (the offline code before HeadWander)."""
+    from scipy.ndimage import gaussian_filter1d
+
+    from talkinghead.motion.head_pose import REVERSION, WANDER_STD_DEG
+
+    rng = np.random.default_rng(seed)
+    std = np.array(WANDER_STD_DEG)
+    x = rng.normal(0.0, 1.0, 3) * std
+    noise = rng.normal(0.0, 1.0, (n, 3))
+    a = np.exp(-REVERSION / fps)
+    b = std * np.sqrt(2.0 * REVERSION) * np.sqrt((1.0 - a * a) / (2.0 * REVERSION))
+    out = np.empty((n, 3))
+    for i in range(n):
+        x = a * x + b * noise[i]
+        out[i] = x
+    return gaussian_filter1d(out, 0.12 * fps, axis=0, mode="nearest")
+
+
 def test_head_wander_is_the_same_in_pieces_and_as_offline() -> None:
     w = HeadWander(25.0, seed=4)
     pieces = np.concatenate([w.take(k) for k in (1, 9, 40, 150)])
     assert np.array_equal(pieces, head_wander(200, 25.0, seed=4))
     assert not np.array_equal(pieces, head_wander(200, 25.0, seed=5))
+    # The same process as before it could be drawn in pieces; only the last 12 frames (the
+    # smoothing's reach) differ: they now see the next draws instead of the last value repeated.
+    ref = _wander_reference(200, 25.0, seed=4)
+    np.testing.assert_allclose(pieces[:188], ref[:188], atol=1e-9)
+    assert not np.allclose(pieces[188:], ref[188:])
     active = np.ones(800, bool)
     feats = AudioFeatures(mel=np.zeros((800, 80), np.float32), energy=np.full(800, -20.0, np.float32),
                           f0=np.full(800, 120.0, np.float32), formants=np.zeros((800, 2), np.float32))
@@ -127,3 +162,9 @@ def test_streamed_blinks_keep_the_offline_rate_and_close_fully() -> None:
     c2 = np.concatenate([b2.curve(i, 5, np.array([pause])) for i in range(0, 200, 5)])
     assert abs(np.argmax(c2 > 0.99) / 25.0 - (pause + 0.07)) < 0.1
     assert BlinkStream(25.0, 0.0).curve(0, 100, np.array([])).max() == 0.0
+    # Pauses everywhere: a blink still never comes within 1.5 s of the one before (as offline).
+    b3 = BlinkStream(25.0, rate_per_min=40.0, seed=1)
+    pauses = np.arange(0.0, 60.0, 0.3)
+    c3 = np.concatenate([b3.curve(i, 5, pauses[pauses >= i / 25.0]) for i in range(0, 1500, 5)])
+    starts = np.flatnonzero(np.diff((c3 > 0.0).astype(int)) == 1) / 25.0
+    assert len(starts) > 5 and np.diff(starts).min() > 1.4

@@ -63,6 +63,17 @@ def inter_ocular(landmarks: np.ndarray) -> np.ndarray:
     return np.hypot(d[..., 0], d[..., 1])
 
 
+def offset_opening(offsets: np.ndarray) -> np.ndarray:
+    """Mouth opening of landmark offsets: the mean inner-lip gap (lower minus upper, y) over the
+    five central lip pairs, float ``[...]`` in IOD units (the neutral mesh cancels).
+
+    Args:
+        offsets: float ``[..., 478, 3]`` offsets from a neutral mesh, face-normalised (IOD units).
+    """
+    o = np.asarray(offsets)
+    return np.mean([o[..., lo, 1] - o[..., up, 1] for up, lo in GAP_PAIRS], axis=0)
+
+
 def mouth_opening(landmarks: np.ndarray) -> np.ndarray:
     """Mouth opening per frame: mean inner-lip gap over the five central lip pairs, divided by the IOD.
 

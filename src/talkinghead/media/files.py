@@ -1,4 +1,4 @@
-"""Small file helpers shared by the media readers and writers."""
+"""Small file helpers shared by the media readers and writers, and the output checks every job makes first."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
-from talkinghead.types import one_line
+from talkinghead.types import InputError, one_line
 
-__all__ = ["atomic_path", "one_line", "temp_sibling"]
+__all__ = ["atomic_path", "check_output", "check_writable", "one_line", "temp_sibling"]
 
 
 def temp_sibling(path: Path) -> Path:
@@ -35,3 +35,31 @@ def atomic_path(path: str | os.PathLike[str], suffix: str = "") -> Iterator[Path
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def check_output(output: str | os.PathLike[str], *inputs: str | os.PathLike[str] | None) -> Path:
+    """The output video's path, checked before any work: an .mp4 name, none of the inputs, writable.
+
+    Raises:
+        InputError: another extension, the same file as an input, or a folder that cannot be written.
+    """
+    from talkinghead.media.video import ensure_distinct
+
+    path = Path(output)
+    if path.suffix.lower() not in (".mp4", ".m4v", ".mov"):
+        raise InputError(f"{path}: output must be an .mp4 file")
+    ensure_distinct(path, *inputs)
+    check_writable(path)
+    return path
+
+
+def check_writable(path: Path) -> None:
+    """Raise InputError unless ``path`` can be created: an existing folder we may write, not a directory.
+
+    Raises:
+        InputError: ``path`` is a directory, or its folder is missing or not writable.
+    """
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory, not a file")
+    if not path.parent.exists() or not os.access(path.parent, os.W_OK):
+        raise InputError(f"{path}: output folder does not exist or is not writable")

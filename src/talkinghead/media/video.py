@@ -132,7 +132,9 @@ class VideoWriter:
         size: ``(width, height)`` in pixels, both even and > 0 (yuv420p needs even sizes).
         speech: the sound: a :class:`~talkinghead.media.audio.AudioTrack` (a file's own audio,
             streamed), an :class:`~talkinghead.media.audio.ArrayTrack`, a mono
-            :class:`~talkinghead.types.Speech`, or ``None`` for a silent (video-only) file.
+            :class:`~talkinghead.types.Speech`, or ``None`` for a silent (video-only) file. A
+            track that is still arriving (live) has ``available()``, the samples it holds now:
+            it is read no further until more come, and to its end on close.
         crf: libx264 constant rate factor, 0 (lossless) to 51 (worst); 18-23 is visually good.
         preset: libx264 speed preset, one of :data:`X264_PRESETS`.
 
@@ -283,6 +285,9 @@ class VideoWriter:
         import av
 
         assert self._track is not None and self._astream is not None
+        available = getattr(self._track, "available", None)
+        if available is not None and not final:  # a track still arriving: only as far as it has come
+            upto = min(upto, self._audio_in + available())
         while self._audio_in < upto and not self._track_ended:
             n = min(_AAC_FRAME, upto - self._audio_in)
             if n < _AAC_FRAME and not final:

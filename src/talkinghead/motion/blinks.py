@@ -82,7 +82,8 @@ class BlinkStream:
         self._rng = np.random.default_rng(seed + 7919)
         self._mean = 60.0 / self.rate if self.rate > 0 else np.inf
         self._next = float(self._rng.uniform(0.6, min(2.5, self._mean))) if self.rate > 0 else np.inf
-        self._starts: list[float] = []
+        self._starts: list[float] = []  # blinks that may still show
+        self._last = -np.inf  # the latest blink's start (kept after it has ended, for the spacing rule)
 
     def curve(self, first: int, n: int, pauses_s: np.ndarray) -> np.ndarray:
         """Eyelid closure of frames ``[first, first + n)``, float32 ``[n]`` in [0, 1].
@@ -98,9 +99,10 @@ class BlinkStream:
         while self._next < end_s:
             t = self._next
             near = pauses[(np.abs(pauses - t) < 0.6) & (pauses >= now)]
-            if near.size and (not self._starts or near[0] - self._starts[-1] > 1.5):
+            if near.size and near[0] - self._last > 1.5:
                 t = float(near[0])
             self._starts.append(t)
+            self._last = t
             self._next = t + float(np.clip(self._rng.gamma(4.0, self._mean / 4.0), min(2.0, self._mean),
                                            max(6.0, self._mean)))
         span = CLOSE_S + HOLD_S + OPEN_S + 2.0 / self.fps

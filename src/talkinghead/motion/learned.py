@@ -381,61 +381,6 @@ class LearnedMotion:
         return blend[0].astype(np.float32, copy=False), offsets[0].astype(np.float32, copy=False)
 
 
-def close_bilabials(offsets: np.ndarray, phones: PhoneSegments, fps: float, in_place: bool = False,
-                    first: int = 0) -> np.ndarray:
-    """Force full lip closure on bilabial phones (p, b, m), as the rule path does.
-
-    A regression model smooths short closures away (measured: the learned offsets alone close
-    the lips on only about 65% of GRID bilabials, real speakers on 100%). Where the aligned
-    phones say p/b/m (frames chosen like :func:`~talkinghead.motion.visemes.phones_to_au`,
-    mouth leading the sound by ``LEAD_S``), the predicted inner-lip gap is cancelled with the
-    rig's lip-separation field (the part of the jaw drop that opens the lips; what the rule
-    path's ``mouthClose`` cancels), fully on the phone's frames and half on the frame either side.
-
-    Args:
-        offsets: float ``[F, 478, 3]`` landmark offsets (IOD units); not modified unless ``in_place``.
-        phones: phone segments (no effect without bilabials).
-        fps: video frame rate (Hz).
-        in_place: correct a writable float32 ``offsets`` itself (no copy: 143 KB a second of speech).
-        first: the number of ``offsets``' first frame (a piece of a longer utterance).
-    Returns:
-        float32 ``[F, 478, 3]``: the corrected offsets (``offsets`` itself when nothing closes, or in place).
-    """
-    from talkinghead.face.regions import LOWER_INNER_LIP, UPPER_INNER_LIP
-    from talkinghead.motion.rig import default_rig
-    from talkinghead.motion.visemes import BILABIALS, LEAD_S
-
-    n = offsets.shape[0]
-    w = np.zeros(n, np.float32)
-    t = (first + np.arange(n)) / fps + LEAD_S
-    for seg in phones.segments:
-        if seg.phone.upper().rstrip("012") not in BILABIALS:
-            continue
-        frames = np.flatnonzero((t >= seg.start_s) & (t <= seg.end_s))
-        if frames.size == 0:
-            f = int(round(((seg.start_s + seg.end_s) / 2.0 - LEAD_S) * fps)) - first
-            frames = np.array([f]) if 0 <= f < n else np.zeros(0, np.int64)
-        for f in frames:
-            w[f] = 1.0
-            for g in (f - 1, f + 1):
-                if 0 <= g < n:
-                    w[g] = max(w[g], 0.5)
-    if not w.any():
-        return offsets.astype(np.float32, copy=False)
-    up, lo = list(UPPER_INNER_LIP[3:8]), list(LOWER_INNER_LIP[3:8])
-    field = default_rig().lip_gap_of_jaw
-    unit = float(np.mean(field[lo, 1] - field[up, 1]))
-    if unit <= 1e-6:
-        return offsets.astype(np.float32, copy=False)
-    # Only the closing frames are computed (one copy of the rest: this array is 143 KB a second).
-    k = np.flatnonzero(w)
-    part = offsets[k]
-    gap = np.mean(part[:, lo, 1] - part[:, up, 1], axis=1)
-    out = offsets if in_place and offsets.dtype == np.float32 and offsets.flags.writeable else offsets.astype(np.float32)
-    out[k] = (part - (w[k] * np.maximum(gap, 0.0) / unit)[:, None, None] * field[None]).astype(np.float32)
-    return out
-
-
 @lru_cache(maxsize=4)
 def _cached(path: str) -> LearnedMotion:
     from talkinghead.types import InputError
@@ -452,7 +397,7 @@ def learned_motion(model: LearnedMotion, features: AudioFeatures, phones: PhoneS
     """Motion for a whole utterance by the learned path; a drop-in for :func:`~talkinghead.motion.rules.rule_motion`.
 
     Face: the learned landmark offsets (with full closure forced on bilabial phones, see
-    :func:`close_bilabials`, unless ``bilabial_closure`` is False), with the 52 predicted ARKit
+    :func:`~talkinghead.motion.visemes.close_bilabials`, unless ``bilabial_closure`` is False), with the 52 predicted ARKit
     blendshapes as ``au``.
     Head pose and blinks: the rule path's (prosody head pose, blinks in pauses), same seed.
 
@@ -485,6 +430,7 @@ def learned_motion_pieces(model: LearnedMotion, features: AudioFeatures, phones:
     from talkinghead.motion.blinks import blink_curve, blink_times
     from talkinghead.motion.head_pose import prosody_head_pose
     from talkinghead.motion.rules import MotionConfig, num_video_frames
+    from talkinghead.motion.visemes import bilabial_weights, close_bilabials
 
     cfg = config if config is not None else MotionConfig()
     n = num_video_frames(duration_s, cfg.fps)
@@ -492,9 +438,10 @@ def learned_motion_pieces(model: LearnedMotion, features: AudioFeatures, phones:
     t100 = np.arange(len(active)) / features.frame_rate
     onsets = t100[1:][active[:-1] & ~active[1:]]
     blinks = blink_curve(blink_times(duration_s, cfg.blink_rate, onsets, seed=cfg.seed), cfg.fps, n)
+    closing = bilabial_weights(phones, cfg.fps, n) if bilabial_closure else None  # for all frames: pieces share the edges
     for first, blend, offsets in model.predict_pieces(features, phones, active, cfg.fps, n, read_ahead_s, window_s):
-        if bilabial_closure:  # the prediction is ours to change
-            offsets = close_bilabials(offsets, phones, cfg.fps, in_place=True, first=first)
         k = slice(first, first + len(offsets))
+        if closing is not None:  # the prediction is ours to change
+            offsets = close_bilabials(offsets, closing[k], in_place=True)
         yield MotionSequence(fps=cfg.fps, au_names=BLENDSHAPE_NAMES, au=np.clip(blend, 0.0, 1.0), landmark_offsets=offsets,
                              head_pose=pose[k], blink=blinks[k], source="learned")

@@ -7,8 +7,9 @@ end, so :class:`StreamingMotion` makes each video frame as soon as the speech ha
 ``lookahead_s`` past it:
 
 - audio features (:func:`~talkinghead.audio.features.compute_features`) are computed on each
-  new stretch of audio with 0.1 s of context; they are the offline ones exactly once 0.1 s more
-  audio has come (the newest are provisional until then);
+  new stretch of audio with 0.1 s of context (the newest 0.1 s provisionally, again with more
+  audio): log-mel and loudness are then the offline ones exactly; pitch and formants nearly (their
+  voicing gate compares with the loudest level of the stretch analysed, not of the utterance);
 - voice activity and the per-utterance normalisation of the network's inputs use the last
   :data:`HISTORY_S` of speech (a rolling utterance);
 - the network runs on the last :data:`CONTEXT_S` of audio and no further than the look-ahead;
@@ -37,6 +38,8 @@ LOOKAHEAD_S = 0.2
 HISTORY_S = 10.0
 #: Seconds of audio before the first new frame that each network pass sees.
 CONTEXT_S = 1.0
+#: Longest look-ahead (s): the history must still reach back to the frames being made.
+MAX_LOOKAHEAD_S = HISTORY_S - CONTEXT_S - 2.0
 #: Frames made per network pass (fewer passes; a frame waits up to ``STEP_FRAMES - 1`` frames longer).
 STEP_FRAMES = 2
 #: Sample rate of the audio :meth:`StreamingMotion.push` takes (Hz).
@@ -79,7 +82,7 @@ class StreamingMotion:
             ...
 
     The frames cover the speech like offline generation (``round(duration * fps)`` frames, at
-    least one). A frame is made once the speech reaches ``lookahead_s`` + the read-ahead past
+    least one; none when no speech was pushed). A frame is made once the speech reaches ``lookahead_s`` + the read-ahead past
     its time (frames come ``step`` at a time): its latency is about ``lookahead_s + 0.04`` s, up
     to ``step - 1`` frame times more, plus the compute time. The newest 0.1 s of features is
     provisional (computed again when more audio has come).
@@ -91,7 +94,7 @@ class StreamingMotion:
         read_ahead_s: the model's read-ahead (:data:`~talkinghead.motion.learned.READ_AHEAD_S`).
         step: frames made per network pass (:data:`STEP_FRAMES`; 1 = each frame as soon as possible).
     Raises:
-        ValueError: negative look-ahead.
+        ValueError: a look-ahead outside 0 .. :data:`MAX_LOOKAHEAD_S`.
     """
 
     def __init__(self, model, config=None, lookahead_s: float = LOOKAHEAD_S, read_ahead_s: float | None = None,
@@ -101,8 +104,8 @@ class StreamingMotion:
         from talkinghead.motion.learned import READ_AHEAD_S
         from talkinghead.motion.rules import MotionConfig
 
-        if not lookahead_s >= 0:
-            raise ValueError(f"look-ahead must be >= 0 s, got {lookahead_s!r}")
+        if not 0 <= lookahead_s <= MAX_LOOKAHEAD_S:
+            raise ValueError(f"look-ahead must be 0 to {MAX_LOOKAHEAD_S:g} s, got {lookahead_s!r}")
         self.model = model
         self.config = config or MotionConfig()
         self.fps = float(self.config.fps)
@@ -159,15 +162,18 @@ class StreamingMotion:
             raise ValueError(f"stream audio must be mono (1-D), got shape {x.shape}")
         if self._finished:
             raise ValueError("the stream is finished")
-        self._audio = np.concatenate([self._audio, x])
-        self._received += len(x)
-        due = (self._next + self.step - 1) / self.fps + self.read_ahead_s + self.lookahead_s
-        if self._received < due * STREAM_RATE:  # not yet enough speech for the next frames
-            return []
-        return self._advance(final=False)
+        made: list[MotionFrame] = []
+        for i in range(0, len(x), STREAM_RATE):  # a long piece as 1 s ones: the history must cover the new frames
+            part = x[i:i + STREAM_RATE]
+            self._audio = np.concatenate([self._audio, part])
+            self._received += len(part)
+            due = (self._next + self.step - 1) / self.fps + self.read_ahead_s + self.lookahead_s
+            if self._received >= due * STREAM_RATE:  # enough speech for the next frames
+                made += self._advance(final=False)
+        return made
 
     def finish(self) -> list[MotionFrame]:
-        """End of speech: the remaining frames (at least one frame in all, as offline)."""
+        """End of speech: the remaining frames (at least one in all, as offline, unless no speech came)."""
         if self._finished:
             return []
         self._finished = True
@@ -227,6 +233,7 @@ class StreamingMotion:
             ready = num_video_frames(self._received / STREAM_RATE, self.fps)
         else:
             ready = int(math.floor((self.received_s - self.read_ahead_s - self.lookahead_s) * self.fps + 1e-9)) + 1
+            ready = min(ready, num_video_frames(self.received_s, self.fps))  # never past what the speech covers
         if ready - self._next < (1 if final else self.step) or f_end == 0:
             return []
         first, n = self._next, ready - self._next

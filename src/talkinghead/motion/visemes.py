@@ -177,3 +177,61 @@ def silence_mask(phones: PhoneSegments, num_frames: int, fps: float) -> np.ndarr
         if seg.phone.upper() != "SIL":
             speaking |= (t >= seg.start_s) & (t < seg.end_s)
     return ~speaking
+
+
+def bilabial_weights(phones: PhoneSegments, fps: float, num_frames: int) -> np.ndarray:
+    """How fully each frame's lips are closed for bilabial phones (p, b, m), float32 ``[F]`` in {0, 0.5, 1}.
+
+    Frames are chosen like :func:`phones_to_au` (mouth leading the sound by :data:`LEAD_S`): 1 on
+    the phone's frames (its middle frame when it is shorter than one), 0.5 on the frame either side.
+    """
+    w = np.zeros(num_frames, np.float32)
+    t = np.arange(num_frames) / fps + LEAD_S
+    for seg in phones.segments:
+        if seg.phone.upper().rstrip("012") not in BILABIALS:
+            continue
+        frames = np.flatnonzero((t >= seg.start_s) & (t <= seg.end_s))
+        if frames.size == 0:
+            f = int(round(((seg.start_s + seg.end_s) / 2.0 - LEAD_S) * fps))
+            frames = np.array([f]) if 0 <= f < num_frames else np.zeros(0, np.int64)
+        for f in frames:
+            w[f] = 1.0
+            for g in (f - 1, f + 1):
+                if 0 <= g < num_frames:
+                    w[g] = max(w[g], 0.5)
+    return w
+
+
+def close_bilabials(offsets: np.ndarray, weights: np.ndarray, in_place: bool = False) -> np.ndarray:
+    """Close the lips of predicted landmark offsets where :func:`bilabial_weights` says so.
+
+    A regression model smooths short closures away (measured: the learned offsets alone close
+    the lips on only about 65% of GRID bilabials, real speakers on 100%). The predicted inner-lip
+    gap is cancelled, times the frame's weight, with the rig's lip-separation field (the part of
+    the jaw drop that opens the lips; what the rule path's ``mouthClose`` cancels).
+
+    Args:
+        offsets: float ``[F, 478, 3]`` landmark offsets (IOD units); not modified unless ``in_place``.
+        weights: float ``[F]`` in [0, 1] (:func:`bilabial_weights`, or its slice for a piece of the frames).
+        in_place: correct a writable float32 ``offsets`` itself (no copy: 143 KB a second of speech).
+    Returns:
+        float32 ``[F, 478, 3]``: the corrected offsets (``offsets`` itself when nothing closes, or in place).
+    """
+    from talkinghead.face.regions import LOWER_INNER_LIP, UPPER_INNER_LIP
+    from talkinghead.motion.rig import default_rig
+
+    w = np.asarray(weights, np.float32)
+    if not w.any():
+        return offsets.astype(np.float32, copy=False)
+    up, lo = list(UPPER_INNER_LIP[3:8]), list(LOWER_INNER_LIP[3:8])
+    field = default_rig().lip_gap_of_jaw
+    unit = float(np.mean(field[lo, 1] - field[up, 1]))
+    if unit <= 1e-6:
+        return offsets.astype(np.float32, copy=False)
+    # Only the closing frames are computed (one copy of the rest: this array is 143 KB a second).
+    k = np.flatnonzero(w)
+    part = offsets[k]
+    gap = np.mean(part[:, lo, 1] - part[:, up, 1], axis=1)
+    out = offsets if in_place and offsets.dtype == np.float32 and offsets.flags.writeable else offsets.astype(np.float32)
+    out[k] = (part - (w[k] * np.maximum(gap, 0.0) / unit)[:, None, None] * field[None]).astype(np.float32)
+    return out

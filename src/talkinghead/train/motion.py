@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from talkinghead.eval.metrics import GAP_PAIRS, MOUTH, pearson
+from talkinghead.eval.metrics import GAP_PAIRS, MOUTH, offset_opening, pearson
 from talkinghead.motion.learned import (
     LearnedConfig,
     content_features,
@@ -203,8 +203,7 @@ def offset_metrics(pred: np.ndarray, true: np.ndarray) -> dict[str, float]:
     points (x, y) after removing each frame's mouth centroid (IOD); jitter_ratio: mean lip
     acceleration magnitude, predicted over real.
     """
-    gp = np.mean([pred[:, lo, 1] - pred[:, up, 1] for up, lo in GAP_PAIRS], axis=0)
-    gt = np.mean([true[:, lo, 1] - true[:, up, 1] for up, lo in GAP_PAIRS], axis=0)
+    gp, gt = offset_opening(pred), offset_opening(true)
     m = list(MOUTH)
     p, t = pred[:, m, :2], true[:, m, :2]
     p = p - p.mean(1, keepdims=True)
@@ -279,7 +278,7 @@ def coefficient_targets(ds: Dataset, model: object) -> dict[str, np.ndarray]:
                                  ("face_c", face, model.face_mean, model.face_basis)):
         x = ds.offsets[:, :, ix].reshape(n, f, -1)
         out[key] = ((x - mean.cpu().numpy()) @ basis.cpu().numpy().T).astype(np.float32)
-    out["gap"] = np.mean([ds.offsets[:, :, lo, 1] - ds.offsets[:, :, up, 1] for up, lo in GAP_PAIRS], axis=0)
+    out["gap"] = offset_opening(ds.offsets)
     out["gap"] = out["gap"].astype(np.float32)
     return out
 

@@ -1,0 +1,109 @@
+"""Memory of long speech, per process: ``talkinghead generate`` on speech of N seconds, RSS sampled every 0.2 s.
+
+    python benchmarks/memory.py --seconds 60,600,3600 --out reports/memory
+
+The speech is ``musetalk_eng.wav`` (60 s of English) repeated to each length; no transcript,
+512x512. ``talkinghead bench --long`` gives the whole job's peak (``wait4``); this gives each
+process's own peak (the main process; the speech-analysis process and the recognition process
+it starts), the wall time and, sampled once a second, the main process's RSS over time (flat or
+growing). Writes ``memory.json`` and ``memory.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+
+
+def _tree(pid: int) -> list[int]:
+    out = [pid]
+    try:
+        for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+            out += _tree(int(c))
+    except OSError:
+        pass
+    return out
+
+
+def _rss_mib(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        return None
+    return None
+
+
+def run(audio: str, out_mp4: Path) -> dict[str, object]:
+    """Run generate on ``audio``; per-process peak RSS (MiB), wall seconds, the main process's RSS each second."""
+    cmd = [sys.executable, "-m", "talkinghead", "generate", str(ROOT / "src" / "talkinghead" / "assets" / "astronaut.png"),
+           audio, "-o", str(out_mp4), "-q"]
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd)
+    peaks: dict[int, float] = {}
+    roles: dict[int, str] = {}
+    curve: list[float] = []
+    last = 0.0
+    while p.poll() is None:
+        for i, q in enumerate(_tree(p.pid)):
+            rss = _rss_mib(q)
+            if rss is None:
+                continue
+            peaks[q] = max(peaks.get(q, 0.0), rss)
+            roles.setdefault(q, "main" if q == p.pid else "analysis" if i == 1 else "recognition")
+        now = time.perf_counter() - t0
+        if now - last >= 1.0:
+            curve.append(_rss_mib(p.pid) or 0.0)
+            last = now
+        time.sleep(0.2)
+    if p.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed with status {p.returncode}")
+    wall = time.perf_counter() - t0
+    by_role: dict[str, float] = {}
+    for q, v in peaks.items():
+        by_role[roles[q]] = max(by_role.get(roles[q], 0.0), v)
+    return {"wall_s": wall, "peak_mib": by_role, "main_rss_each_s": curve}
+
+
+def main() -> None:
+    from talkinghead.eval.speed import make_long_audio
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seconds", default="60,600")
+    ap.add_argument("--out", default="reports/memory")
+    args = ap.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for s in [float(x) for x in args.seconds.split(",")]:
+            audio = make_long_audio(str(DATA / "audio" / "musetalk_eng.wav"), s, tmp)
+            r = run(audio, Path(tmp) / "out.mp4")
+            curve = r["main_rss_each_s"]
+            minute = curve[min(len(curve) - 1, 60)] if curve else 0.0
+            row = {"seconds": s, **r, "main_at_60s_mib": minute}
+            rows.append(row)
+            print(json.dumps({k: v for k, v in row.items() if k != "main_rss_each_s"}), flush=True)
+    (out / "memory.json").write_text(json.dumps(rows, indent=2))
+    lines = ["`python benchmarks/memory.py`: peak RSS per process (MiB), 512x512, no transcript", "",
+             "| speech s | wall s | RTF | main | analysis | recognition | main at 60 s of wall time |",
+             "|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        pk = r["peak_mib"]
+        lines.append(f"| {r['seconds']:.0f} | {r['wall_s']:.1f} | {r['wall_s'] / r['seconds']:.3f} | {pk.get('main', 0):.0f} | "
+                     f"{pk.get('analysis', 0):.0f} | {pk.get('recognition', 0):.0f} | {r['main_at_60s_mib']:.0f} |")
+    (out / "memory.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
