@@ -5,8 +5,8 @@
 The speech is ``musetalk_eng.wav`` (60 s of English) repeated to each length; no transcript,
 512x512. ``talkinghead bench --long`` gives the whole job's peak (``wait4``); this gives each
 process's own peak (the main process; the speech-analysis process and the recognition process
-it starts), the wall time and, sampled once a second, the main process's RSS over time (flat or
-growing). Writes ``memory.json`` and ``memory.md``.
+it starts), the wall time and the main process's RSS at a quarter, half and three quarters of
+the run (flat or growing). Writes ``memory.json`` and ``memory.md``.
 """
 
 from __future__ import annotations
@@ -89,18 +89,19 @@ def main() -> None:
             audio = make_long_audio(str(DATA / "audio" / "musetalk_eng.wav"), s, tmp)
             r = run(audio, Path(tmp) / "out.mp4")
             curve = r["main_rss_each_s"]
-            minute = curve[min(len(curve) - 1, 60)] if curve else 0.0
-            row = {"seconds": s, **r, "main_at_60s_mib": minute}
+            quarters = [curve[min(len(curve) - 1, int(q * len(curve)))] if curve else 0.0 for q in (0.25, 0.5, 0.75)]
+            row = {"seconds": s, **r, "main_at_quarters_mib": quarters}
             rows.append(row)
             print(json.dumps({k: v for k, v in row.items() if k != "main_rss_each_s"}), flush=True)
     (out / "memory.json").write_text(json.dumps(rows, indent=2))
     lines = ["`python benchmarks/memory.py`: peak RSS per process (MiB), 512x512, no transcript", "",
-             "| speech s | wall s | RTF | main | analysis | recognition | main at 60 s of wall time |",
-             "|---:|---:|---:|---:|---:|---:|---:|"]
+             "| speech s | wall s | RTF | main | analysis | recognition | main at 1/4, 1/2, 3/4 of the run |",
+             "|---:|---:|---:|---:|---:|---:|---|"]
     for r in rows:
         pk = r["peak_mib"]
         lines.append(f"| {r['seconds']:.0f} | {r['wall_s']:.1f} | {r['wall_s'] / r['seconds']:.3f} | {pk.get('main', 0):.0f} | "
-                     f"{pk.get('analysis', 0):.0f} | {pk.get('recognition', 0):.0f} | {r['main_at_60s_mib']:.0f} |")
+                     f"{pk.get('analysis', 0):.0f} | {pk.get('recognition', 0):.0f} | "
+                     f"{', '.join(f'{v:.0f}' for v in r['main_at_quarters_mib'])} |")
     (out / "memory.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
