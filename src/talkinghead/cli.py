@@ -251,8 +251,7 @@ def live_cmd(
     """Animate PORTRAIT speaking speech as it arrives, in real time: each frame is made as soon as the speech
     reaches 0.2 s past it, and written at once (to an mp4 and, with --mjpeg, to a browser).
 
-    Streaming reads the audio alone (no transcript, no recognition) with a fixed look-ahead; the closing line
-    gives the frames' latency and how many were dropped for being late.
+    Streaming reads the audio alone (no transcript, no recognition) with a fixed look-ahead; the closing line gives the frames' latency and how many were dropped for being late.
     """
     from talkinghead.audio.tts import TTSConfig
     from talkinghead.live import live, write_stats
