@@ -127,7 +127,7 @@ class _Arrivals:
 
 
 def file_chunks(path: str | os.PathLike[str]) -> Iterator[np.ndarray]:
-    """A speech file as :data:`CHUNK_S` chunks at 16 kHz (mono float32).
+    """A speech file as :data:`CHUNK_S` chunks at 16 kHz (mono float32; :func:`speech_chunks`).
 
     Raises:
         InputError: unreadable or silent file.
@@ -135,10 +135,15 @@ def file_chunks(path: str | os.PathLike[str]) -> Iterator[np.ndarray]:
     from talkinghead.media.audio import load_speech
     from talkinghead.motion.streaming import STREAM_RATE
 
-    x = load_speech(path, STREAM_RATE).samples
+    return speech_chunks(load_speech(path, STREAM_RATE).samples)
+
+
+def speech_chunks(samples: np.ndarray) -> Iterator[np.ndarray]:
+    """16 kHz speech as consecutive :data:`CHUNK_S` chunks (views; the last may be shorter)."""
+    from talkinghead.motion.streaming import STREAM_RATE
+
     step = int(round(CHUNK_S * STREAM_RATE))
-    for i in range(0, len(x), step):
-        yield x[i:i + step]
+    return (samples[i:i + step] for i in range(0, len(samples), step))
 
 
 def paced(chunks: Iterator[np.ndarray], rate: int) -> Iterator[np.ndarray]:

@@ -23,13 +23,15 @@ import numpy as np
 
 from talkinghead.types import FaceMesh, InputError, MotionSequence, PersonModel, PhoneSegments, Speech
 
-# The audio stage lives in talkinghead.analysis, the output checks in talkinghead.media.files;
-# these names stay importable from here.
+# The audio stage lives in talkinghead.analysis, the output checks in talkinghead.media.files,
+# the choice of motion model in talkinghead.motion.make; these names stay importable from here.
 from talkinghead.analysis import Analysis, analyse_speech, analysis_aside  # noqa: F401
 from talkinghead.media.files import check_output, check_writable  # noqa: F401
+from talkinghead.motion.make import make_motion, make_motion_pieces
 
 if TYPE_CHECKING:
     from talkinghead.audio.tts import TTSConfig
+    from talkinghead.motion.rules import MotionConfig
     from talkinghead.motion.streaming import MotionFrame
     from talkinghead.media.audio import AudioTrack
 
@@ -73,6 +75,14 @@ class GenerateConfig:
     motion: str = "auto"
     seed: int = 0
     mouth: str = "real"
+
+    def motion_config(self, pose_scale: float | None = None) -> MotionConfig:
+        """The motion stage's settings (:class:`~talkinghead.motion.rules.MotionConfig`): frame rate,
+        head-motion scale (``pose_scale`` instead of this config's, where given), blink rate, seed."""
+        from talkinghead.motion.rules import MotionConfig
+
+        return MotionConfig(fps=self.fps, pose_scale=self.pose_scale if pose_scale is None else pose_scale,
+                            blink_rate=self.blink_rate, seed=self.seed)
 
     def validate(self) -> None:
         """Raise InputError for out-of-range settings."""
@@ -171,42 +181,26 @@ class TalkingHeadPipeline:
         return seq
 
     def motion_pieces(self, analysis: Analysis) -> Iterator[MotionSequence]:
-        """:meth:`motion` in consecutive pieces, each made when it is asked for (timed as ``motion``).
-
-        With the learned model (and no person model), the network runs one window of
-        :data:`~talkinghead.motion.learned.WINDOW_S` at a time
-        (:func:`~talkinghead.motion.learned.learned_motion_pieces`), so a long utterance's motion
-        is never held whole; otherwise one piece, :meth:`motion`'s.
-        """
-        from talkinghead.motion.learned import LearnedMotion, learned_available, learned_motion_pieces
-        from talkinghead.motion.rules import MotionConfig
-
-        c = self.config
-        if self.person is not None or c.motion == "rules" or not learned_available():
+        """:meth:`motion` in consecutive pieces, each made when it is asked for (:func:`make_motion_pieces`);
+        with a person model one piece, :meth:`motion`'s (their pose scaling needs the whole motion)."""
+        if self.person is not None:
             yield self.motion(analysis)
             return
-        t = time.perf_counter()
-        mc = MotionConfig(fps=c.fps, pose_scale=c.pose_scale, blink_rate=c.blink_rate, seed=c.seed)
-        pieces = learned_motion_pieces(LearnedMotion.from_file(), analysis.features, analysis.phones, analysis.active,
-                                       analysis.speech.duration_s, mc)
-        log.info("motion: learned (phones: %s)", analysis.phones.source)
-        while True:
-            piece = next(pieces, None)
-            self.times.add("motion", time.perf_counter() - t)
-            if piece is None:
-                return
-            yield piece
-            t = time.perf_counter()
+        yield from make_motion_pieces(analysis, self.config, self.times)
 
     def frames(self, motion: MotionSequence | Iterable[MotionSequence]) -> Iterator[np.ndarray]:
         """Rendered frames, one at a time (uint8 ``[H, W, 3]`` RGB), of a motion or of its consecutive pieces
         (rendering timed as ``render``)."""
         for piece in [motion] if isinstance(motion, MotionSequence) else motion:
             for i in range(piece.num_frames):
-                t = time.perf_counter()
-                frame = self.renderer.render(piece.landmark_offsets[i], piece.head_pose[i], float(piece.blink[i]))
-                self.times.add("render", time.perf_counter() - t)
-                yield frame
+                yield self._render(piece.landmark_offsets[i], piece.head_pose[i], float(piece.blink[i]))
+
+    def _render(self, offsets: np.ndarray, pose: np.ndarray, blink: float) -> np.ndarray:
+        """One frame (:meth:`Renderer.render <talkinghead.render.renderer.Renderer.render>`), timed as ``render``."""
+        t = time.perf_counter()
+        frame = self.renderer.render(offsets, pose, blink)
+        self.times.add("render", time.perf_counter() - t)
+        return frame
 
     def stream(self, chunks: Iterable[np.ndarray], lookahead_s: float | None = None,
                motion: list[MotionFrame] | None = None,
@@ -232,7 +226,6 @@ class TalkingHeadPipeline:
             InputError: the learned model is not installed.
         """
         from talkinghead.motion.learned import LearnedMotion, learned_available
-        from talkinghead.motion.rules import MotionConfig
         from talkinghead.motion.streaming import LOOKAHEAD_S, StreamingMotion
 
         if not learned_available():
@@ -243,8 +236,7 @@ class TalkingHeadPipeline:
             from talkinghead.motion.head_pose import WANDER_STD_DEG
 
             pose_scale *= float(np.clip(np.mean(self.person.pose_std) / np.mean(WANDER_STD_DEG), 0.0, 3.0))
-        source = StreamingMotion(LearnedMotion.from_file(),
-                                 MotionConfig(fps=c.fps, pose_scale=pose_scale, blink_rate=c.blink_rate, seed=c.seed),
+        source = StreamingMotion(LearnedMotion.from_file(), c.motion_config(pose_scale),
                                  lookahead_s=LOOKAHEAD_S if lookahead_s is None else lookahead_s)
         source.warm_up()  # before the first chunk is asked for: a live source starts its clock then
 
@@ -255,10 +247,7 @@ class TalkingHeadPipeline:
                 if late is not None and late(f.time_s):
                     yield f.time_s, None
                     continue
-                t = time.perf_counter()
-                image = self.renderer.render(f.offsets, f.pose, f.blink)
-                self.times.add("render", time.perf_counter() - t)
-                yield f.time_s, image
+                yield f.time_s, self._render(f.offsets, f.pose, f.blink)
 
         for chunk in chunks:
             t = time.perf_counter()
@@ -288,37 +277,6 @@ class TalkingHeadPipeline:
         # frames() times the rendering itself; the motion pieces made between frames are timed as motion
         timer = lambda stage, seconds: None if stage == "render" else self.times.add(stage, seconds)  # noqa: E731
         write_video(self.frames(motion), fps, self.renderer.output_size, sound, output, timer, progress)
-
-
-def make_motion(analysis: Analysis, config: GenerateConfig, times: StageTimes | None = None) -> MotionSequence:
-    """The MotionSequence for analysed speech, by the configured motion model.
-
-    Raises:
-        InputError: ``motion="learned"`` but the learned model's weights are not installed.
-    """
-    from talkinghead.motion.learned import LearnedMotion, learned_available, learned_motion
-    from talkinghead.motion.rules import MotionConfig, rule_motion
-
-    t = time.perf_counter()
-    c = config
-    mc = MotionConfig(fps=c.fps, pose_scale=c.pose_scale, blink_rate=c.blink_rate, seed=c.seed)
-    mode = c.motion
-    if mode == "auto":
-        # The learned model follows real faces better than the rules with phones and without them,
-        # on every set with ground truth (`talkinghead eval`: GRID test, unseen GRID speakers,
-        # noisy GRID, interview clips); the rules drive the face only where it is not installed.
-        mode = "learned" if learned_available() else "rules"
-    if mode == "learned":
-        if not learned_available():
-            raise InputError("--motion learned: the learned model's weights are not installed")
-        seq = learned_motion(LearnedMotion.from_file(), analysis.features, analysis.phones, analysis.active,
-                             analysis.speech.duration_s, mc)
-    else:
-        seq = rule_motion(analysis.features, analysis.phones, analysis.active, analysis.speech.duration_s, mc)
-    log.info("motion: %s (phones: %s)", seq.source, analysis.phones.source)
-    if times is not None:
-        times.add("motion", time.perf_counter() - t)
-    return seq
 
 
 def generate(

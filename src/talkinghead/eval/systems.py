@@ -38,8 +38,6 @@ DUB_CROSS_SYSTEMS = ("dub", "learned")
 DUB_S1_SETS, DUB_HOLDOUT_S = ("grid_test", "grid_validation", "dub_cross"), 2.0
 #: Systems run on the noisy sets (the conditions noise is about: no transcript).
 NOISY_SYSTEMS = ("auto-notext", "learned-nophones", "rules-nophones", "learned-stream")
-#: Length (s) of the speech chunks the streaming system is fed (as from a microphone).
-STREAM_CHUNK_S = 0.02
 
 
 def eval_pipeline(src: Reference | Pair, pose_scale: float, blink_rate: float, config: EvalConfig,
@@ -126,16 +124,14 @@ def system_frames(system: str, src: Reference | Pair,
         return pipe.frames(motion), time.perf_counter() - t
     if system == "dub":
         return _dub_frames(src, config, t)
-    if system == "learned-stream":  # live streaming: the speech fed in 20 ms chunks, a fixed look-ahead
+    if system == "learned-stream":  # live streaming: the speech fed in chunks as `live` reads it, a fixed look-ahead
+        from talkinghead.live import speech_chunks
         from talkinghead.motion.streaming import STREAM_RATE
 
         if src.speech.sample_rate != STREAM_RATE:
             raise InputError(f"{src.clip.name}: streaming takes {STREAM_RATE} Hz speech, got {src.speech.sample_rate} Hz")
         pipe = eval_pipeline(src, 1.0, 15.0, config, motion="learned")
-        x = src.speech.samples
-        step = int(STREAM_CHUNK_S * STREAM_RATE)
-        chunks = (x[i:i + step] for i in range(0, len(x), step))
-        return (frame for _, frame in pipe.stream(chunks)), time.perf_counter() - t
+        return (frame for _, frame in pipe.stream(speech_chunks(src.speech.samples))), time.perf_counter() - t
     if system in PIPELINE_SYSTEMS:
         from talkinghead.pipeline import analyse_speech
 

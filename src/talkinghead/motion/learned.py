@@ -35,9 +35,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from functools import lru_cache
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np

@@ -1,0 +1,69 @@
+"""The configured motion model run on analysed speech: the one place ``--motion auto|learned|rules`` is decided."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from talkinghead.types import InputError, MotionSequence
+
+if TYPE_CHECKING:
+    from talkinghead.analysis import Analysis
+    from talkinghead.pipeline import GenerateConfig, StageTimes
+
+log = logging.getLogger("talkinghead")
+
+
+def make_motion(analysis: Analysis, config: GenerateConfig, times: StageTimes | None = None) -> MotionSequence:
+    """The MotionSequence for analysed speech, by the configured motion model (:func:`make_motion_pieces`, joined).
+
+    Raises:
+        InputError: ``motion="learned"`` but the learned model's weights are not installed.
+    """
+    pieces = list(make_motion_pieces(analysis, config, times))
+    return pieces[0] if len(pieces) == 1 else MotionSequence.concatenate(pieces)
+
+
+def make_motion_pieces(analysis: Analysis, config: GenerateConfig,
+                       times: StageTimes | None = None) -> Iterator[MotionSequence]:
+    """The motion for analysed speech in consecutive pieces, each made when it is asked for (timed as ``motion``).
+
+    The learned model runs one window of :data:`~talkinghead.motion.learned.WINDOW_S` at a time
+    (:func:`~talkinghead.motion.learned.learned_motion_pieces`), so a long utterance's motion is
+    never held whole; the rules make one piece.
+
+    Raises:
+        InputError: ``motion="learned"`` but the learned model's weights are not installed.
+    """
+    from talkinghead.motion.learned import LearnedMotion, learned_available, learned_motion_pieces
+    from talkinghead.motion.rules import rule_motion
+
+    t = time.perf_counter()
+    mc = config.motion_config()
+    mode = config.motion
+    if mode == "auto":
+        # The learned model follows real faces better than the rules with phones and without them,
+        # on every set with ground truth (`talkinghead eval`: GRID test, unseen GRID speakers,
+        # noisy GRID, interview clips); the rules drive the face only where it is not installed.
+        mode = "learned" if learned_available() else "rules"
+    if mode == "learned":
+        if not learned_available():
+            raise InputError("--motion learned: the learned model's weights are not installed")
+        pieces = learned_motion_pieces(LearnedMotion.from_file(), analysis.features, analysis.phones, analysis.active,
+                                       analysis.speech.duration_s, mc)
+    else:
+        pieces = iter([rule_motion(analysis.features, analysis.phones, analysis.active, analysis.speech.duration_s, mc)])
+    source = None
+    while True:
+        piece = next(pieces, None)
+        if times is not None:
+            times.add("motion", time.perf_counter() - t)
+        if piece is None:
+            return
+        if source is None:
+            source = piece.source
+            log.info("motion: %s (phones: %s)", source, analysis.phones.source)
+        yield piece
+        t = time.perf_counter()
