@@ -145,7 +145,7 @@ def generate(
     audio: Optional[Path] = typer.Argument(None, help="Speech: wav, flac, mp3, m4a, ogg, or a video whose audio track is used (or give --text)."),
     output: Path = typer.Option(Path("talkinghead.mp4"), "--output", "-o", help="mp4 to write (H.264 + AAC); written atomically."),
     text: Optional[str] = typer.Option(None, "--text", help="Words to speak instead of AUDIO, or @FILE: offline text to speech (extra 'tts': Piper), lips aligned to the words."),
-    voice: str = typer.Option("auto", "--voice", help="Text-to-speech voice (with --text): joe (Piper, US English, natural), espeak:LANG (eSpeak NG, any of 100+ languages, e.g. espeak:de, espeak:ja; exact phone timing), auto (joe if Piper is installed, else espeak:en-us)."),
+    voice: str = typer.Option("auto", "--voice", help="Text-to-speech voice (with --text): joe (Piper, US English, natural), espeak:LANG[+VARIANT] (eSpeak NG, any of 100+ languages, e.g. espeak:de, espeak:ja, espeak:en-us+f2; exact phone timing), auto (joe if Piper is installed, else espeak:en-us)."),
     rate: float = typer.Option(1.0, "--rate", help="Speaking rate with --text: 1 = the voice's own pace, 0.5-2."),
     transcript: Optional[str] = typer.Option(None, "--transcript", "-t", help="The words spoken (English), or @FILE to read them: exact phone alignment, best lip-sync."),
     size: int = typer.Option(512, "--size", help="Side of the square face-centred output, in pixels (64-2048)."),

@@ -46,6 +46,12 @@ def test_espeak_reports_exact_phones_in_many_languages() -> None:
         assert sum(x.phone == "UNK" for x in p2.segments) == 0, [x.phone for x in p2.segments]
     with pytest.raises(InputError, match="unknown eSpeak NG language"):
         synthesize(TEXT, TTSConfig(voice="espeak:klingon"))
+    # a voice variant changes the voice, not the phones
+    female, fp = synthesize(TEXT, TTSConfig(voice="espeak:en-us+f2"))
+    assert [s.phone for s in fp.segments if s.phone != "SIL"] == [p for p in seq if p != "SIL"]
+    assert not np.array_equal(female.samples[:len(speech.samples)], speech.samples[:len(female.samples)])
+    with pytest.raises(InputError, match="unknown eSpeak NG voice variant"):
+        synthesize(TEXT, TTSConfig(voice="espeak:en-us+nobody"))
 
 
 @pytest.mark.parametrize(("text", "config", "msg"), [("   ", TTSConfig(), "empty"), (TEXT, TTSConfig(voice="bob"), "unknown voice"),

@@ -138,18 +138,33 @@ def languages() -> frozenset[str]:
     return frozenset(p.name.lower() for p in root.rglob("*") if p.is_file())
 
 
+@lru_cache(maxsize=1)
+def variants() -> frozenset[str]:
+    """The eSpeak NG voice variants installed (lower case: ``m3``, ``f2``, ``croak``, ``klatt``...)."""
+    from pathlib import Path
+
+    import espeakng_loader
+
+    root = Path(espeakng_loader.get_data_path()) / "voices" / "!v"
+    return frozenset(p.name.lower() for p in root.iterdir() if p.is_file()) if root.is_dir() else frozenset()
+
+
 def speak(text: str, language: str = "en-us", rate: float = 1.0) -> tuple[Speech, PhoneSegments]:
-    """Synthesise ``text`` in ``language`` (an eSpeak NG voice name: ``en-us``, ``de``, ``ja``...).
+    """Synthesise ``text`` in ``language`` (an eSpeak NG voice name: ``en-us``, ``de``, ``ja``...,
+    optionally with a voice variant: ``en-us+f2``, ``de+m3``).
 
     Returns:
         ``(speech, phones)``: mono float32 speech at 22 050 Hz and its phones in ARPAbet with the
         engine's own timing (``source="tts"``; each phone lasts until the next begins).
     Raises:
-        InputError: the engine is not installed, or an unknown language.
+        InputError: the engine is not installed, or an unknown language or variant.
     """
     lib, sr, state = _engine()
-    if language.lower() not in languages():
-        raise InputError(f"unknown eSpeak NG language {language!r} (e.g. en-us, en-gb, de, fr, es, ja, cmn)")
+    lang, _, variant = language.partition("+")
+    if lang.lower() not in languages():
+        raise InputError(f"unknown eSpeak NG language {lang!r} (e.g. en-us, en, de, fr, es, ja, cmn)")
+    if variant and variant.lower() not in variants():
+        raise InputError(f"unknown eSpeak NG voice variant {variant!r} (e.g. m3, f2, croak, klatt)")
     with _LOCK:
         if lib.espeak_SetVoiceByName(language.encode()) != 0:
             raise InputError(f"eSpeak NG cannot load the language {language!r}")

@@ -61,6 +61,24 @@ def train_augment(
         _fail(str(e))
 
 
+@train_app.command("teacher")
+def train_teacher(
+    data: Path = typer.Argument(..., help="Folder of shards from 'talkinghead train prepare'; shard_tts_*.npz files are written beside them."),
+    clips: int = typer.Option(1216, "--clips", help="Synthetic clips (about 0.05 s of work each)."),
+    seed: int = typer.Option(0, "--seed", help="Random seed (words, accents, voice variants, rates)."),
+    model: Optional[Path] = typer.Option(None, "--model", help="The teacher's ONNX graph (default: the shipped model)."),
+) -> None:
+    """Synthetic training clips: eSpeak NG voices and accents saying random words, labelled by the learned model given their exact phones."""
+    from talkinghead.train.teacher import make_teacher_data
+    from talkinghead.types import InputError
+
+    try:
+        s = make_teacher_data(data, clips, seed, str(model) if model else None)
+    except InputError as e:
+        _fail(str(e))
+    typer.echo(json.dumps(s))
+
+
 @train_app.command("mouth-bank")
 def train_mouth_bank(
     videos: Path = typer.Argument(..., help="The folder the shards were prepared from (GRID s1's videos)."),
