@@ -80,3 +80,33 @@ def test_the_childs_log_reaches_this_process_handlers(monkeypatch: pytest.Monkey
     got = [(r.name, r.levelno, r.getMessage()) for r in caplog.records if r.name == "talkinghead.test_aside"]
     assert got == [("talkinghead.test_aside", logging.WARNING, "from the child: 7")]
     assert log_and_return.__module__ == "test_aside"  # what the child imported
+
+
+WARMED = False
+
+
+def _warm() -> None:
+    """A child's warm-up: marks its module."""
+    global WARMED
+    WARMED = True
+
+
+def warmed() -> bool:
+    """Run in the child: whether :func:`_warm` ran there first."""
+    return WARMED
+
+
+def test_a_deferred_call_runs_after_the_warm_up_and_a_failing_warm_up_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pathlib import Path
+
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")]))
+    with Aside(warmed, warm=("talkinghead.no_such_module:f", f"{__name__}:_warm"), defer=True) as child:
+        child.call()
+        assert child.result() is True
+        with pytest.raises(RuntimeError, match="already sent"):
+            child.call()
+    with Aside(warmed, defer=True) as child:
+        child.call()
+        assert child.result() is False
+    with Aside(warmed, defer=True) as child, pytest.raises(RuntimeError, match="no call was sent"):
+        child.result()

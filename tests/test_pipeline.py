@@ -65,6 +65,21 @@ def test_analysis_aside_runs_in_a_second_process_and_matches_the_analysis_here(d
     np.testing.assert_array_equal(aside.features.mel, here.features.mel)
     np.testing.assert_array_equal(aside.active, here.active)
     assert times.seconds["audio_phones"] > 0 and aside.speech is speech
+    # a child started before the speech was loaded (warmed up: imports, decoder) gives the same;
+    # its warm-ups fail silently there, so they are run here once
+    from talkinghead.analysis import warm_align, warm_recognize
+    from talkinghead.pipeline import start_analysis
+
+    warm_align()
+    warm_recognize()
+
+    for transcript, mode in ((DEMO_TRANSCRIPT, "auto"), (None, "acoustic")):
+        with start_analysis(transcript, mode) as started, \
+                analysis_aside(speech, transcript, mode, started=started) as analysis:
+            warm = analysis(StageTimes())
+        ref = here if transcript else analyse_speech(speech, None, "acoustic")
+        assert warm.phones == ref.phones
+        np.testing.assert_array_equal(warm.features.mel, ref.features.mel)
     # the child's error is raised here, as analyse_speech would raise it
     with pytest.raises(InputError, match="needs --transcript"), analysis_aside(speech, None, "align") as analysis:
         analysis(StageTimes())

@@ -20,6 +20,7 @@ import numpy as np
 from talkinghead.types import AudioFeatures, InputError, PhoneSegments, Speech
 
 if TYPE_CHECKING:
+    from talkinghead.aside import Aside
     from talkinghead.pipeline import StageTimes
 
 log = logging.getLogger("talkinghead")
@@ -85,9 +86,47 @@ def analyse_speech(speech: Speech, transcript: str | None, mode: str, times: Sta
     return Analysis(speech=speech, features=feats, active=active, phones=phones)
 
 
+def start_analysis(transcript: str | None, mode: str, known: PhoneSegments | None = None) -> Aside:
+    """Start the second process of :func:`analysis_aside` before the speech is loaded.
+
+    The child imports the audio analysis and loads the decoder that ``mode`` will need
+    (:func:`warm_recognize`, :func:`warm_align` or :func:`warm_features`) while this process
+    starts up; pass it to :func:`analysis_aside` as ``started``. Arguments as :func:`analyse_speech`.
+    """
+    from talkinghead.aside import Aside
+
+    if mode == "auto":
+        mode = "align" if transcript else "recognize"
+    warm = "warm_features" if known is not None or mode not in ("align", "recognize") else f"warm_{mode}"
+    return Aside(_analyse_parts, what="speech analysis", warm=(f"{__name__}:{warm}",), defer=True)
+
+
+def warm_features() -> None:
+    """Import the audio features' code and run it once on 0.2 s of silence (a child's warm-up)."""
+    from talkinghead.audio.features import compute_features, speech_activity
+
+    speech_activity(compute_features(Speech(samples=np.zeros(3200, np.float32), sample_rate=16000)))
+
+
+def warm_recognize() -> None:
+    """:func:`warm_features` and the recognition decoder (:func:`~talkinghead.audio.recognition.load_recognizer`)."""
+    from talkinghead.audio.recognition import load_recognizer
+
+    warm_features()
+    load_recognizer()
+
+
+def warm_align() -> None:
+    """:func:`warm_features` and the alignment decoder (:func:`~talkinghead.audio.phones.load_aligner`)."""
+    from talkinghead.audio.phones import load_aligner
+
+    warm_features()
+    load_aligner()
+
+
 @contextlib.contextmanager
 def analysis_aside(speech: Speech, transcript: str | None, mode: str, known: PhoneSegments | None = None,
-                   processes: int = 1) -> Iterator[Callable[[StageTimes], Analysis]]:
+                   processes: int = 1, started: Aside | None = None) -> Iterator[Callable[[StageTimes], Analysis]]:
     """Run :func:`analyse_speech` in a second process while the caller does other work.
 
     pocketsphinx holds the GIL for the whole decode (a Python thread beside it gets about a
@@ -106,12 +145,17 @@ def analysis_aside(speech: Speech, transcript: str | None, mode: str, known: Pho
         (the same as ``analyse_speech(speech, transcript, mode, times, known, processes)``).
     Raises:
         InputError: as :func:`analyse_speech` (re-raised from the child, when the function is called).
+    ``started``: a child from :func:`start_analysis` (started early, warmed up) to send the call to.
     The child is ended when the block is left, called or not; where no second process can be
     started the analysis runs in this process when the function is called.
     """
     from talkinghead.aside import Aside
 
-    child = Aside(_analyse_parts, speech, transcript, mode, known, processes, what="speech analysis")
+    if started is None:
+        child = Aside(_analyse_parts, speech, transcript, mode, known, processes, what="speech analysis")
+    else:
+        child = started
+        child.call(speech, transcript, mode, known, processes)
 
     def result(times: StageTimes) -> Analysis:
         features, active, phones, seconds = child.result_or_here()

@@ -53,23 +53,43 @@ class Aside:
         fn: a module-level function (found again by module and name in the child).
         args: picklable arguments.
         what: what the call does, for the warning where it falls back to this process.
+        warm: ``"module:function"`` names of functions without arguments that the child runs
+            while it waits for the call (imports, models to load), best effort: one that fails is skipped.
+        defer: start the child now but send the call later, with :meth:`call` (so its start-up
+            and ``warm`` overlap the caller's work before the arguments exist).
     A child that cannot be started is reported by :meth:`result` (:class:`WorkerLost`).
     """
 
-    def __init__(self, fn: Callable[..., Any], *args: Any, what: str = "") -> None:
+    def __init__(self, fn: Callable[..., Any], *args: Any, what: str = "", warm: tuple[str, ...] = (),
+                 defer: bool = False) -> None:
         self._fn, self._args, self._what = fn, args, what or fn.__qualname__
         self._group = not os.environ.get(_NESTED)  # the first child leads a process group
         self._proc: subprocess.Popen[bytes] | None = None
         self._not_started = ""
+        self._called = False
         try:
             if not sys.executable:
                 raise OSError("no Python executable to start")
-            self._proc = subprocess.Popen([sys.executable, "-c", _SERVE], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                          start_new_session=self._group, env={**os.environ, _NESTED: "1"})
+            self._proc = subprocess.Popen([sys.executable, "-c", _SERVE, *warm], stdin=subprocess.PIPE,
+                                          stdout=subprocess.PIPE, start_new_session=self._group,
+                                          env={**os.environ, _NESTED: "1"})
         except OSError as e:
             self._not_started = f"no second process: {e}"
+        if not defer:
+            self.call(*args)
+
+    def call(self, *args: Any) -> None:
+        """Send the call ``fn(*args)`` to a child started with ``defer=True`` (once).
+
+        Raises:
+            RuntimeError: the call was already sent.
+        """
+        if self._called:
+            raise RuntimeError(f"{self._what}: the call was already sent")
+        self._called, self._args = True, args
+        if self._proc is None:
             return
-        call = (fn.__module__, fn.__qualname__, args, log.getEffectiveLevel())
+        call = (self._fn.__module__, self._fn.__qualname__, args, log.getEffectiveLevel())
         self._writer = threading.Thread(target=self._send, args=(call,), name="talkinghead-aside-send", daemon=True)
         self._writer.start()
 
@@ -97,6 +117,8 @@ class Aside:
             WorkerLost: the child did not start, or ended without a result (killed, crashed, not a working Python).
             RuntimeError: its result or exception could not be pickled.
         """
+        if not self._called:
+            raise RuntimeError(f"{self._what}: no call was sent (Aside(..., defer=True) needs call())")
         if self._proc is None:
             raise WorkerLost(self._not_started)
         assert self._proc.stdout is not None
@@ -154,6 +176,12 @@ def _serve() -> None:
     _die_with_parent()
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # prints go to stderr; stdout's copy carries only the result
+    for spec in sys.argv[1:]:  # warm-up while the call is on its way (best effort)
+        try:
+            mod, _, attr = spec.partition(":")
+            getattr(importlib.import_module(mod), attr)()
+        except Exception:
+            pass
     module, name, args, level = pickle.load(sys.stdin.buffer)
     records = _RecordList()
     log.addHandler(records)

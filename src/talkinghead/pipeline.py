@@ -25,9 +25,9 @@ from talkinghead.types import FaceMesh, InputError, MotionSequence, PersonModel,
 
 # The audio stage lives in talkinghead.analysis, the output checks in talkinghead.media.files,
 # the choice of motion model in talkinghead.motion.make; these names stay importable from here.
-from talkinghead.analysis import Analysis, analyse_speech, analysis_aside  # noqa: F401
+from talkinghead.analysis import Analysis, analyse_speech, analysis_aside, start_analysis  # noqa: F401
 from talkinghead.media.files import check_output, check_writable  # noqa: F401
-from talkinghead.motion.make import make_motion, make_motion_pieces
+from talkinghead.motion.make import load_motion_model, make_motion, make_motion_pieces
 
 if TYPE_CHECKING:
     from talkinghead.audio.tts import TTSConfig
@@ -317,35 +317,40 @@ def generate(
     from talkinghead.media.image import load_image
     from talkinghead.media.video import ensure_distinct
 
-    config.validate()
-    if portrait is None and person is None:
-        raise InputError("give a portrait (or a person model)")
-    output = check_output(output, portrait, audio)
-    if motion_out is not None:
-        motion_out = Path(motion_out)
-        if motion_out.suffix.lower() not in (".npz", ".csv", ".json"):
-            raise InputError(f"{motion_out}: --motion-out must be an .npz, .csv (Live Link Face) or .json file")
-        ensure_distinct(motion_out, portrait, audio, output)
-        check_writable(motion_out)
-    times = StageTimes()
-    t = time.perf_counter()
-    image = load_image(portrait) if portrait is not None else person.portrait  # type: ignore[union-attr]
-    speech = load_speech(audio)
-    times.add("load", time.perf_counter() - t)
-    from talkinghead.motion.rules import num_video_frames
+    with contextlib.ExitStack() as stack:
+        # The speech is analysed in a second process (recognition shares its chunks with a
+        # third), started first so that its imports and decoder load overlap all the work here
+        # until the speech is loaded (a bad setting found below ends it again at once).
+        started = stack.enter_context(start_analysis(transcript, config.phones, phones)) if processes > 1 else None
+        config.validate()
+        if portrait is None and person is None:
+            raise InputError("give a portrait (or a person model)")
+        output = check_output(output, portrait, audio)
+        if motion_out is not None:
+            motion_out = Path(motion_out)
+            if motion_out.suffix.lower() not in (".npz", ".csv", ".json"):
+                raise InputError(f"{motion_out}: --motion-out must be an .npz, .csv (Live Link Face) or .json file")
+            ensure_distinct(motion_out, portrait, audio, output)
+            check_writable(motion_out)
+        times = StageTimes()
+        t = time.perf_counter()
+        image = load_image(portrait) if portrait is not None else person.portrait  # type: ignore[union-attr]
+        speech = load_speech(audio)
+        times.add("load", time.perf_counter() - t)
+        from talkinghead.motion.rules import num_video_frames
 
-    # One bar over the whole job. The speech is analysed in a second process (recognition
-    # shares its chunks with a third) while the face is found and the renderer set up.
-    with progress_bar(progress, num_video_frames(speech.duration_s, config.fps), "analysing speech") as bar:
-        with contextlib.ExitStack() as stack:
-            if processes > 1:
-                analysed = stack.enter_context(analysis_aside(speech, transcript, config.phones, known=phones,
-                                                              processes=processes))
-            else:
-                analysed = partial(analyse_speech, speech, transcript, config.phones, known=phones, processes=1)
-            pipe = TalkingHeadPipeline(image, config, source=str(portrait or f"person model {person.name}"), person=person)  # type: ignore[union-attr]
-            pipe.times = times_merge(times, pipe.times)
-            analysis = analysed(pipe.times)
+        # One bar over the whole job; the face is found and the renderer set up during the analysis.
+        bar = stack.enter_context(progress_bar(progress, num_video_frames(speech.duration_s, config.fps),
+                                               "analysing speech"))
+        if started is not None:
+            analysed = stack.enter_context(analysis_aside(speech, transcript, config.phones, known=phones,
+                                                          processes=processes, started=started))
+        else:
+            analysed = partial(analyse_speech, speech, transcript, config.phones, known=phones, processes=1)
+        pipe = TalkingHeadPipeline(image, config, source=str(portrait or f"person model {person.name}"), person=person)  # type: ignore[union-attr]
+        pipe.times = times_merge(times, pipe.times)
+        load_motion_model(config)  # while the analysis runs (an ONNX session, scipy): off the critical path
+        analysis = analysed(pipe.times)
         # Past the analysis the samples are not needed (the video's sound streams from the file):
         # keep their length only, so long speech is not held while it is rendered (230 MB an hour).
         analysis = replace(analysis, speech=Speech(np.broadcast_to(np.float32(0.0), speech.samples.shape),

@@ -40,3 +40,15 @@ def test_open_mouth_is_neutralised_to_closed_lips(shared_data, name: str) -> Non
 
 def test_shipped_canonical_mesh_is_reproducible() -> None:
     np.testing.assert_allclose(build_canonical_mesh(), canonical_mesh(), atol=1e-3)
+
+
+def test_mediapipe_is_imported_without_its_plotting_and_sound_modules_which_still_import_later() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; from talkinghead.face.landmarks import FaceLandmarker\n"
+            "with FaceLandmarker() as fl: pass\n"
+            "assert not {'matplotlib', 'matplotlib.pyplot', 'sounddevice'} & set(sys.modules), sorted(sys.modules)\n"
+            "import matplotlib.pyplot as plt; assert callable(plt.plot)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]

@@ -376,6 +376,12 @@ def _split_compound(decoder: Any, word: str) -> list[str] | None:
     return best[n]
 
 
+def load_aligner() -> None:
+    """Load the alignment decoder now (once per process), not at the first :func:`align_transcript`."""
+    with _lock:
+        _align_decoder()
+
+
 @lru_cache(maxsize=1)
 def _align_decoder() -> Any:
     """Decoder without a language model, for alignment only (built once per process)."""

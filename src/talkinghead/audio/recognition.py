@@ -285,6 +285,11 @@ def _chunks(active: np.ndarray, energy: np.ndarray, max_frames: int, pad: int = 
     return [(max(0, a - pad), min(n, b + pad)) for a, b in chunks]
 
 
+def load_recognizer(config: RecognitionConfig = RecognitionConfig()) -> None:
+    """Load the decoder and its English trigram model now (about 0.2 s, once per process), not at the first :func:`recognize`."""
+    _recognition_decoder(config.beam, config.wbeam, config.pbeam, config.maxhmmpf, config.maxwpf)
+
+
 @lru_cache(maxsize=2)
 def _recognition_decoder(beam: float, wbeam: float, pbeam: float, maxhmmpf: int, maxwpf: int) -> Any:
     """Decoder with the bundled English trigram model (built once per setting)."""

@@ -43,6 +43,9 @@ N_MESH = 468
 @lru_cache(maxsize=1)
 def tessellation() -> np.ndarray:
     """MediaPipe's face-mesh triangles, int32 ``[852, 3]`` (the mouth opening is a hole)."""
+    from talkinghead.face.landmarks import import_mediapipe
+
+    import_mediapipe()  # first: without its unused plotting and sound imports
     from mediapipe.tasks.python.vision.face_landmarker import FaceLandmarksConnections as C
 
     return np.array([c.start for c in C.FACE_LANDMARKS_TESSELATION], dtype=np.int32).reshape(-1, 3)

@@ -26,6 +26,22 @@ def make_motion(analysis: Analysis, config: GenerateConfig, times: StageTimes | 
     return pieces[0] if len(pieces) == 1 else MotionSequence.concatenate(pieces)
 
 
+def load_motion_model(config: GenerateConfig) -> None:
+    """Load what :func:`make_motion_pieces` will run for ``config`` now (the learned model's ONNX session,
+    cached per process; the head-pose and rule modules), so that a caller can do it while it waits for
+    the speech analysis. Never raises: a missing model is reported by :func:`make_motion_pieces`."""
+    import importlib
+
+    from talkinghead.motion.learned import LearnedMotion, learned_available
+
+    importlib.import_module("talkinghead.motion.rules")  # head pose and blinks (scipy.ndimage)
+    if config.motion in ("auto", "learned") and learned_available():
+        try:
+            LearnedMotion.from_file()
+        except Exception:  # reported where the model is used
+            log.debug("motion model not preloaded", exc_info=True)
+
+
 def make_motion_pieces(analysis: Analysis, config: GenerateConfig,
                        times: StageTimes | None = None) -> Iterator[MotionSequence]:
     """The motion for analysed speech in consecutive pieces, each made when it is asked for (timed as ``motion``).
