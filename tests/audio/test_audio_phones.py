@@ -205,3 +205,16 @@ def test_recognize_silence_and_noise() -> None:
     rng = np.random.default_rng(0)
     noise = Speech((0.05 * rng.standard_normal(32000)).astype(np.float32), 16000)
     assert not recognize(noise).reliable
+
+
+def test_pcm16_is_the_same_when_converted_block_by_block(monkeypatch) -> None:
+    from talkinghead.audio import phones as ph
+    from talkinghead.types import Speech
+
+    x = (np.random.default_rng(0).standard_normal(10_001) * 0.6).astype(np.float32)
+    x[[5, 7, 4099]] = [np.nan, np.inf, -np.inf]
+    whole = ph._pcm16(Speech(x, 16000))
+    monkeypatch.setattr(ph, "_PCM_BLOCK", 4096)  # blocks end inside the clip and on the last sample
+    assert np.array_equal(ph._pcm16(Speech(x, 16000)), whole)
+    assert whole.dtype == np.int16 and whole[5] == 0 and whole[7] == 32767 and whole[4099] == -32767
+    assert np.array_equal(whole[:100], (np.clip(np.nan_to_num(x[:100]), -1, 1) * 32767).astype(np.int16))

@@ -300,6 +300,10 @@ def _timeline(segments: Iterable[PhoneSegment], duration_s: float) -> tuple[Phon
     return tuple(merged)
 
 
+#: Samples converted to 16-bit at a time by :func:`_pcm16` (bounds its temporaries).
+_PCM_BLOCK = 1 << 20
+
+
 def _pcm16(speech: Speech) -> np.ndarray:
     """Mono int16 samples at 16 kHz (clipped, resampled when needed)."""
     x = np.asarray(speech.samples, np.float32)
@@ -313,8 +317,11 @@ def _pcm16(speech: Speech) -> np.ndarray:
 
         g = gcd(sr, DECODER_RATE)
         x = resample_poly(x, DECODER_RATE // g, sr // g).astype(np.float32)
-    x = np.nan_to_num(x, nan=0.0, posinf=1.0, neginf=-1.0)
-    return (np.clip(x, -1.0, 1.0) * 32767.0).astype(np.int16)
+    out = np.empty(len(x), np.int16)
+    for i in range(0, len(x), _PCM_BLOCK):  # a block at a time: an hour's float temporaries were 0.7 GB
+        b = np.nan_to_num(x[i:i + _PCM_BLOCK], nan=0.0, posinf=1.0, neginf=-1.0)
+        out[i:i + len(b)] = (np.clip(b, -1.0, 1.0) * 32767.0).astype(np.int16)
+    return out
 
 
 def _phone_pass(decoder: Any, pcm: np.ndarray) -> Any:
