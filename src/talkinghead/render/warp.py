@@ -147,7 +147,6 @@ def backward_map(mesh: WarpMesh, target: np.ndarray, size: tuple[int, int], step
     # are invisible; their affine map would magnify the rasteriser's edge pixels far away.
     ok &= np.sqrt((lin ** 2).sum(axis=(1, 2))) < MAX_MAGNIFICATION
     # Rasterise triangle ids in target space.
-    ids = np.full((hs, ws), -1, np.int32)
     scale = 16.0 / step
     poly = np.round(tp * scale).astype(np.int32)
     order = np.arange(len(tris))
@@ -155,19 +154,28 @@ def backward_map(mesh: WarpMesh, target: np.ndarray, size: tuple[int, int], step
         n_outer = len(tris) - mesh.num_face_triangles
         far_first = np.argsort(-np.asarray(depth, np.float64)[tris[n_outer:]].mean(axis=1), kind="stable")
         order = np.concatenate([order[:n_outer], n_outer + far_first])
+    ids = np.full((hs, ws), len(tris), np.int32)  # no triangle: the identity row appended below
+    fill, polys = cv2.fillConvexPoly, list(poly)  # positional arguments: a third of the loop's cost
     for m in order[ok[order]].tolist():
-        cv2.fillConvexPoly(ids, poly[m], m, lineType=cv2.LINE_8, shift=4)
+        fill(ids, polys[m], m, cv2.LINE_8, 4)
     gx, gy = _sample_grid(hs, ws, step)
-    a = aff.astype(np.float32)[ids]  # [hs,ws,2,3]; id -1 picks the last row, fixed below
-    mx = a[..., 0, 0] * gx + a[..., 0, 1] * gy + a[..., 0, 2]
-    my = a[..., 1, 0] * gx + a[..., 1, 1] * gy + a[..., 1, 2]
-    none = ids < 0
-    mx[none] = gx[none]
-    my[none] = gy[none]
+    # Each pixel's affine map, one coefficient at a time (contiguous gathers, in place).
+    coef = np.concatenate([aff.reshape(len(tris), 6), [[1.0, 0.0, 0.0, 0.0, 1.0, 0.0]]]).T.astype(np.float32)
+    flat = ids.ravel()
+    maps = []
+    for r in (0, 3):  # x, then y: a0 * gx + a1 * gy + a2
+        m = np.take(coef[r], flat).reshape(hs, ws)
+        m *= gx
+        t = np.take(coef[r + 1], flat).reshape(hs, ws)
+        t *= gy
+        m += t
+        m += np.take(coef[r + 2], flat).reshape(hs, ws)
+        maps.append(m)
+    mx, my = maps
     if step > 1:
-        # Sample k sits at output pixel k * step: upsample exactly with a remap of the map itself.
-        ux, uy = _upsample_grid(h, w, step)
-        both = cv2.remap(np.dstack([mx, my]), ux, uy, interpolation=cv2.INTER_LINEAR)
+        # Sample k sits at output pixel k * step: upsample exactly, output pixel x reading sample x / step.
+        both = cv2.warpAffine(np.dstack([mx, my]), np.array([[1.0 / step, 0.0, 0.0], [0.0, 1.0 / step, 0.0]]),
+                              (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
         mx, my = both[..., 0], both[..., 1]
     return mx, my
 
@@ -175,12 +183,6 @@ def backward_map(mesh: WarpMesh, target: np.ndarray, size: tuple[int, int], step
 @lru_cache(maxsize=8)
 def _sample_grid(hs: int, ws: int, step: int) -> tuple[np.ndarray, np.ndarray]:
     gx, gy = np.meshgrid((np.arange(ws) * step).astype(np.float32), (np.arange(hs) * step).astype(np.float32))
-    return gx, gy
-
-
-@lru_cache(maxsize=8)
-def _upsample_grid(h: int, w: int, step: int) -> tuple[np.ndarray, np.ndarray]:
-    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32) / step, np.arange(h, dtype=np.float32) / step)
     return gx, gy
 
 
