@@ -110,3 +110,13 @@ def test_a_deferred_call_runs_after_the_warm_up_and_a_failing_warm_up_is_skipped
         assert child.result() is False
     with Aside(warmed, defer=True) as child, pytest.raises(RuntimeError, match="no call was sent"):
         child.result()
+
+
+def test_a_deferred_child_never_called_is_ended_with_its_pipe_and_arguments_belong_to_call() -> None:
+    child = Aside(os.getpid, defer=True)
+    proc = child._proc
+    assert proc is not None and proc.poll() is None  # started, waiting for its call
+    child.close()
+    assert proc.poll() is not None and proc.stdin.closed
+    with pytest.raises(ValueError, match="call()"):
+        Aside(divmod, 17, 5, defer=True)

@@ -65,6 +65,12 @@ def test_analysis_aside_runs_in_a_second_process_and_matches_the_analysis_here(d
     np.testing.assert_array_equal(aside.features.mel, here.features.mel)
     np.testing.assert_array_equal(aside.active, here.active)
     assert times.seconds["audio_phones"] > 0 and aside.speech is speech
+    # the warm-up matches what the analysis will need
+    from talkinghead.analysis import warm_up_for
+
+    assert warm_up_for(DEMO_TRANSCRIPT, "auto") == warm_up_for(DEMO_TRANSCRIPT, "align") == "warm_align"
+    assert warm_up_for(None, "auto") == warm_up_for(None, "recognize") == "warm_recognize"
+    assert warm_up_for(None, "acoustic") == warm_up_for(DEMO_TRANSCRIPT, "auto", here.phones) == "warm_features"
     # a child started before the speech was loaded (warmed up: imports, decoder) gives the same;
     # its warm-ups fail silently there, so they are run here once
     from talkinghead.analysis import warm_align, warm_recognize

@@ -95,10 +95,16 @@ def start_analysis(transcript: str | None, mode: str, known: PhoneSegments | Non
     """
     from talkinghead.aside import Aside
 
+    return Aside(_analyse_parts, what="speech analysis", warm=(f"{__name__}:{warm_up_for(transcript, mode, known)}",),
+                 defer=True)
+
+
+def warm_up_for(transcript: str | None, mode: str, known: PhoneSegments | None = None) -> str:
+    """The name of the warm-up in this module that :func:`analyse_speech` with these arguments needs
+    (``warm_align``, ``warm_recognize`` or ``warm_features``)."""
     if mode == "auto":
         mode = "align" if transcript else "recognize"
-    warm = "warm_features" if known is not None or mode not in ("align", "recognize") else f"warm_{mode}"
-    return Aside(_analyse_parts, what="speech analysis", warm=(f"{__name__}:{warm}",), defer=True)
+    return "warm_features" if known is not None or mode not in ("align", "recognize") else f"warm_{mode}"
 
 
 def warm_features() -> None:
@@ -151,19 +157,17 @@ def analysis_aside(speech: Speech, transcript: str | None, mode: str, known: Pho
     """
     from talkinghead.aside import Aside
 
-    if started is None:
-        child = Aside(_analyse_parts, speech, transcript, mode, known, processes, what="speech analysis")
-    else:
-        child = started
-        child.call(speech, transcript, mode, known, processes)
-
     def result(times: StageTimes) -> Analysis:
         features, active, phones, seconds = child.result_or_here()
         for stage, dt in seconds.items():
             times.add(stage, dt)
         return Analysis(speech=speech, features=features, active=active, phones=phones)
 
+    child = started if started is not None else \
+        Aside(_analyse_parts, speech, transcript, mode, known, processes, what="speech analysis")
     try:
+        if started is not None:
+            child.call(speech, transcript, mode, known, processes)
         yield result
     finally:
         child.close()

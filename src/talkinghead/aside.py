@@ -67,6 +67,8 @@ class Aside:
         self._proc: subprocess.Popen[bytes] | None = None
         self._not_started = ""
         self._called = False
+        if defer and args:
+            raise ValueError("Aside(..., defer=True) takes its arguments in call(), not here")
         try:
             if not sys.executable:
                 raise OSError("no Python executable to start")
@@ -115,7 +117,7 @@ class Aside:
 
         Raises:
             WorkerLost: the child did not start, or ended without a result (killed, crashed, not a working Python).
-            RuntimeError: its result or exception could not be pickled.
+            RuntimeError: its result or exception could not be pickled, or (``defer=True``) no call was sent.
         """
         if not self._called:
             raise RuntimeError(f"{self._what}: no call was sent (Aside(..., defer=True) needs call())")
@@ -150,6 +152,11 @@ class Aside:
         """End the child if it is still running (its result is dropped)."""
         if self._proc is None:
             return
+        if not self._called and self._proc.stdin is not None and not self._proc.stdin.closed:
+            try:  # deferred and never called: the writer thread that would close it never ran
+                self._proc.stdin.close()
+            except OSError:
+                pass
         if self._proc.poll() is None:
             try:
                 if self._group:
@@ -176,16 +183,20 @@ def _serve() -> None:
     _die_with_parent()
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # prints go to stderr; stdout's copy carries only the result
+    records = _RecordList()  # before the warm-up: what it logs also goes back with the result
+    log.addHandler(records)
+    log.propagate = False
+    log.setLevel(logging.WARNING)
     for spec in sys.argv[1:]:  # warm-up while the call is on its way (best effort)
         try:
             mod, _, attr = spec.partition(":")
             getattr(importlib.import_module(mod), attr)()
         except Exception:
             pass
-    module, name, args, level = pickle.load(sys.stdin.buffer)
-    records = _RecordList()
-    log.addHandler(records)
-    log.propagate = False
+    try:
+        module, name, args, level = pickle.load(sys.stdin.buffer)
+    except EOFError:  # a deferred call that never came: the caller closed our stdin
+        return
     log.setLevel(level)
     fn: Any = importlib.import_module(module)
     for part in name.split("."):

@@ -349,7 +349,10 @@ def generate(
             analysed = partial(analyse_speech, speech, transcript, config.phones, known=phones, processes=1)
         pipe = TalkingHeadPipeline(image, config, source=str(portrait or f"person model {person.name}"), person=person)  # type: ignore[union-attr]
         pipe.times = times_merge(times, pipe.times)
-        load_motion_model(config)  # while the analysis runs (an ONNX session, scipy): off the critical path
+        if started is not None:  # while the analysis runs (an ONNX session, scipy): off the critical path
+            t = time.perf_counter()
+            load_motion_model(config)
+            pipe.times.add("motion", time.perf_counter() - t)
         analysis = analysed(pipe.times)
         # Past the analysis the samples are not needed (the video's sound streams from the file):
         # keep their length only, so long speech is not held while it is rendered (230 MB an hour).

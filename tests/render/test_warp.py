@@ -44,3 +44,23 @@ def test_moving_the_face_moves_pixels_and_keeps_the_border() -> None:
     assert np.abs(mx - gx)[border].max() < 0.05
     # and the field is continuous: no jumps between neighbouring pixels
     assert np.abs(np.diff(mx, axis=1)).max() < 1.5
+
+
+def test_a_translated_face_maps_back_by_the_translation_at_every_step_and_the_border_stays_exact() -> None:
+    mesh = build_warp_mesh(_mesh_px(), (256, 256))
+    target = mesh.source.copy()
+    target[: mesh.num_face] += [5.0, -3.0]  # the face moves right and up; the rings and border stay
+    nose = _mesh_px()[1]
+    xs, ys = np.meshgrid(np.arange(int(nose[0]) - 20, int(nose[0]) + 21), np.arange(int(nose[1]) - 15, int(nose[1]) + 16))
+    gx, gy = np.meshgrid(np.arange(256, dtype=np.float32), np.arange(256, dtype=np.float32))
+    for step in (1, 2, 3):
+        for depth in (None, np.linspace(0.0, 1.0, len(target))):
+            mx, my = backward_map(mesh, target, (256, 256), step=step, depth=depth)
+            assert mx.shape == my.shape == (256, 256) and mx.dtype == np.float32
+            # exact where the output pixel is a sample or halfway between two; OpenCV's bilinear
+            # weights are in 1/32 steps, so a third of the way is off by up to 1/32 px
+            tol = 1e-3 if step < 3 else 1 / 32 + 1e-3
+            assert np.abs(mx[ys, xs] - (xs - 5.0)).max() < tol and np.abs(my[ys, xs] - (ys + 3.0)).max() < tol
+            # pixels in no moved triangle are the identity (exactly, up to the same 1/32 px)
+            assert mx[0, 0] == 0.0 and my[0, 0] == 0.0 and mx[255, 255] == 255.0 and my[255, 255] == 255.0
+            assert np.abs(mx[0] - gx[0]).max() < tol and np.abs(my[:, 0] - gy[:, 0]).max() < tol

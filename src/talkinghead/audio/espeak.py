@@ -139,14 +139,15 @@ def languages() -> frozenset[str]:
 
 
 @lru_cache(maxsize=1)
-def variants() -> frozenset[str]:
-    """The eSpeak NG voice variants installed (lower case: ``m3``, ``f2``, ``croak``, ``klatt``...)."""
+def variants() -> dict[str, str]:
+    """The eSpeak NG voice variants installed: lower-case name -> the file's own spelling
+    (``m3``, ``f2``, ``croak``, ``annie`` -> ``Annie``...; the engine needs the exact spelling)."""
     from pathlib import Path
 
     import espeakng_loader
 
     root = Path(espeakng_loader.get_data_path()) / "voices" / "!v"
-    return frozenset(p.name.lower() for p in root.iterdir() if p.is_file()) if root.is_dir() else frozenset()
+    return {p.name.lower(): p.name for p in root.iterdir() if p.is_file()} if root.is_dir() else {}
 
 
 def speak(text: str, language: str = "en-us", rate: float = 1.0) -> tuple[Speech, PhoneSegments]:
@@ -163,8 +164,10 @@ def speak(text: str, language: str = "en-us", rate: float = 1.0) -> tuple[Speech
     lang, _, variant = language.partition("+")
     if lang.lower() not in languages():
         raise InputError(f"unknown eSpeak NG language {lang!r} (e.g. en-us, en, de, fr, es, ja, cmn)")
-    if variant and variant.lower() not in variants():
-        raise InputError(f"unknown eSpeak NG voice variant {variant!r} (e.g. m3, f2, croak, klatt)")
+    if variant:
+        if variant.lower() not in variants():
+            raise InputError(f"unknown eSpeak NG voice variant {variant!r} (e.g. m3, f2, croak, klatt)")
+        language = f"{lang}+{variants()[variant.lower()]}"  # any case given; the file's spelling used
     with _LOCK:
         if lib.espeak_SetVoiceByName(language.encode()) != 0:
             raise InputError(f"eSpeak NG cannot load the language {language!r}")

@@ -11,6 +11,7 @@ import contextlib
 import math
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -28,6 +29,7 @@ FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365
 #: Modules that mediapipe's package imports only for tools talkinghead never calls:
 #: ``matplotlib.pyplot`` (its ``plot_landmarks``) and ``sounddevice`` (microphone capture).
 _UNUSED_BY_MEDIAPIPE = ("matplotlib", "matplotlib.pyplot", "sounddevice")
+_MEDIAPIPE_LOCK = threading.Lock()
 
 
 def import_mediapipe() -> ModuleType:
@@ -38,26 +40,28 @@ def import_mediapipe() -> ModuleType:
     run. Empty stand-ins (:data:`_UNUSED_BY_MEDIAPIPE`, each only where the real module is not
     imported already) take their place during the import and are removed at once, so a later
     ``import matplotlib.pyplot`` anywhere in the process gets the real one; only mediapipe's own
-    plotting and recording helpers are left without them.
+    plotting and recording helpers are left without them (and a thread of the caller's that
+    imports matplotlib during those 0.3 s would get the stand-in).
 
     Returns:
         The ``mediapipe`` module (imported once per process).
     """
     import types
 
-    if "mediapipe" in sys.modules:
-        return sys.modules["mediapipe"]
-    stubs = {name: types.ModuleType(name) for name in _UNUSED_BY_MEDIAPIPE if name not in sys.modules}
-    for stub in stubs.values():
-        stub.__path__ = []  # a package, for "import matplotlib.pyplot"
-    sys.modules.update(stubs)
-    try:
-        import mediapipe
-    finally:
-        for name, stub in stubs.items():
-            if sys.modules.get(name) is stub:
-                del sys.modules[name]
-    return mediapipe
+    with _MEDIAPIPE_LOCK:  # another thread waits here for the whole import, not a half-imported module
+        if "mediapipe" in sys.modules:
+            return sys.modules["mediapipe"]
+        stubs = {name: types.ModuleType(name) for name in _UNUSED_BY_MEDIAPIPE if name not in sys.modules}
+        for stub in stubs.values():
+            stub.__path__ = []  # a package, for "import matplotlib.pyplot"
+        sys.modules.update(stubs)
+        try:
+            import mediapipe
+        finally:
+            for name, stub in stubs.items():
+                if sys.modules.get(name) is stub:
+                    del sys.modules[name]
+        return mediapipe
 
 
 def model_path() -> Path:

@@ -36,8 +36,8 @@ FPS = 25.0
 ACCENTS = ("en-us", "en", "en-us-nyc", "en-gb-scotland", "en-gb-x-rp", "en-029", "en-gb-x-gbclan", "en-gb-x-gbcwmd")
 #: eSpeak NG voice variants drawn from (``""``: the accent's own voice).
 VARIANTS = ("", "m1", "m2", "m3", "m4", "m7", "f1", "f2", "f3", "f4", "croak", "klatt", "klatt2", "klatt3",
-            "adam", "Alex", "Andy", "annie", "aunty", "benjamin", "caleb", "edward", "gustave", "ian",
-            "john", "linda", "michael", "norbert", "paul", "quincy", "rob", "robert", "steph", "victor")
+            "adam", "Alex", "Andy", "Annie", "aunty", "benjamin", "caleb", "edward", "gustave", "ian",
+            "john", "linda", "Michael", "norbert", "paul", "quincy", "rob", "robert", "steph", "victor")
 #: Clips per shard file.
 CLIPS_PER_SHARD = 64
 
