@@ -26,6 +26,21 @@ def make_motion(analysis: Analysis, config: GenerateConfig, times: StageTimes | 
     return pieces[0] if len(pieces) == 1 else MotionSequence.concatenate(pieces)
 
 
+def motion_model(config: GenerateConfig) -> str:
+    """The motion model ``config.motion`` stands for: ``"learned"`` or ``"rules"``.
+
+    ``auto`` is the learned model wherever it is installed: it follows real faces better than the
+    rules with phones and without them, on every set with ground truth (`talkinghead eval`: GRID
+    test, unseen GRID speakers, noisy GRID, interview clips); the rules drive the face only where
+    it is not installed.
+    """
+    from talkinghead.motion.learned import learned_available
+
+    if config.motion == "auto":
+        return "learned" if learned_available() else "rules"
+    return config.motion
+
+
 def load_motion_model(config: GenerateConfig) -> None:
     """Load what :func:`make_motion_pieces` will run for ``config`` now (the learned model's ONNX session,
     cached per process; the head-pose and rule modules), so that a caller can do it while it waits for
@@ -35,7 +50,7 @@ def load_motion_model(config: GenerateConfig) -> None:
     from talkinghead.motion.learned import LearnedMotion, learned_available
 
     importlib.import_module("talkinghead.motion.rules")  # head pose and blinks (scipy.ndimage)
-    if config.motion in ("auto", "learned") and learned_available():
+    if motion_model(config) == "learned" and learned_available():
         try:
             LearnedMotion.from_file()
         except Exception:  # reported where the model is used
@@ -58,13 +73,7 @@ def make_motion_pieces(analysis: Analysis, config: GenerateConfig,
 
     t = time.perf_counter()
     mc = config.motion_config()
-    mode = config.motion
-    if mode == "auto":
-        # The learned model follows real faces better than the rules with phones and without them,
-        # on every set with ground truth (`talkinghead eval`: GRID test, unseen GRID speakers,
-        # noisy GRID, interview clips); the rules drive the face only where it is not installed.
-        mode = "learned" if learned_available() else "rules"
-    if mode == "learned":
+    if motion_model(config) == "learned":
         if not learned_available():
             raise InputError("--motion learned: the learned model's weights are not installed")
         pieces = learned_motion_pieces(LearnedMotion.from_file(), analysis.features, analysis.phones, analysis.active,
