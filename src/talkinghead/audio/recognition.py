@@ -57,9 +57,11 @@ class RecognitionConfig:
     or ``topn=2`` cost 20-80% word changes for 20-40% less time.
 
     Reliability rule, measured with these defaults: posteriors of English clips 0.53-0.79
-    (JFK 0.53, the lowest), of Mandarin, German, Russian, Japanese 0.23-0.33 (rejected),
-    Korean 0.50 but 17% repeated words (rejected), Spanish 0.60 (wrongly accepted); GRID's
-    fixed grammar defeats the language model (word error 67-117%) and 5 of 6 clips are rejected.
+    except JFK (0.48 measured on 2026-12-02, the same at commit 2388aa8: below
+    ``min_posterior``, so the demo without its transcript runs the learned model without
+    phones), of Mandarin, German, Russian, Japanese 0.23-0.33 (rejected), Korean 0.50 but 17%
+    repeated words (rejected), Spanish 0.60 (wrongly accepted); GRID's fixed grammar defeats
+    the language model (word error 67-117%) and 5 of 6 clips are rejected.
 
     Attributes:
         beam: main pruning beam (probability ratio, 0 < beam < 1; smaller is wider).
