@@ -171,6 +171,22 @@ def true_runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(idx[0::2].tolist(), idx[1::2].tolist()))
 
 
+def hz_to_mel(f: np.ndarray | float) -> np.ndarray:
+    """Slaney mel scale (librosa's default, ``htk=False``): linear below 1 kHz, logarithmic above; float64."""
+    f = np.asarray(f, np.float64)
+    lin = f / (200.0 / 3)
+    log = 15.0 + np.log(np.maximum(f, 1e-9) / 1000.0) / (np.log(6.4) / 27.0)
+    return np.where(f >= 1000.0, log, lin)
+
+
+def mel_to_hz(m: np.ndarray | float) -> np.ndarray:
+    """Inverse of :func:`hz_to_mel` (Hz, float64)."""
+    m = np.asarray(m, np.float64)
+    lin = m * (200.0 / 3)
+    log = 1000.0 * np.exp((np.log(6.4) / 27.0) * (m - 15.0))
+    return np.where(m >= 15.0, log, lin)
+
+
 def mel_filterbank(sample_rate: int = ANALYSIS_RATE, n_fft: int = WIN, n_mels: int = N_MELS) -> np.ndarray:
     """Slaney-scale triangular mel filterbank with area normalisation (librosa's default).
 
@@ -224,18 +240,6 @@ def _frames(y: np.ndarray, first_centre: int, hop: int, win: int, n: int) -> np.
 
 @lru_cache(maxsize=8)
 def _mel_filterbank(sample_rate: int, n_fft: int, n_mels: int) -> np.ndarray:
-    def hz_to_mel(f: np.ndarray) -> np.ndarray:
-        f = np.asarray(f, np.float64)
-        lin = f / (200.0 / 3)
-        log = 15.0 + np.log(np.maximum(f, 1e-9) / 1000.0) / (np.log(6.4) / 27.0)
-        return np.where(f >= 1000.0, log, lin)
-
-    def mel_to_hz(m: np.ndarray) -> np.ndarray:
-        m = np.asarray(m, np.float64)
-        lin = m * (200.0 / 3)
-        log = 1000.0 * np.exp((np.log(6.4) / 27.0) * (m - 15.0))
-        return np.where(m >= 15.0, log, lin)
-
     fft_hz = np.linspace(0.0, sample_rate / 2, n_fft // 2 + 1)
     edges = mel_to_hz(np.linspace(hz_to_mel(0.0), hz_to_mel(sample_rate / 2), n_mels + 2))
     lower = (fft_hz[None, :] - edges[:-2, None]) / np.diff(edges)[:-1, None]
