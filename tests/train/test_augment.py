@@ -108,6 +108,9 @@ def test_augment_writes_copies_that_training_loads_with_their_clip(shared_data: 
     assert np.array_equal(ds.offsets[i], ds.offsets[j]) and not np.array_equal(ds.content[i], ds.content[j])
     train_i, val_i, val_aug_i = split_names(ds.names)
     assert sorted(ds.names[k] for k in train_i) == ["bbaf2n", "bbaf2n#a0", "bbaf2n#a1"] and val_i == val_aug_i == []
+    normed = load_shards(data, vtln=True)  # the one training clip sets the reference; its copies are warped onto it
+    assert normed.vtln_reference_hz > 0 and ds.vtln_reference_hz == 0.0
+    assert np.array_equal(normed.content[i], ds.content[i]) and not np.array_equal(normed.content[j], ds.content[j])
     again = augment(videos.parent, data, AugmentConfig(variants=2, babble_pool=1), workers=1)
     assert again["written"] == 0  # resumable: existing files are kept
 

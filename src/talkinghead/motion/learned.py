@@ -2,6 +2,10 @@
 
 A small network sized for a CPU (about 0.3 M parameters), built from the ideas in DESIGN.md:
 
+- **Vocal tract length normalisation** (Lee & Rose 1996), when the model was trained with it
+  (``LearnedConfig.vtln_reference_hz``): each utterance's log-mel is stretched along frequency
+  and its formants scaled so that its formant scale matches the training speech's
+  (:mod:`talkinghead.audio.vtln`), before any other input normalisation.
 - **Dual audio encoder, fused by cross-attention** (DAMC, 2025): a *content* encoder over the
   per-utterance-normalised log-mel spectrogram plus the aligned phone identity (an ``UNK``
   token where no alignment exists; whole clips are trained without phones too), and a
@@ -42,6 +46,7 @@ from typing import Any
 
 import numpy as np
 
+from talkinghead.audio.vtln import warp_factor, warp_mel
 from talkinghead.types import AudioFeatures, MotionSequence, PhoneSegments
 
 #: ARPAbet phones (no stress) + silence + unknown (no alignment). Index = token id.
@@ -99,6 +104,10 @@ class LearnedConfig:
         n_blendshapes: explicit head channels (52 ARKit blendshapes).
         n_lip_basis, n_face_basis: basis sizes of the lip and non-lip landmark branches.
         lip_index: landmark indices of the lip (mouth + jaw) branch; the rest are non-lip.
+        vtln_reference_hz: the training speech's formant scale (Hz, :func:`talkinghead.audio.vtln.formant_scale`):
+            every utterance's features are warped onto it before the network (vocal tract length
+            normalisation); 0 = no normalisation (models trained before it).
+        vtln_strength: how far toward the reference (:func:`talkinghead.audio.vtln.warp_factor`).
     """
 
     dim: int = 64
@@ -112,6 +121,8 @@ class LearnedConfig:
     n_lip_basis: int = 24
     n_face_basis: int = 16
     lip_index: tuple[int, ...] = ()
+    vtln_reference_hz: float = 0.0
+    vtln_strength: float = 1.0
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -329,9 +340,11 @@ class LearnedMotion:
         if num_frames <= 0:
             yield 0, np.zeros((0, self.config.n_blendshapes), np.float32), np.zeros((0, 478, 3), np.float32)
             return
-        mel_mean = np.asarray(features.mel, np.float32).mean(0, keepdims=True)  # the utterance's, for every window
+        factor = warp_factor(features, active, self.config.vtln_reference_hz, self.config.vtln_strength)
+        mel_mean = warp_mel(np.asarray(features.mel, np.float32).mean(0, keepdims=True), factor)  # the utterance's
+        formants = np.asarray(features.formants, np.float32) * np.float32(factor)
         tokens = phone_tokens(phones, t, features.frame_rate)
-        dynamics = dynamics_features(features.energy, features.f0, features.formants, active)
+        dynamics = dynamics_features(features.energy, features.f0, formants, active)
         index = frame_index(num_frames, fps, t, features.frame_rate, read_ahead_s)
 
         def run(f0: int, f1: int, whole: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -339,7 +352,7 @@ class LearnedMotion:
             idx = index[f0:f1]
             a0, a1 = (0, t) if whole else (max(0, int(idx.min()) - _AUDIO_CONTEXT),
                                            min(t, int(idx.max()) + _AUDIO_CONTEXT + 1))
-            content = content_features(features.mel[a0:a1], mel_mean)  # normalised per window: no whole copy
+            content = content_features(warp_mel(features.mel[a0:a1], factor), mel_mean)  # per window: no whole copy
             return self.run(content, tokens[a0:a1], dynamics[a0:a1], idx - a0)
 
         margin = max(1, int(round(WINDOW_OVERLAP_S * fps)))

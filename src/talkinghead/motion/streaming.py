@@ -10,8 +10,9 @@ end, so :class:`StreamingMotion` makes each video frame as soon as the speech ha
   new stretch of audio with 0.1 s of context (the newest 0.1 s provisionally, again with more
   audio): log-mel and loudness are then the offline ones exactly; pitch and formants nearly (their
   voicing gate compares with the loudest level of the stretch analysed, not of the utterance);
-- voice activity and the per-utterance normalisation of the network's inputs use the last
-  :data:`HISTORY_S` of speech (a rolling utterance);
+- voice activity and the per-utterance normalisation of the network's inputs (band means, pitch,
+  the vocal tract warp of a model trained with one) use the last :data:`HISTORY_S` of speech
+  (a rolling utterance);
 - the network runs on the last :data:`CONTEXT_S` of audio and no further than the look-ahead;
   no phones (``UNK`` tokens, the condition the model is also trained in);
 - head pose is the prosody rule over the same history with one :class:`HeadWander` drawn
@@ -223,6 +224,7 @@ class StreamingMotion:
 
     def _advance(self, final: bool) -> list[MotionFrame]:
         from talkinghead.audio.features import speech_activity
+        from talkinghead.audio.vtln import warp_factor, warp_mel
         from talkinghead.motion.head_pose import prosody_head_pose
         from talkinghead.motion.learned import content_features, dynamics_features, frame_index
         from talkinghead.motion.rules import num_video_frames
@@ -246,8 +248,9 @@ class StreamingMotion:
         # the neighbours), the new ones kept.
         a0 = max(self._h0, int(first / self.fps * FEATURE_RATE) - int(CONTEXT_S * FEATURE_RATE))
         k = a0 - self._h0
-        content = content_features(feats.mel)[k:]
-        dynamics = dynamics_features(feats.energy, feats.f0, feats.formants, active)[k:]
+        factor = warp_factor(feats, active, self.model.config.vtln_reference_hz, self.model.config.vtln_strength)
+        content = content_features(warp_mel(feats.mel, factor))[k:]
+        dynamics = dynamics_features(feats.energy, feats.f0, feats.formants * np.float32(factor), active)[k:]
         tokens = np.zeros(len(content), np.int64)
         g0 = min(first, max(0, int(math.ceil((a0 / FEATURE_RATE - self.read_ahead_s) * self.fps - 1e-9))))
         g1 = max(ready, int(math.floor((f_end / FEATURE_RATE - self.read_ahead_s) * self.fps)) + 1)

@@ -14,6 +14,10 @@ weighted above the rest; inner-lip gap MSE; velocity and acceleration MSE agains
 blendshape MSE for the explicit head. For part of every batch the fusion gets the
 implicit latent of another clip (HM-Talker's random pairing).
 
+With ``--vtln`` every clip's features, the altered copies' too, are first warped onto the
+training clips' median formant scale (:mod:`talkinghead.audio.vtln`); the reference goes into
+the model's configuration, so inference applies the same warp to any voice.
+
 Seeded and deterministic on CPU (``torch.use_deterministic_algorithms``): the same data,
 seed, step count and thread count give the same weights.
 """
@@ -38,7 +42,8 @@ from talkinghead.motion.learned import (
     frame_index,
     phone_tokens,
 )
-from talkinghead.types import InputError
+from talkinghead.audio.vtln import formant_scale, normalise
+from talkinghead.types import AudioFeatures, InputError
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -58,6 +63,10 @@ class TrainConfig:
         eval_every: steps between validations.
         max_minutes: stop early after this wall time (0 = no limit; breaks exact reproducibility).
         threads: torch CPU threads.
+        vtln: warp every clip's features onto the training clips' median formant scale (vocal
+            tract length normalisation, :mod:`talkinghead.audio.vtln`); the model carries the
+            reference and applies the same warp at run time; ``vtln_strength`` how far (0-1, in log
+            frequency) toward the reference.
     """
 
     steps: int = 3000
@@ -75,6 +84,8 @@ class TrainConfig:
     eval_every: int = 200
     max_minutes: float = 0.0
     threads: int = 2
+    vtln: bool = False
+    vtln_strength: float = 1.0
 
 
 @dataclass
@@ -93,15 +104,20 @@ class Dataset:
     blend: np.ndarray
     offsets: np.ndarray
     mask: np.ndarray
+    vtln_reference_hz: float = 0.0
 
     def subset(self, keep: Sequence[int]) -> Dataset:
         k = np.asarray(keep, dtype=np.int64)
         return Dataset([self.names[i] for i in k], self.content[k], self.dynamics[k], self.tokens[k],
-                       self.index[k], self.blend[k], self.offsets[k], self.mask[k])
+                       self.index[k], self.blend[k], self.offsets[k], self.mask[k], self.vtln_reference_hz)
 
 
-def load_shards(data: Path) -> Dataset:
+def load_shards(data: Path, vtln: bool = False, vtln_strength: float = 1.0) -> Dataset:
     """Read every ``shard_*.npz`` under ``data`` into one padded :class:`Dataset`.
+
+    ``vtln``: warp each clip's features onto the median formant scale of the training clips
+    (:func:`talkinghead.audio.vtln.formant_scale`; kept in ``Dataset.vtln_reference_hz``),
+    ``vtln_strength`` of the way (:func:`talkinghead.audio.vtln.warp_factor`).
 
     Raises:
         InputError: no shards, or no clips in them.
@@ -109,7 +125,7 @@ def load_shards(data: Path) -> Dataset:
     shards = sorted(data.glob("shard_*.npz"))
     if not shards:
         raise InputError(f"{data}: no shard_*.npz files (run `talkinghead train prepare` first)")
-    clips = []
+    raw = []  # (name, fps, features, active, phones, blendshapes, offsets)
     for s in shards:
         with np.load(s, allow_pickle=False) as z:
             meta = json.loads(str(z["meta"]))
@@ -118,21 +134,32 @@ def load_shards(data: Path) -> Dataset:
                                      "phones", "phone_start", "phone_end")}
             for c, name in enumerate(z["names"]):
                 f0, f1, a0, a1, p0, p1 = fi[c], fi[c + 1], ai[c], ai[c + 1], pi[c], pi[c + 1]
-                fps = float(meta["fps"][c])
                 phones = tuple(zip(arr["phones"][p0:p1], arr["phone_start"][p0:p1], arr["phone_end"][p0:p1]))
-                t = int(a1 - a0)
-                clips.append((str(name), fps, *_encoder_inputs(arr, a0, a1),
-                              phone_tokens(phones, t), arr["blendshapes"][f0:f1], arr["offsets"][f0:f1]))
-    if not clips:
+                raw.append((str(name), float(meta["fps"][c]), *_features(arr, a0, a1), phones,
+                            arr["blendshapes"][f0:f1], arr["offsets"][f0:f1]))
+    if not raw:
         raise InputError(f"{data}: the shards hold no clips")
-    clips += augmented_clips(data, {c[0]: c for c in clips})
+    reference = 0.0
+    if vtln:
+        train_i = split_names([r[0] for r in raw])[0]
+        scales = [formant_scale(raw[i][2], raw[i][3]) for i in train_i]
+        scales = [x for x in scales if x > 0]
+        if not scales:
+            raise InputError(f"{data}: no training clip has enough voiced speech for a formant scale")
+        reference = float(np.median(scales))
+    warp = (reference, vtln_strength)
+    clips = [(name, fps, *_encoder_inputs(feats, active, *warp), phone_tokens(phones, len(active)), bl, off)
+             for name, fps, feats, active, phones, bl, off in raw]
+    del raw
+    clips += augmented_clips(data, {c[0]: c for c in clips}, *warp)
     tmax = max(len(c[2]) for c in clips)
     fmax = max(len(c[5]) for c in clips)
     n = len(clips)
     ds = Dataset(names=[c[0] for c in clips], content=np.zeros((n, tmax, 80), np.float32),
                  dynamics=np.zeros((n, tmax, 8), np.float32), tokens=np.zeros((n, tmax), np.int64),
                  index=np.zeros((n, fmax, 4), np.int64), blend=np.zeros((n, fmax, 52), np.float32),
-                 offsets=np.zeros((n, fmax, 478, 3), np.float32), mask=np.zeros((n, fmax), bool))
+                 offsets=np.zeros((n, fmax, 478, 3), np.float32), mask=np.zeros((n, fmax), bool),
+                 vtln_reference_hz=reference)
     for i, (_, fps, cont, dyn, tok, bl, off) in enumerate(clips):
         t, f = len(cont), len(bl)
         ds.content[i, :t], ds.dynamics[i, :t], ds.tokens[i, :t] = cont, dyn, tok
@@ -141,17 +168,27 @@ def load_shards(data: Path) -> Dataset:
     return ds
 
 
-def _encoder_inputs(arr: dict[str, np.ndarray], a0: int, a1: int) -> tuple[np.ndarray, np.ndarray]:
-    """Content ``[T, 80]`` and dynamics ``[T, 8]`` inputs of the 100 Hz frames ``[a0, a1)`` of a shard's arrays."""
-    return (content_features(arr["mel"][a0:a1]),
-            dynamics_features(arr["energy"][a0:a1], arr["f0"][a0:a1], arr["formants"][a0:a1], arr["active"][a0:a1]))
+def _features(arr: dict[str, np.ndarray], a0: int, a1: int) -> tuple[AudioFeatures, np.ndarray]:
+    """The audio features and voice activity of the 100 Hz frames ``[a0, a1)`` of a shard's arrays."""
+    return (AudioFeatures(mel=arr["mel"][a0:a1], energy=arr["energy"][a0:a1], f0=arr["f0"][a0:a1],
+                          formants=arr["formants"][a0:a1]), arr["active"][a0:a1])
 
 
-def augmented_clips(data: Path, base: dict[str, tuple]) -> list[tuple]:
+def _encoder_inputs(feats: AudioFeatures, active: np.ndarray, vtln_reference_hz: float,
+                    vtln_strength: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Content ``[T, 80]`` and dynamics ``[T, 8]`` inputs, warped toward ``vtln_reference_hz`` when it is positive."""
+    if vtln_reference_hz > 0:
+        feats = normalise(feats, active, vtln_reference_hz, vtln_strength)[0]
+    return content_features(feats.mel), dynamics_features(feats.energy, feats.f0, feats.formants, active)
+
+
+def augmented_clips(data: Path, base: dict[str, tuple], vtln_reference_hz: float = 0.0,
+                    vtln_strength: float = 1.0) -> list[tuple]:
     """Clips of the ``aug_*.npz`` files in ``data`` (:mod:`talkinghead.train.augment`), as ``load_shards`` rows.
 
     Each altered copy ``NAME#aK`` has its own audio features and the phones and face motion
     (targets) of its clip ``NAME`` in ``base``; copies of clips not in ``base`` are ignored.
+    Each copy's features are warped toward ``vtln_reference_hz`` (> 0) by its own formant scale.
     """
     out = []
     for f in sorted(data.glob("aug_*.npz")):
@@ -163,7 +200,8 @@ def augmented_clips(data: Path, base: dict[str, tuple]) -> list[tuple]:
                 if b is None:
                     continue
                 a0, a1 = ai[c], ai[c + 1]
-                out.append((str(name), b[1], *_encoder_inputs(arr, a0, a1), b[4], b[5], b[6]))
+                out.append((str(name), b[1], *_encoder_inputs(*_features(arr, a0, a1), vtln_reference_hz, vtln_strength),
+                            b[4], b[5], b[6]))
     return out
 
 
@@ -350,7 +388,7 @@ def train(data: Path, out: Path, cfg: TrainConfig = TrainConfig(), model_cfg: Le
     torch.use_deterministic_algorithms(True)
     rng = np.random.default_rng(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
-    ds = dataset if dataset is not None else load_shards(data)
+    ds = dataset if dataset is not None else load_shards(data, vtln=cfg.vtln, vtln_strength=cfg.vtln_strength)
     tr_i, va_i, vaug_i = split_names(ds.names)
     if not va_i:  # not GRID: hold out every 20th clip, by clip (with its altered copies)
         bases = sorted({ds.names[i].split("#")[0] for i in tr_i})
@@ -364,6 +402,7 @@ def train(data: Path, out: Path, cfg: TrainConfig = TrainConfig(), model_cfg: Le
     mc = model_cfg or LearnedConfig(lip_index=default_lip_index())
     if not mc.lip_index:
         mc = replace(mc, lip_index=default_lip_index())
+    mc = replace(mc, vtln_reference_hz=ds.vtln_reference_hz, vtln_strength=cfg.vtln_strength)
     model = build_model(mc)
     # Landmark bases from the training offsets (MoDiTalker's lip / non-lip split).
     frames = train_ds.offsets[train_ds.mask]
