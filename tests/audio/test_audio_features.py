@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.signal import lfilter, resample_poly
+from scipy.signal import lfilter
 
 from talkinghead.audio import compute_features, mel_filterbank, speech_activity
 from talkinghead.types import FEATURE_RATE, N_MELS, Speech
@@ -125,7 +125,9 @@ def test_blocks_do_not_change_features() -> None:
     np.testing.assert_allclose(whole.energy[sl], part.energy[5:495], atol=1e-3)
     np.testing.assert_allclose(whole.f0[sl], part.f0[5:495], atol=0.5)
     # The resampling path (44.1 kHz) keeps the frame grid: same features within resampling error.
-    x44 = resample_poly(x, 441, 160).astype(np.float32)
+    from talkinghead.audio.features import resample
+
+    x44 = resample(x, 16000, 44100)
     f44 = compute_features(Speech(x44, 44100))
     assert f44.num_frames == whole.num_frames
     # (white noise loses a little energy in the resampling filters' transition band near 8 kHz)
@@ -175,3 +177,18 @@ def test_real_speech_features(jfk: Speech) -> None:
     act = speech_activity(f)
     assert not act[230:320].any()  # the pause after "americans" (2.2-3.2 s)
     assert act[100:200].all()  # "my fellow americans"
+
+
+def test_resample_keeps_time_and_frequency() -> None:
+    """A 440 Hz tone at 16 kHz, resampled to 8 and 11 kHz, is the same tone sampled at the new rate (no delay)."""
+    from talkinghead.audio.features import resample
+
+    t16 = np.arange(16000) / 16000.0
+    x = np.sin(2 * np.pi * 440.0 * t16).astype(np.float32)
+    assert np.array_equal(resample(x, 16000, 16000), x)
+    for rate in (8000, 11000, 44100):
+        y = resample(x, 16000, rate)
+        assert y.dtype == np.float32 and abs(len(y) - rate) <= 1
+        want = np.sin(2 * np.pi * 440.0 * np.arange(len(y)) / rate)
+        inner = slice(rate // 10, len(y) - rate // 10)  # away from the ends' filter edges
+        assert np.abs(y[inner] - want[inner]).max() < 2e-3, rate

@@ -23,7 +23,6 @@ import re
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
-from math import gcd
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -90,7 +89,7 @@ def align(speech: Speech, text: str) -> AlignedTranscript:
     than :data:`MAX_ALIGN_CHUNK_S` (60 s) run it per chunk of 30-60 s, cut in silences found
     by the word pass over the whole clip; memory then stays flat. Words missing from the CMU dictionary are split
     into dictionary words where possible ("spacesuit" -> "space suit"), otherwise dropped
-    with a logged warning. Audio that is not 16 kHz is resampled (``scipy.signal.resample_poly``).
+    with a logged warning. Audio that is not 16 kHz is resampled (:func:`talkinghead.audio.features.resample`).
 
     Args:
         speech: mono float32 speech at any sample rate.
@@ -313,10 +312,9 @@ def _pcm16(speech: Speech) -> np.ndarray:
     if sr <= 0 or sr != speech.sample_rate:
         raise ValueError(f"sample rate must be a positive integer in Hz, got {speech.sample_rate!r}")
     if sr != DECODER_RATE:
-        from scipy.signal import resample_poly
+        from talkinghead.audio.features import resample
 
-        g = gcd(sr, DECODER_RATE)
-        x = resample_poly(x, DECODER_RATE // g, sr // g).astype(np.float32)
+        x = resample(x, sr, DECODER_RATE)
     out = np.empty(len(x), np.int16)
     for i in range(0, len(x), _PCM_BLOCK):  # a block at a time: an hour's float temporaries were 0.7 GB
         b = np.nan_to_num(x[i:i + _PCM_BLOCK], nan=0.0, posinf=1.0, neginf=-1.0)
