@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from talkinghead.eval.reference import pause_closed, pause_frames, with_babble
+from talkinghead.eval.reference import pause_closed, pause_frames, speech_frames, with_babble
 from talkinghead.eval.systems import NOISY_SYSTEMS, systems_for
 from talkinghead.eval.datasets import Clip
 from talkinghead.types import Speech
@@ -35,6 +35,28 @@ def test_pause_frames_cover_the_silences_less_the_margins() -> None:
     assert p[(t > 0.1) & (t < 0.35)].all() and not p[t < 0.1].any()  # leading silence, less the margin
     steady = Speech((0.3 * np.random.default_rng(1).standard_normal(4 * SR)).astype(np.float32), SR)
     assert pause_frames(steady, 25.0, 100).sum() == 0  # no pause at all
+
+
+def test_speech_span_runs_from_the_first_to_the_last_sound() -> None:
+    pauses, span = speech_frames(_bursts([(0.5, 1.5), (2.5, 3.0)], 4.0), 25.0, 100)
+    t = np.arange(100) / 25.0
+    assert np.array_equal(pauses, pause_frames(_bursts([(0.5, 1.5), (2.5, 3.0)], 4.0), 25.0, 100))
+    assert span[(t > 0.6) & (t < 2.9)].all()  # the pause between the bursts is inside the span
+    assert not span[t < 0.4].any() and not span[t > 3.1].any()  # the silence before and after is not
+    silent = Speech(np.zeros(2 * SR, np.float32), SR)
+    assert not speech_frames(silent, 25.0, 50)[1].any()
+
+
+def test_mouth_r_in_speech_ignores_the_silence_around_it() -> None:
+    from talkinghead.eval.scoring import _span_correlation
+
+    t = np.arange(100)
+    real = np.where((t >= 20) & (t < 80), 0.05 + 0.05 * np.sin(t / 3.0), 0.1)  # open mouth before and after
+    gen = np.where((t >= 20) & (t < 80), real, 0.0)  # closed there, right within the speech
+    span = (t >= 20) & (t < 80)
+    assert _span_correlation(gen, real, span) == pytest.approx(1.0)
+    assert np.corrcoef(gen, real)[0, 1] < 0.9  # the whole-clip r is pulled down by the silence
+    assert np.isnan(_span_correlation(gen, real, np.zeros(100, bool)))
 
 
 def test_pause_closed_share_and_none_without_pauses() -> None:

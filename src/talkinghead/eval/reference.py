@@ -84,6 +84,8 @@ class Reference:
         id_frames: frame index -> full real frame, for the identity distance.
         events: bilabial events ``(start_s, end_s)`` from the word alignment (empty without one).
         pauses: bool ``[F]``: frames inside pauses of the clean speech (:func:`pause_frames`).
+        speech_span: bool ``[F]``: frames from the first to the last voice-active moment of the
+            clean speech (:func:`speech_frames`): where ``mouth_r_speech`` is scored.
         mouths: uint8 ``[F, 64, 96]`` grey mouth crops aligned on eyes and nose
             (:func:`~talkinghead.eval.mouth_crop.mouth_crop`); zeros where no face was found.
         open_mouth: bool ``[F]``: frames whose real mouth is open (:data:`~talkinghead.eval.mouth_crop.OPEN_MOUTH`).
@@ -101,6 +103,7 @@ class Reference:
     pauses: np.ndarray
     mouths: np.ndarray
     open_mouth: np.ndarray
+    speech_span: np.ndarray
 
     @property
     def fps(self) -> float:
@@ -187,9 +190,10 @@ def prepare_reference(clip: Clip, config: EvalConfig = EvalConfig()) -> Referenc
     if portrait is None or not np.isfinite(track.landmarks[clip.portrait_frame]).all():
         raise InputError(f"{clip.video}: no face in the portrait frame {clip.portrait_frame}")
     loud = M.loudness_envelope(speech.samples, speech.sample_rate, track.fps, track.num_frames)
+    pauses, span = speech_frames(clean, track.fps, track.num_frames)
     return Reference(clip=clip, track=track, portrait=portrait, speech=speech, loudness=loud,
                      boxes=np.asarray(boxes, dtype=np.int64), crops=np.stack(crops), id_frames=id_frames,
-                     events=tuple(bilabial_events(clip.words)), pauses=pause_frames(clean, track.fps, track.num_frames),
+                     events=tuple(bilabial_events(clip.words)), pauses=pauses, speech_span=span,
                      mouths=np.stack(mouths), open_mouth=np.nan_to_num(M.mouth_opening(track.landmarks)) > OPEN_MOUTH)
 
 
@@ -207,23 +211,34 @@ def with_babble(speech: Speech, noise: Sequence[Path], snr_db: float) -> Speech:
 
 
 def pause_frames(speech: Speech, fps: float, num_frames: int) -> np.ndarray:
-    """Video frames inside the speech's pauses: bool ``[num_frames]``.
+    """Video frames inside the speech's pauses: bool ``[num_frames]`` (the first of :func:`speech_frames`)."""
+    return speech_frames(speech, fps, num_frames)[0]
+
+
+def speech_frames(speech: Speech, fps: float, num_frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """Video frames inside the speech's pauses, and frames within its spoken span: two bool ``[num_frames]``.
 
     A pause is a run of no voice activity (:func:`~talkinghead.audio.features.speech_activity`
     on the clean speech) of at least :data:`PAUSE_MIN_S`, less :data:`PAUSE_MARGIN_S` at each
-    end; a frame counts when its time falls inside one.
+    end; a frame counts when its time falls inside one. The spoken span runs from the first
+    voice-active 10 ms to the end of the last (all False without voice activity): the frames
+    where lip sync is judged without the silence before and after, in which a speaker's mouth
+    does what it likes (GRID's speakers open theirs before they speak).
     """
     from talkinghead.audio.features import compute_features, speech_activity, true_runs
 
     feats = compute_features(speech)
     rate = float(feats.frame_rate)
-    out = np.zeros(num_frames, bool)
+    pauses = np.zeros(num_frames, bool)
     t = np.arange(num_frames) / fps
-    for a, b in true_runs(~speech_activity(feats)):
+    active = speech_activity(feats)
+    for a, b in true_runs(~active):
         a_s, b_s = a / rate, b / rate
         if b_s - a_s >= PAUSE_MIN_S:
-            out |= (t >= a_s + PAUSE_MARGIN_S) & (t < b_s - PAUSE_MARGIN_S)
-    return out
+            pauses |= (t >= a_s + PAUSE_MARGIN_S) & (t < b_s - PAUSE_MARGIN_S)
+    on = np.flatnonzero(active)
+    span = (t >= on[0] / rate) & (t < (on[-1] + 1) / rate) if on.size else np.zeros(num_frames, bool)
+    return pauses, span
 
 
 def pause_closed(opening: np.ndarray, pauses: np.ndarray, closed: float = M.CLOSED_OPENING) -> float | None:

@@ -50,6 +50,7 @@ class MetricInfo:
 #: Columns of the summary tables, in order.
 METRICS: tuple[MetricInfo, ...] = (
     MetricInfo("mouth_r", "mouth r", "Pearson r", "higher", 3),
+    MetricInfo("mouth_r_speech", "mouth r in speech", "Pearson r, first to last voice activity", "higher", 3),
     MetricInfo("offset_abs", "abs offset", "frames", "lower", 2),
     MetricInfo("offset_median", "median offset", "frames", "0", 1),
     MetricInfo("lmd", "LMD", "IOD", "lower", 4),

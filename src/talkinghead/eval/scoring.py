@@ -61,6 +61,8 @@ class Scores:
         frames: frames compared (shorter of generated and real).
         face_rate: share of generated frames where a face was found.
         mouth_r: Pearson r of generated vs real mouth opening (lag 0).
+        mouth_r_speech: the same over the spoken span only (first to last voice activity of the
+            clean speech, ``Reference.speech_span``): lip sync without the silence around it.
         offset: audio-visual offset in frames (lag of best r, ``> 0``: generated is late; None
             for a still mouth).
         offset_r: r at that lag.
@@ -88,6 +90,7 @@ class Scores:
     frames: int
     face_rate: float
     mouth_r: float
+    mouth_r_speech: float
     offset: int | None
     offset_r: float
     lmd: float
@@ -225,6 +228,7 @@ def score_frames(ref: Reference, frames: Iterable[np.ndarray], system: str = "ge
         frames=n,
         face_rate=gen.detection_rate,
         mouth_r=M.mouth_correlation(g_open, r_open),
+        mouth_r_speech=_span_correlation(g_open, r_open, ref.speech_span[:n]),
         offset=offset,
         offset_r=offset_r,
         lmd=lmd,
@@ -248,6 +252,15 @@ def score_frames(ref: Reference, frames: Iterable[np.ndarray], system: str = "ge
         rtf=clock.seconds / max(ref.speech.duration_s, 1e-9),
     )
     return SystemRun(system=system, scores=scores, track=gen, opening=g_open, sheet=sheet)
+
+
+def _span_correlation(generated: np.ndarray, real: np.ndarray, span: np.ndarray, min_frames: int = 10) -> float:
+    """:func:`~talkinghead.eval.metrics.mouth_correlation` over the frames of ``span`` (NaN when fewer than ``min_frames``)."""
+    n = min(len(generated), len(real), len(span))
+    keep = np.asarray(span[:n], bool)
+    if int(keep.sum()) < min_frames:
+        return float("nan")
+    return M.mouth_correlation(np.asarray(generated[:n])[keep], np.asarray(real[:n])[keep])
 
 
 def _mean(values: Sequence[float]) -> float:
@@ -309,7 +322,7 @@ def score_pair(pair: Pair, frames: Iterable[np.ndarray], system: str = "generate
     g_open = M.mouth_opening(gen.landmarks)
     nan = float("nan")
     scores = Scores(
-        frames=n, face_rate=gen.detection_rate, mouth_r=nan, offset=None, offset_r=nan, lmd=nan, lmd_px256=nan,
+        frames=n, face_rate=gen.detection_rate, mouth_r=nan, mouth_r_speech=nan, offset=None, offset_r=nan, lmd=nan, lmd_px256=nan,
         jitter=M.jitter(gen.landmarks), jitter_ratio=nan, pose_std=M.head_pose_std(gen.pose), pose_std_ratio=nan,
         blink_rate=M.blink_rate(gen.blink, gen.fps), psnr=nan, ssim=nan,
         mouth_psnr=nan, mouth_ssim=nan, mouth_psnr_open=nan, mouth_ssim_open=nan,
