@@ -61,8 +61,10 @@ def warp_factor(features: AudioFeatures, active: np.ndarray, reference_hz: float
         ``(reference_hz / formant_scale) ** strength`` clipped to :data:`FACTOR_LIMITS`; 1.0 when
         the scale is unknown (too little voiced speech) or ``reference_hz`` is not positive.
     """
+    if not reference_hz > 0:  # no normalisation: nothing to estimate (the stream asks every pass)
+        return 1.0
     scale = formant_scale(features, active)
-    if scale <= 0 or not reference_hz > 0:
+    if scale <= 0:
         return 1.0
     return float(np.clip((reference_hz / scale) ** float(strength), *FACTOR_LIMITS))
 

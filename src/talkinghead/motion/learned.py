@@ -340,7 +340,7 @@ class LearnedMotion:
         if num_frames <= 0:
             yield 0, np.zeros((0, self.config.n_blendshapes), np.float32), np.zeros((0, 478, 3), np.float32)
             return
-        factor = warp_factor(features, active, self.config.vtln_reference_hz, self.config.vtln_strength)
+        factor = self.vtln_factor(features, active)
         mel_mean = warp_mel(np.asarray(features.mel, np.float32).mean(0, keepdims=True), factor)  # the utterance's
         formants = np.asarray(features.formants, np.float32) * np.float32(factor)
         tokens = phone_tokens(phones, t, features.frame_rate)
@@ -376,6 +376,11 @@ class LearnedMotion:
             keep = hi - lo - 2 * margin  # the last 2 x margin frames wait for the next window
             yield lo, b[:keep], o[:keep]
             carry = (lo + keep, b[keep:], o[keep:])
+
+    def vtln_factor(self, features: AudioFeatures, active: np.ndarray) -> float:
+        """The frequency warp this model applies to an utterance's features before the network
+        (:func:`talkinghead.audio.vtln.warp_factor` with its configuration; 1.0 for a model trained without VTLN)."""
+        return warp_factor(features, active, self.config.vtln_reference_hz, self.config.vtln_strength)
 
     def run(self, content: np.ndarray, tokens: np.ndarray, dynamics: np.ndarray,
             index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

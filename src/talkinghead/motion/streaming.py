@@ -224,7 +224,7 @@ class StreamingMotion:
 
     def _advance(self, final: bool) -> list[MotionFrame]:
         from talkinghead.audio.features import speech_activity
-        from talkinghead.audio.vtln import warp_factor, warp_mel
+        from talkinghead.audio.vtln import warp_features
         from talkinghead.motion.head_pose import prosody_head_pose
         from talkinghead.motion.learned import content_features, dynamics_features, frame_index
         from talkinghead.motion.rules import num_video_frames
@@ -248,9 +248,9 @@ class StreamingMotion:
         # the neighbours), the new ones kept.
         a0 = max(self._h0, int(first / self.fps * FEATURE_RATE) - int(CONTEXT_S * FEATURE_RATE))
         k = a0 - self._h0
-        factor = warp_factor(feats, active, self.model.config.vtln_reference_hz, self.model.config.vtln_strength)
-        content = content_features(warp_mel(feats.mel, factor))[k:]
-        dynamics = dynamics_features(feats.energy, feats.f0, feats.formants * np.float32(factor), active)[k:]
+        warped = warp_features(feats, self.model.vtln_factor(feats, active))
+        content = content_features(warped.mel)[k:]
+        dynamics = dynamics_features(warped.energy, warped.f0, warped.formants, active)[k:]
         tokens = np.zeros(len(content), np.int64)
         g0 = min(first, max(0, int(math.ceil((a0 / FEATURE_RATE - self.read_ahead_s) * self.fps - 1e-9))))
         g1 = max(ready, int(math.floor((f_end / FEATURE_RATE - self.read_ahead_s) * self.fps)) + 1)
