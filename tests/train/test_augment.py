@@ -94,6 +94,15 @@ def test_augment_writes_copies_that_training_loads_with_their_clip(shared_data: 
         shutil.copy(shared_data / "grid" / "s1" / "video" / f"{name}.mp4", videos / f"{name}.mp4")
     data = tmp_path / "data"
     prepare(videos.parent, data, clips_per_shard=4, workers=1)
+    from talkinghead.train.compare import cached_clips
+
+    cached = list(cached_clips(data))
+    assert sorted(c.name for c in cached) == sorted(["bbaf2n", GRID_S1_TEST[0]])
+    for c in cached:  # the clip's face motion at its frame rate, its features and activity at 100 Hz
+        assert c.offsets.shape[1:] == (478, 3) and abs(len(c.offsets) - c.features.num_frames / 100 * c.fps) <= 1.5
+        assert len(c.active) == c.features.num_frames
+        assert c.phones.source == "none" and not c.phones.segments  # no word alignments were copied
+    assert [c.name for c in cached_clips(data, {"bbaf2n"})] == ["bbaf2n"]
     s = augment(videos.parent, data, AugmentConfig(variants=2, babble_pool=1), workers=1)
     assert s["copies"] == 2 and (data / "aug_00000.npz").is_file()
     with np.load(data / "aug_00000.npz") as z:

@@ -17,11 +17,13 @@ import json
 import math
 import sys
 import time
-from collections.abc import Sequence
-from dataclasses import asdict
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+
+from talkinghead.types import AudioFeatures, PhoneSegments
 
 #: Systems compared: the rule path, the learned path, and the learned path without forced bilabial closure.
 SYSTEMS = ("rules", "learned", "learned_raw")
@@ -60,22 +62,18 @@ def compare_clip(clip: object, model: object, config: object) -> dict[str, dict[
     return out
 
 
-def landmark_space(data: Path, model: object, names: Sequence[str] | None) -> dict[str, dict[str, float]]:
-    """Cheap proxy without rendering: both paths' offsets vs the tracked real offsets of cached clips.
+def cached_clips(data: Path, names: Sequence[str] | set[str] | None = None) -> Iterator[CachedClip]:
+    """The clips of the ``shard_*.npz`` files under ``data`` (:mod:`talkinghead.train.prepare`), in shard order.
 
-    Uses the shards of :mod:`talkinghead.train.prepare` (features, phones, offsets) for the clips
-    in ``names`` (None: all); metrics of :func:`talkinghead.train.motion.offset_metrics`, means
-    over clips. Systems: ``rules`` and ``learned`` with the shard's phones (none where the clip
-    has no transcript), ``rules_no_phones`` and ``learned_no_phones`` without any.
+    Args:
+        data: a folder of shards.
+        names: only these clips (None: all).
+    Yields:
+        :class:`CachedClip` per clip.
     """
-    from talkinghead.motion.learned import learned_motion
-    from talkinghead.motion.rules import MotionConfig, rule_motion
-    from talkinghead.train.motion import offset_metrics
-    from talkinghead.types import AudioFeatures, PhoneSegment, PhoneSegments
+    from talkinghead.types import PhoneSegment
 
     want = set(names) if names is not None else None
-    rows: dict[str, list[dict[str, float]]] = {"still": [], "rules": [], "learned": [], "rules_no_phones": [],
-                                               "learned_no_phones": []}
     for shard in sorted(data.glob("shard_*.npz")):
         with np.load(shard, allow_pickle=False) as z:
             meta = json.loads(str(z["meta"]))
@@ -86,25 +84,55 @@ def landmark_space(data: Path, model: object, names: Sequence[str] | None) -> di
                 a0, a1 = ai[c], ai[c + 1]
                 feats = AudioFeatures(mel=z["mel"][a0:a1], energy=z["energy"][a0:a1], f0=z["f0"][a0:a1],
                                       formants=z["formants"][a0:a1])
-                active = z["active"][a0:a1]
                 segs = tuple(PhoneSegment(str(p), float(s0), float(s1)) for p, s0, s1 in
                              zip(z["phones"][pi[c]:pi[c + 1]], z["phone_start"][pi[c]:pi[c + 1]],
                                  z["phone_end"][pi[c]:pi[c + 1]]))
-                phones = PhoneSegments(segs, "alignment" if segs else "none")
-                true = z["offsets"][fi[c]:fi[c + 1]]
-                fps = float(meta["fps"][c])
-                dur = len(true) / fps
-                mc = MotionConfig(fps=fps)
-                none = PhoneSegments((), "none")
-                # Read at the targets' own timing: both sides are tracked landmarks (READ_AHEAD_S is for rendering).
-                for key, seq in (("rules", rule_motion(feats, phones, active, dur, mc)),
-                                 ("learned", learned_motion(model, feats, phones, active, dur, mc, read_ahead_s=0.0)),
-                                 ("rules_no_phones", rule_motion(feats, none, active, dur, mc)),
-                                 ("learned_no_phones", learned_motion(model, feats, none, active, dur, mc,
-                                                                      read_ahead_s=0.0))):
-                    n = min(len(true), seq.num_frames)
-                    rows[key].append(offset_metrics(seq.landmark_offsets[:n], true[:n]))
-                rows["still"].append(offset_metrics(np.zeros_like(true), true))
+                yield CachedClip(str(name), feats, z["active"][a0:a1],
+                                 PhoneSegments(segs, "alignment" if segs else "none"),
+                                 z["offsets"][fi[c]:fi[c + 1]], float(meta["fps"][c]))
+
+
+@dataclass(frozen=True)
+class CachedClip:
+    """One prepared clip: 100 Hz ``features`` and ``active`` (bool ``[T]``), its ``phones`` (source
+    ``none`` without a transcript), the tracked real ``offsets`` float32 ``[F, 478, 3]`` (IOD units) at ``fps``."""
+
+    name: str
+    features: AudioFeatures
+    active: np.ndarray
+    phones: PhoneSegments
+    offsets: np.ndarray
+    fps: float
+
+
+def landmark_space(data: Path, model: object, names: Sequence[str] | None) -> dict[str, dict[str, float]]:
+    """Cheap proxy without rendering: both paths' offsets vs the tracked real offsets of cached clips.
+
+    Uses the shards of :mod:`talkinghead.train.prepare` (features, phones, offsets) for the clips
+    in ``names`` (None: all; :func:`cached_clips`); metrics of :func:`talkinghead.train.motion.offset_metrics`,
+    means over clips. Systems: ``rules`` and ``learned`` with the shard's phones (none where the clip
+    has no transcript), ``rules_no_phones`` and ``learned_no_phones`` without any.
+    """
+    from talkinghead.motion.learned import learned_motion
+    from talkinghead.motion.rules import MotionConfig, rule_motion
+    from talkinghead.train.motion import offset_metrics
+
+    rows: dict[str, list[dict[str, float]]] = {"still": [], "rules": [], "learned": [], "rules_no_phones": [],
+                                               "learned_no_phones": []}
+    for clip in cached_clips(data, names):
+        feats, active, phones, true, fps = clip.features, clip.active, clip.phones, clip.offsets, clip.fps
+        dur = len(true) / fps
+        mc = MotionConfig(fps=fps)
+        none = PhoneSegments((), "none")
+        # Read at the targets' own timing: both sides are tracked landmarks (READ_AHEAD_S is for rendering).
+        for key, seq in (("rules", rule_motion(feats, phones, active, dur, mc)),
+                         ("learned", learned_motion(model, feats, phones, active, dur, mc, read_ahead_s=0.0)),
+                         ("rules_no_phones", rule_motion(feats, none, active, dur, mc)),
+                         ("learned_no_phones", learned_motion(model, feats, none, active, dur, mc,
+                                                              read_ahead_s=0.0))):
+            n = min(len(true), seq.num_frames)
+            rows[key].append(offset_metrics(seq.landmark_offsets[:n], true[:n]))
+        rows["still"].append(offset_metrics(np.zeros_like(true), true))
     return {k: {m: float(np.mean([r[m] for r in v])) for m in v[0]} | {"clips": len(v)} for k, v in rows.items() if v}
 
 
