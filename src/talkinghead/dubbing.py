@@ -265,9 +265,10 @@ class Dubber:
             bank_of[frames] = len(banks) - 1
         return banks, bank_of
 
-    def motion(self, analysis: Analysis) -> MotionSequence:
-        """The new speech's motion at the video's frame rate (as ``generate`` makes it)."""
-        return make_motion(analysis, self.config, self.times)
+    def motion(self, analysis: Analysis, model: object | None = None) -> MotionSequence:
+        """The new speech's motion at the video's frame rate (as ``generate`` makes it; ``model``: a
+        person's fine-tuned learned motion, None for the shipped one)."""
+        return make_motion(analysis, self.config, self.times, model)
 
     def target(self, k: int, motion: MotionSequence) -> tuple[int, np.ndarray, np.ndarray]:
         """Output frame ``k``: ``(source frame index, its tracked mesh [478, 3], the wanted mesh [478, 3])``."""
@@ -343,11 +344,11 @@ def dub(video: str | os.PathLike[str], audio: str | os.PathLike[str], output: st
     t = time.perf_counter()
     speech = load_speech(audio)
     times.add("load", time.perf_counter() - t)
-    bank = None
+    bank = model = None
     if person is not None:
-        from talkinghead.person.model import person_bank
+        from talkinghead.person.model import person_bank, person_motion
 
-        bank = person_bank(person)
+        bank, model = person_bank(person), person_motion(person)
     from talkinghead.motion.rules import num_video_frames
 
     needed = num_video_frames(speech.duration_s, dub_rate(info))  # the motion's frame count
@@ -355,7 +356,7 @@ def dub(video: str | os.PathLike[str], audio: str | os.PathLike[str], output: st
     with analysis_aside(speech, transcript, config.phones) as analysis:
         dubber = Dubber(video, config, bank=bank, holdout_s=holdout_s, progress=progress, max_frames=needed, info=info)
         times = times_merge(times, dubber.times)
-        motion = dubber.motion(analysis(times))
+        motion = dubber.motion(analysis(times), model)
     with progress_bar(progress, motion.num_frames, "dubbing") as bar, AudioTrack(audio) as sound:
         write_video(dubber.frames(motion), motion.fps, dubber.output_size, sound, output, times.add,
                     bar.update if bar is not None else None)

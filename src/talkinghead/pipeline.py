@@ -156,10 +156,12 @@ class TalkingHeadPipeline:
         t = time.perf_counter()
         bank = None
         self.person = person
+        self.motion_model = None  # the shipped learned model, unless the person carries their own
         if person is not None:
-            from talkinghead.person.model import person_bank
+            from talkinghead.person.model import person_bank, person_motion
 
             bank = person_bank(person)
+            self.motion_model = person_motion(person)
         self.renderer = Renderer(image, self.face, self.neutral,
                                  RenderConfig(size=config.size, full_frame=config.full_frame, mouth=config.mouth), bank=bank)
         self.times.add("render_setup", time.perf_counter() - t)
@@ -170,7 +172,7 @@ class TalkingHeadPipeline:
         With a person model, the head turns as much as theirs does: the pose angles are scaled so
         their mean standard deviation is the person's (times ``pose_scale``).
         """
-        seq = make_motion(analysis, self.config, self.times)
+        seq = make_motion(analysis, self.config, self.times, self.motion_model)
         if self.person is not None and self.config.pose_scale > 0:
             own = float(np.mean(np.std(seq.head_pose[:, :3], axis=0)))
             want = float(np.mean(self.person.pose_std)) * self.config.pose_scale
@@ -236,7 +238,7 @@ class TalkingHeadPipeline:
             from talkinghead.motion.head_pose import WANDER_STD_DEG
 
             pose_scale *= float(np.clip(np.mean(self.person.pose_std) / np.mean(WANDER_STD_DEG), 0.0, 3.0))
-        source = StreamingMotion(LearnedMotion.from_file(), c.motion_config(pose_scale),
+        source = StreamingMotion(self.motion_model or LearnedMotion.from_file(), c.motion_config(pose_scale),
                                  lookahead_s=LOOKAHEAD_S if lookahead_s is None else lookahead_s)
         source.warm_up()  # before the first chunk is asked for: a live source starts its clock then
 

@@ -163,6 +163,8 @@ class PersonModel:
         pose_std: float32 ``[3]`` standard deviation of their head pitch, yaw, roll within a video (degrees).
         blink_rate: their blinks per minute.
         seconds: seconds of footage it was fitted on.
+        motion_onnx: uint8 ``[N]``: the learned motion model fine-tuned on their footage (an ONNX
+            graph, :mod:`talkinghead.train.person`), or None (the shipped model drives them).
     """
 
     name: str
@@ -176,6 +178,7 @@ class PersonModel:
     pose_std: np.ndarray
     blink_rate: float
     seconds: float
+    motion_onnx: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

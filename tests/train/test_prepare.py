@@ -10,7 +10,7 @@ import pytest
 
 from talkinghead.train.prepare import (
     ClipData,
-    _interpolate_missing,
+    interpolate_missing,
     clip_neutral,
     prepare,
     process_clip,
@@ -44,7 +44,7 @@ def test_interpolate_missing_frames() -> None:
     x = np.arange(5, dtype=np.float32)[:, None] * np.ones((5, 2), np.float32)
     found = np.array([True, False, True, False, True])
     x[~found] = 0.0
-    np.testing.assert_allclose(_interpolate_missing(x, found)[:, 0], [0, 1, 2, 3, 4])
+    np.testing.assert_allclose(interpolate_missing(x, found)[:, 0], [0, 1, 2, 3, 4])
 
 
 def test_shard_round_trip(tmp_path: Path) -> None:

@@ -11,18 +11,20 @@ from talkinghead.types import InputError, MotionSequence
 
 if TYPE_CHECKING:
     from talkinghead.analysis import Analysis
+    from talkinghead.motion.learned import LearnedMotion
     from talkinghead.pipeline import GenerateConfig, StageTimes
 
 log = logging.getLogger("talkinghead")
 
 
-def make_motion(analysis: Analysis, config: GenerateConfig, times: StageTimes | None = None) -> MotionSequence:
+def make_motion(analysis: Analysis, config: GenerateConfig, times: StageTimes | None = None,
+                model: LearnedMotion | None = None) -> MotionSequence:
     """The MotionSequence for analysed speech, by the configured motion model (:func:`make_motion_pieces`, joined).
 
     Raises:
         InputError: ``motion="learned"`` but the learned model's weights are not installed.
     """
-    pieces = list(make_motion_pieces(analysis, config, times))
+    pieces = list(make_motion_pieces(analysis, config, times, model))
     return pieces[0] if len(pieces) == 1 else MotionSequence.concatenate(pieces)
 
 
@@ -58,12 +60,14 @@ def load_motion_model(config: GenerateConfig) -> None:
 
 
 def make_motion_pieces(analysis: Analysis, config: GenerateConfig,
-                       times: StageTimes | None = None) -> Iterator[MotionSequence]:
+                       times: StageTimes | None = None, model: LearnedMotion | None = None) -> Iterator[MotionSequence]:
     """The motion for analysed speech in consecutive pieces, each made when it is asked for (timed as ``motion``).
 
     The learned model runs one window of :data:`~talkinghead.motion.learned.WINDOW_S` at a time
     (:func:`~talkinghead.motion.learned.learned_motion_pieces`), so a long utterance's motion is
-    never held whole; the rules make one piece.
+    never held whole; the rules make one piece. ``model``: the learned model to run where the
+    configuration asks for it (a person's fine-tuned one, :func:`talkinghead.person.model.person_motion`);
+    None: the shipped one.
 
     Raises:
         InputError: ``motion="learned"`` but the learned model's weights are not installed.
@@ -76,7 +80,7 @@ def make_motion_pieces(analysis: Analysis, config: GenerateConfig,
     if motion_model(config) == "learned":
         if not learned_available():
             raise InputError("--motion learned: the learned model's weights are not installed")
-        pieces = learned_motion_pieces(LearnedMotion.from_file(), analysis.features, analysis.phones, analysis.active,
+        pieces = learned_motion_pieces(model or LearnedMotion.from_file(), analysis.features, analysis.phones, analysis.active,
                                        analysis.speech.duration_s, mc)
     else:
         pieces = iter([rule_motion(analysis.features, analysis.phones, analysis.active, analysis.speech.duration_s, mc)])

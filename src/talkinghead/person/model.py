@@ -3,9 +3,12 @@
 ``talkinghead fit VIDEO... -o person.thp``: every frame is tracked (MediaPipe, video mode); the
 mouth bank (:mod:`talkinghead.person.mouth`) is built from all frames with a face; head-pose
 spread (standard deviation within each video, averaged) and blink rate are measured from the track; the most frontal closed-mouth frame becomes
-the portrait ``generate --person`` animates. The file holds the arrays as safetensors (no
-pickle) and the rest as JSON in its metadata, with a format name and version; a truncated,
-foreign or other-version file is refused with a one-line error.
+the portrait ``generate --person`` animates. The tracks can be handed on (``tracks``) for the
+learned motion's fine-tune (:mod:`talkinghead.train.person`, run by the ``fit`` command), whose
+graph the file then carries (``motion_onnx``; :func:`person_motion` loads it). The file holds the
+arrays as safetensors (no pickle) and the rest as JSON in its metadata, with a format name and
+version (2; version 1, without motion, is still read); a truncated, foreign or other-version file
+is refused with a one-line error.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ import numpy as np
 from talkinghead.types import InputError, PersonModel
 
 #: Identifies a talkinghead person file and its layout.
-FORMAT, VERSION = "talkinghead-person", 1
+FORMAT, VERSION = "talkinghead-person", 2
+#: Versions this code reads (1: no fine-tuned motion).
+READABLE = ("1", "2")
 _ARRAYS = ("portrait", "mouth_images", "mouth_openings", "mouth_upper", "mouth_lower", "mouth_origin", "pose_std")
 
 
@@ -37,6 +42,8 @@ def save_person(person: PersonModel, path: str | os.PathLike[str]) -> None:
     meta = {"format": FORMAT, "version": str(VERSION), "person": json.dumps(
         {"name": person.name, "mouth_scale": person.mouth_scale, "blink_rate": person.blink_rate, "seconds": person.seconds})}
     arrays = {k: np.ascontiguousarray(getattr(person, k)) for k in _ARRAYS}
+    if person.motion_onnx is not None:
+        arrays["motion_onnx"] = np.ascontiguousarray(person.motion_onnx, dtype=np.uint8)
     try:
         with atomic_path(path) as tmp:
             save_file(arrays, str(tmp), metadata=meta)
@@ -60,10 +67,11 @@ def load_person(path: str | os.PathLike[str]) -> PersonModel:
             meta = f.metadata() or {}
             if meta.get("format") != FORMAT:
                 raise InputError(f"{p}: not a talkinghead person model (.thp from 'talkinghead fit')")
-            if meta.get("version") != str(VERSION):
+            if meta.get("version") not in READABLE:
                 raise InputError(f"{p}: person model format version {meta.get('version')!r}; this talkinghead reads "
                                  f"version {VERSION} (fit it again)")
             arrays = {k: f.get_tensor(k) for k in _ARRAYS}
+            arrays["motion_onnx"] = f.get_tensor("motion_onnx") if "motion_onnx" in f.keys() else None
         info = json.loads(meta["person"])
     except InputError:
         raise
@@ -71,6 +79,20 @@ def load_person(path: str | os.PathLike[str]) -> PersonModel:
         raise InputError(f"{p}: not a readable person model ({type(e).__name__}: {e})") from e
     return PersonModel(name=str(info["name"]), mouth_scale=float(info["mouth_scale"]), blink_rate=float(info["blink_rate"]),
                        seconds=float(info["seconds"]), **arrays)
+
+
+def person_motion(person: PersonModel | None) -> object | None:
+    """The person's fine-tuned learned motion model (:class:`~talkinghead.motion.learned.LearnedMotion`), or
+    None when there is no person or it carries none (then the shipped model drives them).
+
+    Raises:
+        InputError: the carried graph is not a learned-motion model.
+    """
+    if person is None or person.motion_onnx is None:
+        return None
+    from talkinghead.motion.learned import LearnedMotion
+
+    return LearnedMotion.from_bytes(np.asarray(person.motion_onnx, np.uint8).tobytes(), f"person model {person.name}: motion")
 
 
 def person_bank(person: PersonModel) -> object:
@@ -81,12 +103,15 @@ def person_bank(person: PersonModel) -> object:
                             person.mouth_scale, person.mouth_origin, exact=True)
 
 
-def fit_person(videos: Sequence[str | os.PathLike[str]], progress: bool = False) -> PersonModel:
+def fit_person(videos: Sequence[str | os.PathLike[str]], progress: bool = False,
+               tracks: list[tuple[np.ndarray, np.ndarray, float]] | None = None) -> PersonModel:
     """Fit a person model on one or more videos of the same person talking.
 
     Args:
         videos: video files (any FFmpeg format); 1-5 minutes in all is plenty.
         progress: a progress bar over all frames.
+        tracks: if given, one ``(landmarks float32 [F, 478, 3] in pixels, NaN where no face,
+            blendshapes float32 [F, 52], fps)`` per video is appended (for the motion fine-tune).
     Returns:
         The PersonModel.
     Raises:
@@ -111,11 +136,15 @@ def fit_person(videos: Sequence[str | os.PathLike[str]], progress: bool = False)
     best: tuple[float, np.ndarray] | None = None
     try:
         for video, info in zip(videos, infos):
+            blends: list[np.ndarray] = []
             with Tracker(info.fps, max_short_side=TRACK_SHORT_SIDE) as tracker:
                 for frame in read_video(video, fps=info.fps):
                     face = tracker.add(frame)
                     if bar is not None:
                         bar.update(1)
+                    if tracks is not None:
+                        ok = face is not None and len(face.blendshapes) == 52
+                        blends.append(face.blendshapes if ok else np.zeros(52, np.float32))  # type: ignore[union-attr]
                     if face is None:
                         continue
                     lm = face.landmarks
@@ -127,6 +156,8 @@ def fit_person(videos: Sequence[str | os.PathLike[str]], progress: bool = False)
                     if best is None or score < best[0]:
                         best = (score, frame)
                 track = tracker.track()
+            if tracks is not None:
+                tracks.append((track.landmarks, np.asarray(blends, np.float32).reshape(-1, 52), info.fps))
             found = track.found
             if found.sum() > 1:  # spread within each video: the videos' different mean poses are not motion
                 poses.append(track.pose[found].std(axis=0))

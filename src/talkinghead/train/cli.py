@@ -126,11 +126,15 @@ def train_export(
         # Each member's training record (its config is the graph's own; the checkpoint format is not the graph's).
         meta = {"members": json.dumps([{**{k: v for k, v in m.items() if k not in ("format", "config")},
                                         "checkpoint": c.name} for c, (_, m) in zip(checkpoints, loaded)])}
+    from talkinghead.train.person import save_members
+
+    members = out.with_name(out.stem + "_members.safetensors")
     try:
         export_onnx(model, out, meta)
+        save_members([m for m, _ in loaded], members, meta)
     except OSError as e:
         _fail(f"{out}: cannot write the model ({e.strerror or e})")
-    typer.echo(f"wrote {out}")
+    typer.echo(f"wrote {out} and {members.name} (the members' PyTorch weights, for 'talkinghead fit')")
 
 
 @train_app.command("motion")

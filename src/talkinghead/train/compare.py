@@ -89,13 +89,14 @@ def cached_clips(data: Path, names: Sequence[str] | set[str] | None = None) -> I
                                  z["phone_end"][pi[c]:pi[c + 1]]))
                 yield CachedClip(str(name), feats, z["active"][a0:a1],
                                  PhoneSegments(segs, "alignment" if segs else "none"),
-                                 z["offsets"][fi[c]:fi[c + 1]], float(meta["fps"][c]))
+                                 z["offsets"][fi[c]:fi[c + 1]], float(meta["fps"][c]), z["blendshapes"][fi[c]:fi[c + 1]])
 
 
 @dataclass(frozen=True)
 class CachedClip:
     """One prepared clip: 100 Hz ``features`` and ``active`` (bool ``[T]``), its ``phones`` (source
-    ``none`` without a transcript), the tracked real ``offsets`` float32 ``[F, 478, 3]`` (IOD units) at ``fps``."""
+    ``none`` without a transcript), the tracked real ``offsets`` float32 ``[F, 478, 3]`` (IOD units) at
+    ``fps`` and ``blendshapes`` float32 ``[F, 52]``."""
 
     name: str
     features: AudioFeatures
@@ -103,6 +104,7 @@ class CachedClip:
     phones: PhoneSegments
     offsets: np.ndarray
     fps: float
+    blendshapes: np.ndarray
 
 
 def landmark_space(data: Path, model: object, names: Sequence[str] | None) -> dict[str, dict[str, float]]:

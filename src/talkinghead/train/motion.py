@@ -9,7 +9,7 @@ without, and without on the validation clips' altered copies from ``train augmen
 stand for voices and rooms the model has not heard).
 
 Losses (on the face-normalised offsets, in units of 0.1 IOD; computed exactly in the fixed
-orthonormal bases' coefficient space, see ``_losses``): landmark MSE with the lip branch
+orthonormal bases' coefficient space, see ``loss_terms``): landmark MSE with the lip branch
 weighted above the rest; inner-lip gap MSE; velocity and acceleration MSE against jitter;
 blendshape MSE for the explicit head. For part of every batch the fusion gets the
 implicit latent of another clip (HM-Talker's random pairing).
@@ -148,10 +148,16 @@ def load_shards(data: Path, vtln: bool = False, vtln_strength: float = 1.0) -> D
             raise InputError(f"{data}: no training clip has enough voiced speech for a formant scale")
         reference = float(np.median(scales))
     warp = (reference, vtln_strength)
-    clips = [(name, fps, *_encoder_inputs(feats, active, *warp), phone_tokens(phones, len(active)), bl, off)
+    clips = [(name, fps, *encoder_inputs(feats, active, *warp), phone_tokens(phones, len(active)), bl, off)
              for name, fps, feats, active, phones, bl, off in raw]
     del raw
     clips += augmented_clips(data, {c[0]: c for c in clips}, *warp)
+    return pack(clips, reference)
+
+
+def pack(clips: Sequence[tuple], vtln_reference_hz: float = 0.0) -> Dataset:
+    """Clips ``(name, fps, content [T, 80], dynamics [T, 8], tokens [T], blendshapes [F, 52], offsets [F, 478, 3])``
+    padded to the longest into one :class:`Dataset` (``mask`` marks the real frames)."""
     tmax = max(len(c[2]) for c in clips)
     fmax = max(len(c[5]) for c in clips)
     n = len(clips)
@@ -159,7 +165,7 @@ def load_shards(data: Path, vtln: bool = False, vtln_strength: float = 1.0) -> D
                  dynamics=np.zeros((n, tmax, 8), np.float32), tokens=np.zeros((n, tmax), np.int64),
                  index=np.zeros((n, fmax, 4), np.int64), blend=np.zeros((n, fmax, 52), np.float32),
                  offsets=np.zeros((n, fmax, 478, 3), np.float32), mask=np.zeros((n, fmax), bool),
-                 vtln_reference_hz=reference)
+                 vtln_reference_hz=vtln_reference_hz)
     for i, (_, fps, cont, dyn, tok, bl, off) in enumerate(clips):
         t, f = len(cont), len(bl)
         ds.content[i, :t], ds.dynamics[i, :t], ds.tokens[i, :t] = cont, dyn, tok
@@ -174,7 +180,7 @@ def _features(arr: dict[str, np.ndarray], a0: int, a1: int) -> tuple[AudioFeatur
                           formants=arr["formants"][a0:a1]), arr["active"][a0:a1])
 
 
-def _encoder_inputs(feats: AudioFeatures, active: np.ndarray, vtln_reference_hz: float,
+def encoder_inputs(feats: AudioFeatures, active: np.ndarray, vtln_reference_hz: float,
                     vtln_strength: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """Content ``[T, 80]`` and dynamics ``[T, 8]`` inputs, warped toward ``vtln_reference_hz`` when it is positive."""
     if vtln_reference_hz > 0:
@@ -200,7 +206,7 @@ def augmented_clips(data: Path, base: dict[str, tuple], vtln_reference_hz: float
                 if b is None:
                     continue
                 a0, a1 = ai[c], ai[c + 1]
-                out.append((str(name), b[1], *_encoder_inputs(*_features(arr, a0, a1), vtln_reference_hz, vtln_strength),
+                out.append((str(name), b[1], *encoder_inputs(*_features(arr, a0, a1), vtln_reference_hz, vtln_strength),
                             b[4], b[5], b[6]))
     return out
 
@@ -254,7 +260,7 @@ def offset_metrics(pred: np.ndarray, true: np.ndarray) -> dict[str, float]:
             "jitter_ratio": acc(pred[:, m, :2]) / max(acc(true[:, m, :2]), 1e-9)}
 
 
-def _losses(model: object, batch: dict, cfg: TrainConfig, proj: dict, gen: object, train: bool) -> tuple:
+def loss_terms(model: object, batch: dict, cfg: TrainConfig, proj: dict, gen: object, train: bool) -> tuple:
     """Total loss, its parts, and the predicted lip/non-lip coefficients.
 
     The landmark bases are orthonormal and fixed, so the landmark, velocity and acceleration
@@ -291,7 +297,7 @@ def _losses(model: object, batch: dict, cfg: TrainConfig, proj: dict, gen: objec
     return total, {k: float(v.detach()) for k, v in parts.items()}, (cl, cf)
 
 
-def _batch(ds: Dataset, idx: np.ndarray, device: str, targets: dict[str, np.ndarray],
+def make_batch(ds: Dataset, idx: np.ndarray, device: str, targets: dict[str, np.ndarray],
            phone_drop: np.ndarray | None = None) -> dict:
     import torch
 
@@ -345,8 +351,8 @@ def validate(model: object, ds: Dataset, cfg: TrainConfig, proj: dict, targets: 
         for s in range(0, len(ds.names), 64):
             idx = np.arange(s, min(len(ds.names), s + 64))
             drop = np.ones(len(idx), bool) if without_phones else None
-            b = _batch(ds, idx, device, targets, drop)
-            total, _, (cl, cf) = _losses(model, b, cfg, proj, None, train=False)
+            b = make_batch(ds, idx, device, targets, drop)
+            total, _, (cl, cf) = loss_terms(model, b, cfg, proj, None, train=False)
             losses.append(float(total) * len(idx))
             off = np.zeros((len(idx), cl.shape[1], 478, 3), np.float32)
             off[:, :, model.lip_index.cpu().numpy()] = (cl @ model.lip_basis + model.lip_mean).cpu().numpy().reshape(
@@ -445,7 +451,7 @@ def train(data: Path, out: Path, cfg: TrainConfig = TrainConfig(), model_cfg: Le
         drop = rng.random(len(idx)) < cfg.phone_dropout
         for g in opt.param_groups:
             g["lr"] = lr_at(step)
-        total, parts, _ = _losses(model, _batch(train_ds, idx, device, tr_t, drop), cfg, proj, gen, train=True)
+        total, parts, _ = loss_terms(model, make_batch(train_ds, idx, device, tr_t, drop), cfg, proj, gen, train=True)
         opt.zero_grad()
         total.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

@@ -91,7 +91,7 @@ def clip_neutral(normalized: np.ndarray, k: int = NEUTRAL_FRAMES) -> np.ndarray:
     return normalized[idx].mean(0).astype(np.float32)
 
 
-def _interpolate_missing(x: np.ndarray, found: np.ndarray) -> np.ndarray:
+def interpolate_missing(x: np.ndarray, found: np.ndarray) -> np.ndarray:
     """Fill rows where ``found`` is False by linear interpolation over time (edges: nearest)."""
     if found.all():
         return x
@@ -158,9 +158,9 @@ def process_clip(video: Path) -> ClipData:
         raise InputError(f"{video}: no video frames")
     if f_ok.mean() < MIN_DETECTION_RATE:
         raise InputError(f"{video}: face found in only {f_ok.mean():.0%} of {len(f_ok)} frames")
-    landmarks = _interpolate_missing(np.stack(lms).astype(np.float32), f_ok)
-    blend = _interpolate_missing(np.stack(bss).astype(np.float32), f_ok)
-    pose = _interpolate_missing(np.stack(poses).astype(np.float32), f_ok)
+    landmarks = interpolate_missing(np.stack(lms).astype(np.float32), f_ok)
+    blend = interpolate_missing(np.stack(bss).astype(np.float32), f_ok)
+    pose = interpolate_missing(np.stack(poses).astype(np.float32), f_ok)
     normalized = np.stack([normalize_mesh(m) for m in landmarks])
     neutral = clip_neutral(normalized)
     offsets = (normalized - neutral[None]).astype(np.float32)
