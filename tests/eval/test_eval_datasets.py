@@ -100,3 +100,19 @@ def test_dub_cross_pairs_one_clips_video_with_the_next_clips_speech(shared_data:
     assert systems_for(test[0], ["still", "dub"]) == ["still", "dub"]
     cross = D.load_set("cross", shared_data, limit=1)[0]
     assert systems_for(cross, ["learned", "dub"]) == ["learned"]  # no video to dub
+
+
+def test_person_set_never_holds_the_footage_its_person_is_fitted_on(shared_data: Path) -> None:
+    from talkinghead.eval.systems import systems_for
+
+    clips = D.load_set("grid_person", shared_data)
+    assert len(clips) == 12 and {c.video.parent.parent.name for c in clips} == {"s4", "s31"}
+    for c in clips:
+        fit = D.person_fit_videos(c)
+        assert len(fit) == D.PERSON_FIT[c.video.parent.parent.name] and c.video not in fit
+        assert all(f.parent == c.video.parent for f in fit)
+    assert systems_for(clips[0], ("learned", "auto-notext", "person")) == ["auto-notext", "person"]
+    test = D.load_set("grid_test", shared_data)[0]
+    assert systems_for(test, ("learned", "person")) == ["learned"]
+    with pytest.raises(InputError, match="grid_person"):
+        D.person_fit_videos(test)

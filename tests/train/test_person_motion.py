@@ -64,11 +64,11 @@ def fitted(shared_data: Path):
     tracks: list = []
     person = fit_person(videos, tracks=tracks)
     clips = [person_clip(lm, bl, fps, load_speech(v)) for v, (lm, bl, fps) in zip(videos, tracks)]
-    return person, clips, fine_tune(clips, steps=4, eval_every=2)
+    return person, clips, fine_tune(clips, steps=4, eval_every=2), videos, tracks
 
 
 def test_fine_tune_on_real_footage_keeps_the_best_held_out_weights(fitted) -> None:
-    person, clips, tuned = fitted
+    person, clips, tuned = fitted[:3]
     assert len(clips) == 6 and all(c.offsets.shape[1:] == (478, 3) and c.found.all() for c in clips)
     assert clips[0].blendshapes.shape == (len(clips[0].offsets), 52) and clips[0].blendshapes.max() > 0.1
     rec = tuned.record
@@ -86,7 +86,7 @@ def test_a_person_with_their_motion_round_trips_and_drives_generate(fitted, shar
     from talkinghead.person.model import load_person, person_motion, save_person
     from talkinghead.pipeline import GenerateConfig, TalkingHeadPipeline, analyse_speech
 
-    person, _, tuned = fitted
+    person, _, tuned = fitted[:3]
     assert person.motion_onnx is None and person_motion(person) is None
     person = replace(person, motion_onnx=np.frombuffer(tuned.onnx, np.uint8))
     save_person(person, tmp_path / "p.thp")
@@ -101,3 +101,18 @@ def test_a_person_with_their_motion_round_trips_and_drives_generate(fitted, shar
     np.testing.assert_array_equal(own, make_motion(analysis, config, model=model).landmark_offsets)
     if any(m["step_kept"] for m in tuned.record["members"]):  # changed weights move the face differently
         assert not np.array_equal(own, make_motion(analysis, config).landmark_offsets)
+
+
+def test_adapt_says_why_it_did_not_fine_tune(fitted, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    from talkinghead.train.person import adapt
+
+    person, _, _, videos, tracks = fitted
+    same, record, notes = adapt(person, videos[:2], tracks[:2])  # 6 s of talking
+    assert same is person and record is None and "too little footage" in notes[-1]
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a))
+    same, record, notes = adapt(person, videos, tracks)
+    assert same is person and record is None and notes == ["motion not fine-tuned: it needs PyTorch "
+                                                           "(pip install 'talkinghead[train]')"]

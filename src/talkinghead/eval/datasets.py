@@ -14,6 +14,9 @@ added or removed, and training code must use :func:`grid_split` to stay off the 
 - ``grid_babble10`` / ``grid_babble0``: the GRID s1 test clips with babble of other speakers
   (three unseen-speaker clips summed) mixed in at 10 dB and 0 dB SNR; the real frames are
   the clean clip's.
+- ``grid_person``: person models of unseen speakers (``talkinghead fit``): for s4 and s31 the
+  first clips by name (:data:`PERSON_FIT`: 15 of s4, 45 s; 6 of s31, 18 s) are footage to fit
+  the person on (:func:`person_fit_videos`), the rest (8 and 4 clips) are this set.
 - ``videos``: 10 real talking-head clips with their own audio (interviews, speeches).
 - ``cross``: no ground truth: 8 fixed pairs of an arbitrary portrait (photos, a painting, a
   3-D cartoon, a sculpture) and arbitrary speech (GRID test clips' audio with their word
@@ -35,7 +38,10 @@ from pathlib import Path
 from talkinghead.types import InputError
 
 #: Evaluation sets, by name.
-SETS = ("grid_test", "grid_validation", "grid_others", "grid_babble10", "grid_babble0", "videos", "cross", "dub_cross")
+SETS = ("grid_test", "grid_validation", "grid_others", "grid_babble10", "grid_babble0", "grid_person", "videos", "cross",
+        "dub_cross")
+#: ``grid_person``: per unseen speaker (folder under ``grid/more``), how many of their clips (first by name) fit the person.
+PERSON_FIT = {"s4": 15, "s31": 6}
 #: Sets evaluated by default (validation is for model selection, not for reports).
 DEFAULT_SETS = ("grid_test", "grid_others", "grid_babble10", "grid_babble0", "videos", "cross", "dub_cross")
 #: Cross-dubbing: GRID s1 test clip A's video made to say clip B's speech, scored against real clip B
@@ -88,6 +94,7 @@ QUICK: dict[str, tuple[str, ...]] = {
     "grid_others": ("swwp2s",),
     "grid_babble10": GRID_S1_TEST[:2],
     "grid_babble0": GRID_S1_TEST[:2],
+    "grid_person": ("lrau5s",),
     "videos": ("pcavs_620900105", "vrt_face2"),
     "cross": (f"astronaut+{GRID_S1_TEST[3]}", "dreamtalk_nscu2_sculpture+dreamtalk_korean1"),
     "dub_cross": (f"{GRID_S1_TEST[0]}>{GRID_S1_TEST[1]}",),
@@ -283,6 +290,13 @@ def load_set(name: str, root: Path, quick: bool = False, limit: int | None = Non
         for speaker in ("s31", "s4"):
             m = root / "grid" / "more" / speaker / "video"
             clips += [_grid_clip(root, f"more/{speaker}", p.stem, name) for p in sorted(m.glob("*.mp4"))]
+    elif name == "grid_person":
+        clips = []
+        for speaker, n in PERSON_FIT.items():
+            m = root / "grid" / "more" / speaker / "video"
+            if not m.is_dir():
+                raise InputError(f"{m}: GRID unseen-speaker clips not found")
+            clips += [_grid_clip(root, f"more/{speaker}", p.stem, name) for p in sorted(m.glob("*.mp4"))[n:]]
     else:
         d = root / "videos"
         if not d.is_dir():
@@ -294,6 +308,17 @@ def load_set(name: str, root: Path, quick: bool = False, limit: int | None = Non
     if limit is not None:
         clips = clips[:max(0, limit)]
     return clips
+
+
+def person_fit_videos(clip: Clip) -> tuple[Path, ...]:
+    """The footage the person of a ``grid_person`` clip is fitted on (never the clip itself).
+
+    Raises:
+        InputError: not a ``grid_person`` clip.
+    """
+    if clip.set != "grid_person" or clip.video is None or clip.video.parent.parent.name not in PERSON_FIT:
+        raise InputError(f"{clip.name}: not a clip of the grid_person set")
+    return tuple(sorted(clip.video.parent.glob("*.mp4"))[:PERSON_FIT[clip.video.parent.parent.name]])
 
 
 def babble_files(root: Path) -> tuple[Path, ...]:

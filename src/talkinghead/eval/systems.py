@@ -3,14 +3,17 @@
 Each system turns a real clip (:class:`~talkinghead.eval.reference.Reference`) or a portrait +
 speech pair (:class:`~talkinghead.eval.reference.Pair`) into frames: the still portrait, a
 loudness-only mouth, the pipeline with each motion model, phone condition and mouth interior,
-dubbing of the clip's own video, or the real frames themselves (``oracle``).
+dubbing of the clip's own video, the speaker's person model (``person``, on ``grid_person``), or
+the real frames themselves (``oracle``).
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import time
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -18,7 +21,7 @@ import numpy as np
 from talkinghead.eval import metrics as M
 from talkinghead.eval.datasets import Clip
 from talkinghead.face.track import video_frames
-from talkinghead.types import InputError, Speech
+from talkinghead.types import InputError, PersonModel, Speech
 
 if TYPE_CHECKING:
     from talkinghead.eval.reference import EvalConfig, Pair, Reference
@@ -27,7 +30,7 @@ if TYPE_CHECKING:
 
 #: Systems that can be evaluated, in table order.
 SYSTEMS = ("still", "loudness", "rules", "learned", "auto-notext", "learned-nophones", "rules-nophones", "learned-painted",
-           "learned-stream", "dub", "oracle")
+           "learned-stream", "dub", "person", "oracle")
 #: Systems evaluated by default.
 DEFAULT_SYSTEMS = ("still", "loudness", "rules", "learned", "auto-notext", "learned-nophones", "rules-nophones",
                    "learned-painted", "dub")
@@ -36,12 +39,15 @@ DUB_CROSS_SYSTEMS = ("dub", "learned")
 #: Sets of GRID s1 clips, dubbed with the person model of s1's training split; other clips draw
 #: their mouths from their own frames at least this far (s) from the frame being made.
 DUB_S1_SETS, DUB_HOLDOUT_S = ("grid_test", "grid_validation", "dub_cross"), 2.0
+#: Systems run on the ``grid_person`` set: one-shot without a transcript, and the speaker's person model
+#: (``fit`` on their other clips: mouth, pose spread, blinks and fine-tuned motion; no transcript).
+PERSON_SYSTEMS = ("auto-notext", "learned-nophones", "person")
 #: Systems run on the noisy sets (the conditions noise is about: no transcript).
 NOISY_SYSTEMS = ("auto-notext", "learned-nophones", "rules-nophones", "learned-stream")
 
 
 def eval_pipeline(src: Reference | Pair, pose_scale: float, blink_rate: float, config: EvalConfig,
-                  motion: str = "rules", mouth: str = "real") -> TalkingHeadPipeline:
+                  motion: str = "rules", mouth: str = "real", person: PersonModel | None = None) -> TalkingHeadPipeline:
     """The pipeline the eval runs on a source's portrait, with the eval's exact settings.
 
     Full-frame for real clips (frames line up with the real ones), a face crop of
@@ -54,6 +60,7 @@ def eval_pipeline(src: Reference | Pair, pose_scale: float, blink_rate: float, c
         blink_rate: blinks per minute (0 = none).
         config: the eval's settings.
         motion, mouth: ``GenerateConfig.motion`` and ``GenerateConfig.mouth``.
+        person: a person model for the pipeline (their mouths, pose spread and motion model).
     Raises:
         InputError: no face found in the portrait.
     """
@@ -64,7 +71,7 @@ def eval_pipeline(src: Reference | Pair, pose_scale: float, blink_rate: float, c
     cfg = GenerateConfig(size=config.crop_size, fps=src.fps, full_frame=not pair, pose_scale=pose_scale,
                          blink_rate=blink_rate, seed=config.seed, phones="auto", motion=motion, mouth=mouth)
     where = str(src.clip.portrait) if pair else f"{src.clip.video} (frame {src.clip.portrait_frame})"
-    return TalkingHeadPipeline(src.portrait, cfg, source=where)
+    return TalkingHeadPipeline(src.portrait, cfg, source=where, person=person)
 
 
 #: Pipeline systems: motion model, whether the clip's transcript is given, phone mode, mouth interior.
@@ -124,6 +131,15 @@ def system_frames(system: str, src: Reference | Pair,
         return pipe.frames(motion), time.perf_counter() - t
     if system == "dub":
         return _dub_frames(src, config, t)
+    if system == "person":  # the speaker's person model (fitted on their other clips), no transcript
+        from talkinghead.eval.datasets import person_fit_videos
+        from talkinghead.pipeline import analyse_speech
+
+        if isinstance(src, Pair):
+            raise InputError(f"{src.clip.name}: no person footage for a pair")
+        person = fitted_person(person_fit_videos(src.clip))
+        pipe = eval_pipeline(src, 1.0, person.blink_rate, config, motion="learned", person=person)
+        return pipe.frames(pipe.motion(analyse_speech(src.speech, None, "auto"))), time.perf_counter() - t
     if system == "learned-stream":  # live streaming: the speech fed in chunks as `live` reads it, a fixed look-ahead
         from talkinghead.live import speech_chunks
         from talkinghead.motion.streaming import STREAM_RATE
@@ -164,9 +180,31 @@ def _dub_frames(src: Reference | Pair, config: EvalConfig, t0: float) -> tuple[I
     return dubber.frames(motion), time.perf_counter() - t0
 
 
+@functools.lru_cache(maxsize=2)
+def fitted_person(videos: tuple[Path, ...]) -> PersonModel:
+    """``talkinghead fit`` of ``videos`` (mouths, pose, blinks, fine-tuned motion), once per process.
+
+    Raises:
+        InputError: no face in the footage, or the motion could not be fine-tuned (PyTorch missing,
+            too little footage): the ``person`` system measures the whole person model.
+    """
+    from talkinghead.person.model import fit_person
+    from talkinghead.train.person import adapt
+
+    tracks: list = []
+    person, record, notes = adapt(fit_person(videos, tracks=tracks), videos, tracks)
+    if record is None:
+        raise InputError(f"person model of {videos[0].parent}: {'; '.join(notes)}")
+    return person
+
+
 def systems_for(clip: Clip, systems: Sequence[str]) -> list[str]:
     """The systems run on ``clip``: all of ``systems``; on a noisy clip those of :data:`NOISY_SYSTEMS`;
-    on a cross-dubbing clip those of :data:`DUB_CROSS_SYSTEMS`; ``dub`` only where there is a video."""
+    on a cross-dubbing clip those of :data:`DUB_CROSS_SYSTEMS`; on a ``grid_person`` clip those of
+    :data:`PERSON_SYSTEMS` (``person`` only there); ``dub`` only where there is a video."""
+    if clip.set == "grid_person":
+        return [s for s in systems if s in PERSON_SYSTEMS]
+    systems = [s for s in systems if s != "person"]
     if clip.noise:
         return [s for s in systems if s in NOISY_SYSTEMS]
     if clip.dub_video is not None:

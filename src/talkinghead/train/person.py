@@ -186,8 +186,8 @@ class FineTuned:
     record: dict[str, object]
 
 
-def fine_tune(clips: Sequence[PersonClip], members: str | os.PathLike[str] | None = None, steps: int = 300,
-              lr: float = 3e-4, batch: int = 16, eval_every: int = 50, seed: int = 0, threads: int = 2,
+def fine_tune(clips: Sequence[PersonClip], members: str | os.PathLike[str] | None = None, steps: int = 200,
+              lr: float = 3e-4, batch: int = 16, eval_every: int = 25, seed: int = 0, threads: int = 2,
               progress: Callable[[int, int], None] | None = None) -> FineTuned:
     """Fine-tune each member of the learned motion model on one person's footage.
 
