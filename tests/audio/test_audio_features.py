@@ -192,3 +192,18 @@ def test_resample_keeps_time_and_frequency() -> None:
         want = np.sin(2 * np.pi * 440.0 * np.arange(len(y)) / rate)
         inner = slice(rate // 10, len(y) - rate // 10)  # away from the ends' filter edges
         assert np.abs(y[inner] - want[inner]).max() < 2e-3, rate
+
+
+def test_fast_fft_lengths_are_scipys_and_short_runs_are_filled_inside_only() -> None:
+    import scipy.fft
+
+    from talkinghead.audio.features import _fast_length, _fill_short_runs
+
+    assert all(_fast_length(n) == scipy.fft.next_fast_len(n, real=True) for n in range(1, 3000))
+    m = np.array([0, 0, 1, 0, 1, 1, 1, 0, 0, 0, 1, 1], bool)
+    # Pauses of up to 2 frames between speech are filled, but not one touching the end.
+    assert _fill_short_runs(m, value=False, max_len=2, interior_only=True).astype(int).tolist() == \
+        [0, 0, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1]
+    # Speech runs of one frame are dropped, at the ends too.
+    assert _fill_short_runs(np.array([1, 0, 1, 1, 0, 1], bool), value=True, max_len=1, interior_only=False).astype(int).tolist() == \
+        [0, 0, 1, 1, 0, 0]

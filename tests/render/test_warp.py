@@ -64,3 +64,22 @@ def test_a_translated_face_maps_back_by_the_translation_at_every_step_and_the_bo
             # pixels in no moved triangle are the identity (exactly, up to the same 1/32 px)
             assert mx[0, 0] == 0.0 and my[0, 0] == 0.0 and mx[255, 255] == 255.0 and my[255, 255] == 255.0
             assert np.abs(mx[0] - gx[0]).max() < tol and np.abs(my[:, 0] - gy[:, 0]).max() < tol
+
+
+def test_delaunay_without_scipy_is_scipys_triangulation() -> None:
+    from scipy.spatial import Delaunay
+
+    from talkinghead.render.warp import delaunay
+
+    rng = np.random.default_rng(0)
+    for n in (3, 50, 400):
+        pts = rng.uniform(0, 500, (n, 2))
+        tris = delaunay(pts)
+        assert sorted(map(tuple, np.sort(tris, 1).tolist())) == sorted(map(tuple, np.sort(Delaunay(pts).simplices, 1).tolist()))
+        a, b, c = pts[tris[:, 0]], pts[tris[:, 1]], pts[tris[:, 2]]
+        assert np.all((b - a)[:, 0] * (c - a)[:, 1] - (b - a)[:, 1] * (c - a)[:, 0] > 0)  # one orientation
+        assert tris.tolist() == sorted(tris.tolist())  # a fixed drawing order
+        perm = rng.permutation(n)  # the same triangles whatever the order of the points
+        assert sorted(map(tuple, np.sort(perm[delaunay(pts[perm])], 1).tolist())) == sorted(map(tuple, np.sort(tris, 1).tolist()))
+    square = delaunay(np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0], [10.0, 0.0], [10.0, 10.0]]))
+    assert len(square) == 2 and 3 not in square  # the repeated corner is vertex 1 only

@@ -9,7 +9,6 @@ rising with the voice's pitch, and calmer motion in pauses. Deterministic for a 
 from __future__ import annotations
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
 
 from talkinghead.motion.acoustic import loudness, resample_curve
 from talkinghead.types import AudioFeatures
@@ -46,6 +45,8 @@ def prosody_head_pose(
         float32 ``[F, 6]``: pitch, yaw, roll (degrees, relative to the portrait's pose) and
         tx, ty, tz (IOD units). Mean-reverting: no drift over long audio.
     """
+    from scipy.ndimage import gaussian_filter1d  # imported on first use: 0.3 s of start-up
+
     out = np.zeros((num_frames, 6), np.float32)
     if scale <= 0 or num_frames == 0:
         return out
@@ -78,6 +79,8 @@ def prosody_head_pose(
 
 def brow_raise(features: AudioFeatures, fps: float, num_frames: int) -> np.ndarray:
     """Eyebrow raise on pitch accents (high F0 relative to the speaker), float32 ``[F]`` in [0, 0.6]."""
+    from scipy.ndimage import gaussian_filter1d  # imported on first use: 0.3 s of start-up
+
     f0 = features.f0.astype(np.float64)
     voiced = f0 > 0
     if voiced.sum() <= 10:

@@ -15,7 +15,6 @@ from functools import lru_cache
 
 import cv2
 import numpy as np
-from scipy.spatial import Delaunay
 
 from talkinghead.face.regions import FACE_OVAL, N_MESH, hole_triangles, tessellation
 
@@ -44,6 +43,46 @@ class WarpMesh:
     num_face: int
     num_face_triangles: int
     ring_follow: np.ndarray
+
+
+def delaunay(points: np.ndarray) -> np.ndarray:
+    """Delaunay triangulation of 2-D points (OpenCV's ``Subdiv2D``: no SciPy, whose import costs
+    0.3 s of every run's start-up).
+
+    Args:
+        points: float ``[N, 2]`` points, not all on one line (a repeated point is triangulated once,
+            under its first index).
+    Returns:
+        int64 ``[M, 3]`` vertex indices per triangle, starting from its smallest index, with a
+        positive cross product (b - a) x (c - a), triangles sorted: the same for the same points.
+    Raises:
+        ValueError: OpenCV returned a triangle corner that is not one of ``points``.
+    """
+    pts = np.asarray(points, np.float32)
+    # A bounding rectangle far larger than the points: Subdiv2D's three virtual outer vertices sit
+    # beyond it, and only far away do they leave the hull triangles as Delaunay's (checked against SciPy).
+    extent = float(np.ptp(pts, axis=0).max()) + 1.0
+    lo, hi = pts.min(axis=0) - 100.0 * extent, pts.max(axis=0) + 100.0 * extent
+    sub = cv2.Subdiv2D((int(np.floor(lo[0])), int(np.floor(lo[1])), int(np.ceil(hi[0] - lo[0])) + 1,
+                        int(np.ceil(hi[1] - lo[1])) + 1))
+    sub.insert([(float(x), float(y)) for x, y in pts])
+    index: dict[tuple[float, float], int] = {}
+    for i, (x, y) in enumerate(pts):
+        index.setdefault((float(x), float(y)), i)  # a repeated point is one vertex: its first index
+    tris = []
+    for t in sub.getTriangleList():
+        corners = [(float(t[0]), float(t[1])), (float(t[2]), float(t[3])), (float(t[4]), float(t[5]))]
+        if not all(c in index for c in corners):
+            if any(lo[0] <= c[0] <= hi[0] and lo[1] <= c[1] <= hi[1] for c in corners if c not in index):
+                raise ValueError("delaunay: a triangle corner is not an input point")
+            continue  # a triangle on Subdiv2D's virtual outer vertices
+        a, b, c = (index[k] for k in corners)
+        (ax, ay), (bx, by), (cx, cy) = pts[a], pts[b], pts[c]
+        if (bx - ax) * (cy - ay) - (by - ay) * (cx - ax) < 0:
+            b, c = c, b
+        k = int(np.argmin((a, b, c)))
+        tris.append((a, b, c)[k:] + (a, b, c)[:k])
+    return np.array(sorted(tris), np.int64).reshape(-1, 3)
 
 
 def build_warp_mesh(landmarks: np.ndarray, size: tuple[int, int]) -> WarpMesh:
@@ -86,7 +125,7 @@ def build_warp_mesh(landmarks: np.ndarray, size: tuple[int, int]) -> WarpMesh:
     oval_idx = np.array(FACE_OVAL)
     pts = np.concatenate([oval, outer_pts])
     idx_map = np.concatenate([oval_idx, N_MESH + np.arange(len(outer_pts))])
-    outer_tris = idx_map[Delaunay(pts).simplices]
+    outer_tris = idx_map[delaunay(pts)]
     face_tris = np.concatenate([hole_triangles(), tessellation()])
     triangles = np.concatenate([outer_tris, face_tris]).astype(np.int32)
     return WarpMesh(source=source, triangles=triangles, num_face=N_MESH, num_face_triangles=len(face_tris),
