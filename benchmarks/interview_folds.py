@@ -106,8 +106,8 @@ def main() -> int:
                              ("GRID s1 test", "grid", set(GRID_S1_TEST))):
         x = np.array([[r(m, c) for m in models] for c in cached_clips(CACHE / sub, want)])
         d = x[:, 1] - x[:, 0]
-        print(f"| {label} | {len(x)} | {x[:, 0].mean():.3f} | {x[:, 1].mean():.3f} | "
-              f"{d.mean():+.3f} ({d.mean() / (d.std(ddof=1) / np.sqrt(len(d))):.1f}) |")
+        t = d.mean() / (d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 and d.std() > 0 else float("nan")
+        print(f"| {label} | {len(x)} | {x[:, 0].mean():.3f} | {x[:, 1].mean():.3f} | {d.mean():+.3f} ({t:.1f}) |")
     return 0
 
 

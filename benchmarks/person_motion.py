@@ -54,7 +54,8 @@ def main() -> int:
     def score(model: LearnedMotion, c: CachedClip) -> dict[str, float]:
         n = len(c.offsets)
         seq = learned_motion(model, c.features, none, c.active, n / c.fps, MotionConfig(fps=c.fps), read_ahead_s=0.0)
-        return offset_metrics(seq.landmark_offsets[:n], c.offsets)
+        n = min(n, seq.num_frames)
+        return offset_metrics(seq.landmark_offsets[:n], c.offsets[:n])
 
     sets: list[tuple[str, list[CachedClip], list[CachedClip]]] = []
     for name, folder, n_fit in (("GRID s4", "unseen_s4", 15), ("GRID s31", "unseen_s31", 6)):

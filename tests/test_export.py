@@ -117,5 +117,7 @@ def test_exported_curves_match_the_rendered_face(tmp_path: Path) -> None:
         back = np.array([s[name] for s in seen])
         rs[name] = float(np.corrcoef(exported[:, ARKIT_NAMES.index(name)], back)[0, 1])
     print("exported vs read back from the rendered video, r:", rs)
-    assert rs["jawOpen"] > 0.6 and rs["eyeBlinkLeft"] > 0.6 and rs["eyeBlinkRight"] > 0.6
+    # jawOpen read back: r 0.607 with the renderer at 14f2f40, 0.595 since its outer triangles are
+    # drawn in sorted order (MediaPipe's blendshapes move with single edge pixels); 0 if the export were wrong.
+    assert rs["jawOpen"] > 0.55 and rs["eyeBlinkLeft"] > 0.6 and rs["eyeBlinkRight"] > 0.6
     assert rs["mouthClose"] > 0.0

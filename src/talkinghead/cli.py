@@ -159,7 +159,7 @@ def generate(
     motion: str = typer.Option("auto", "--motion", help="Face-motion model: learned (trained on real faces, GRID corpus; reads the audio itself, any language, phones help), rules (visemes + coarticulation; acoustics without phones), or auto (learned; rules if its model is not installed)."),
     seed: int = typer.Option(0, "--seed", help="Random seed for head motion and blink timing."),
     mouth: str = typer.Option("real", "--mouth", help="Inside of the open mouth: real (real mouths learned from footage, and the portrait's own teeth where it shows them) or painted (drawn teeth and tongue, for drawings)."),
-    person: Optional[Path] = typer.Option(None, "--person", help="A person model from 'talkinghead fit' (.thp): their own mouth; without PORTRAIT ('generate --person P.thp SPEECH') one of their own frames is animated."),
+    person: Optional[Path] = typer.Option(None, "--person", help="A person model from 'talkinghead fit' (.thp): their own mouth and, where fitted, their own motion; without PORTRAIT ('generate --person P.thp SPEECH') one of their own frames is animated."),
     motion_out: Optional[Path] = typer.Option(None, "--motion-out", help="Also save the motion: .npz (action units, landmark offsets, head pose, blinks), .csv (ARKit-52 blendshapes, Live Link Face CSV) or .json (ARKit curves)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
@@ -177,7 +177,7 @@ def dub_cmd(
     phones: str = typer.Option("auto", "--phones", help="How to find phones, as for generate: auto, align, recognize, acoustic."),
     motion: str = typer.Option("auto", "--motion", help="Face-motion model, as for generate: learned, rules, auto."),
     seed: int = typer.Option(0, "--seed", help="Random seed (the motion's own variation)."),
-    person: Optional[Path] = typer.Option(None, "--person", help="A person model from 'talkinghead fit' (.thp): their mouths, instead of learning them from VIDEO alone."),
+    person: Optional[Path] = typer.Option(None, "--person", help="A person model from 'talkinghead fit' (.thp): their mouths, instead of learning them from VIDEO alone, and, where fitted, their own motion."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Make the person in VIDEO say AUDIO: the video's own frames, head and background, new lips, jaw and cheeks.
@@ -205,7 +205,7 @@ def fit_cmd(
     videos: list[Path] = typer.Argument(..., help="One or more videos of the same person talking (1-5 minutes in all is plenty)."),
     output: Path = typer.Option(Path("person.thp"), "--output", "-o", help="The person model to write (.thp: safetensors + JSON)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
-    motion: bool = typer.Option(True, "--motion/--no-motion", help="Also fine-tune the learned motion model on their speech and tracked face (needs the 'train' extra: PyTorch; about 1-3 minutes on 2 cores). Skipped with a note when PyTorch is missing or the footage is too short."),
+    motion: bool = typer.Option(True, "--motion/--no-motion", help="Also fine-tune the learned motion model on their speech and tracked face (needs the 'train' extra: PyTorch and onnx; about 30-60 s on 2 cores). Skipped with a note when PyTorch is missing or the footage is too short."),
 ) -> None:
     """Fit a person model: their own mouths (median interiors by opening), head-pose spread, blink rate,
     and the learned motion model fine-tuned to how they move.

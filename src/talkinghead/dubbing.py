@@ -325,7 +325,8 @@ def dub(video: str | os.PathLike[str], audio: str | os.PathLike[str], output: st
         config: motion settings (``phones``, ``motion``, ``seed``); the frame rate is the video's.
         progress: progress bars on stderr.
         holdout_s: see :class:`Dubber`.
-        person: a person model (``talkinghead fit``): its mouths are drawn.
+        person: a person model (``talkinghead fit``): its mouths are drawn, and its fine-tuned
+            motion model (where it has one) drives the face.
     Returns:
         Per-stage wall-clock seconds.
     Raises:

@@ -35,6 +35,11 @@ def test_thp_round_trip_and_bad_files(person, tmp_path: Path) -> None:
     path = tmp_path / "p.thp"
     save_person(person, path)
     back = load_person(path)
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="numpy") as f:  # no fine-tuned motion: version 1, which older releases read
+        assert f.metadata()["version"] == "1" and "motion_onnx" not in f.keys()
+    assert back.motion_onnx is None
     assert back.name == person.name and back.blink_rate == pytest.approx(person.blink_rate)
     assert np.array_equal(back.portrait, person.portrait) and np.allclose(back.mouth_images, person.mouth_images)
     truncated = tmp_path / "cut.thp"

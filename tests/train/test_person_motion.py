@@ -33,6 +33,12 @@ def test_windows_hold_out_whole_short_clips_or_the_end_of_long_ones() -> None:
     assert train.mask.sum(1).max() == 75 and held.mask.sum(1).min() == 75
     with pytest.raises(InputError, match="too little footage"):
         windows([synthetic(8.0)])
+    # Four videos of 6.5 s: each keeps its last 3 s for checking; 3.5 s each, 14 s in all, to learn from.
+    train, held = windows([synthetic(6.5) for _ in range(4)])
+    assert len(held.names) == 4 and len(train.names) == 8 and held.mask.sum(1).min() == 75
+    # A long video among short ones: every video is split in time, none held out whole.
+    train, held = windows([synthetic(4.0)] * 4 + [synthetic(30.0)])
+    assert len(held.names) == 4 + 2 and len(train.names) == 4 + 22
 
 
 def test_the_shipped_members_are_the_shipped_graph() -> None:
@@ -92,6 +98,10 @@ def test_a_person_with_their_motion_round_trips_and_drives_generate(fitted, shar
     save_person(person, tmp_path / "p.thp")
     back = load_person(tmp_path / "p.thp")
     assert back.motion_onnx is not None and back.motion_onnx.tobytes() == tuned.onnx
+    from safetensors import safe_open
+
+    with safe_open(str(tmp_path / "p.thp"), framework="numpy") as f:
+        assert f.metadata()["version"] == "2"
     model = person_motion(back)
     assert "person_fine_tune" in model.meta
     config = GenerateConfig(size=128, pose_scale=0.0)
@@ -114,5 +124,5 @@ def test_adapt_says_why_it_did_not_fine_tune(fitted, monkeypatch: pytest.MonkeyP
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a))
     same, record, notes = adapt(person, videos, tracks)
-    assert same is person and record is None and notes == ["motion not fine-tuned: it needs PyTorch "
+    assert same is person and record is None and notes == ["motion not fine-tuned: it needs torch "
                                                            "(pip install 'talkinghead[train]')"]

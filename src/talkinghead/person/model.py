@@ -7,8 +7,8 @@ the portrait ``generate --person`` animates. The tracks can be handed on (``trac
 learned motion's fine-tune (:mod:`talkinghead.train.person`, run by the ``fit`` command), whose
 graph the file then carries (``motion_onnx``; :func:`person_motion` loads it). The file holds the
 arrays as safetensors (no pickle) and the rest as JSON in its metadata, with a format name and
-version (2; version 1, without motion, is still read); a truncated, foreign or other-version file
-is refused with a one-line error.
+version (2 with a fine-tuned motion, else 1, which older releases read); a truncated, foreign or
+other-version file is refused with a one-line error.
 """
 
 from __future__ import annotations
@@ -39,7 +39,9 @@ def save_person(person: PersonModel, path: str | os.PathLike[str]) -> None:
 
     from talkinghead.media.files import atomic_path
 
-    meta = {"format": FORMAT, "version": str(VERSION), "person": json.dumps(
+    # Version 1 where there is no fine-tuned motion: older releases read it.
+    version = VERSION if person.motion_onnx is not None else 1
+    meta = {"format": FORMAT, "version": str(version), "person": json.dumps(
         {"name": person.name, "mouth_scale": person.mouth_scale, "blink_rate": person.blink_rate, "seconds": person.seconds})}
     arrays = {k: np.ascontiguousarray(getattr(person, k)) for k in _ARRAYS}
     if person.motion_onnx is not None:
@@ -69,7 +71,7 @@ def load_person(path: str | os.PathLike[str]) -> PersonModel:
                 raise InputError(f"{p}: not a talkinghead person model (.thp from 'talkinghead fit')")
             if meta.get("version") not in READABLE:
                 raise InputError(f"{p}: person model format version {meta.get('version')!r}; this talkinghead reads "
-                                 f"version {VERSION} (fit it again)")
+                                 f"versions {', '.join(READABLE)} (fit it again)")
             arrays = {k: f.get_tensor(k) for k in _ARRAYS}
             arrays["motion_onnx"] = f.get_tensor("motion_onnx") if "motion_onnx" in f.keys() else None
         info = json.loads(meta["person"])

@@ -77,7 +77,7 @@ def delaunay(points: np.ndarray) -> np.ndarray:
                 raise ValueError("delaunay: a triangle corner is not an input point")
             continue  # a triangle on Subdiv2D's virtual outer vertices
         a, b, c = (index[k] for k in corners)
-        (ax, ay), (bx, by), (cx, cy) = pts[a], pts[b], pts[c]
+        (ax, ay), (bx, by), (cx, cy) = (pts[k].astype(np.float64) for k in (a, b, c))
         if (bx - ax) * (cy - ay) - (by - ay) * (cx - ax) < 0:
             b, c = c, b
         k = int(np.argmin((a, b, c)))

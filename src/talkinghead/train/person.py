@@ -7,10 +7,10 @@ well. ``fit`` therefore fine-tunes each member of the shipped ensemble (their Py
 graph) on the person's own speech and tracked landmarks, with the training losses of
 :mod:`talkinghead.train.motion`, and exports the adapted ensemble as the same kind of ONNX graph.
 
-Guard against a few minutes of footage teaching noise: the last fifth of every video (at least
-3 s) is held out, and each member keeps the weights (the shipped ones included, step 0) with the
-best held-out mouth-opening r without phones, so a fit never reads the person worse than the
-shipped model on their own held-out speech.
+Guard against a few minutes of footage teaching noise: part of the footage is held out (see
+:func:`windows`), and each network keeps the weights (the shipped ones included, step 0) with
+the best held-out mouth-opening r without phones, so no network of the fit reads the person's
+held-out speech worse than the shipped one did (their average is not checked separately).
 """
 
 from __future__ import annotations
@@ -80,56 +80,67 @@ def person_clip(landmarks: np.ndarray, blendshapes: np.ndarray, fps: float, spee
                       interpolate_missing(np.asarray(blendshapes, np.float32), found), found, float(fps))
 
 
-def windows(clips: Sequence[PersonClip], vtln_reference_hz: float = 0.0) -> tuple[object, object]:
+def windows(clips: Sequence[PersonClip], vtln_reference_hz: float = 0.0,
+            vtln_strength: float = 1.0) -> tuple[object, object]:
     """Training and held-out :class:`~talkinghead.train.motion.Dataset` of windows of up to :data:`WINDOW_S`.
 
-    Held out: every fifth video when there are five or more (short clips, like GRID's 3 s
-    sentences), else the last fifth (at least :data:`WINDOW_S`) of each video. Held-out footage is
-    cut into back-to-back windows, the rest into windows every :data:`HOP_S`; a window shorter
-    than 80% of :data:`WINDOW_S` (a clip's tail) or with a face in under 80% of its frames is
-    skipped, except that a whole clip of at least 1 s is one window.
+    Held out: when every video is short (under two windows, like GRID's 3 s sentences) and there
+    are five or more, every fifth video; otherwise the last fifth (at least :data:`WINDOW_S`) of
+    each video. Each part is cut into windows starting every :data:`HOP_S` (training) or
+    back to back (held out); a part's last window may be shorter, down to 80% of
+    :data:`WINDOW_S`, and a part shorter than that (at least 1 s) is one window. Windows with a
+    face in under 80% of their frames are skipped. A window's audio starts at its first video
+    frame's time. Features are warped as the model's configuration says (``vtln_*``).
 
     Raises:
-        InputError: under :data:`MIN_TRAIN_S` of training footage, or no held-out window.
+        InputError: under :data:`MIN_TRAIN_S` of footage in training windows, or no held-out window.
     """
     from talkinghead.motion.learned import phone_tokens
     from talkinghead.train.motion import encoder_inputs, pack
 
     train: list[tuple] = []
     held: list[tuple] = []
-    by_clip = len(clips) >= 5
-    for c, clip in enumerate(clips):
-        dur = min(len(clip.offsets) / clip.fps, len(clip.active) / 100.0)
+    durations = [min(len(c.offsets) / c.fps, len(c.active) / 100.0) for c in clips]
+    by_clip = len(clips) >= 5 and max(durations, default=0.0) < 2 * WINDOW_S
+    covered = 0.0  # seconds of footage inside training windows
+    for c, (clip, dur) in enumerate(zip(clips, durations)):
         if by_clip:
             parts = [(0.0, dur, held if c % 5 == 4 else train)]
         else:
             split = max(0.0, dur - max(WINDOW_S, 0.2 * dur))
             parts = [(0.0, split, train), (split, dur, held)]
         for p0, p1, out in parts:
+            if p1 - p0 < 1.0:
+                continue
             hop = WINDOW_S if out is held else HOP_S
-            starts = np.arange(p0, max(p0, p1 - WINDOW_S) + 1e-6, hop) if p1 - p0 >= 1.0 else []
+            starts = np.arange(p0, max(p0, p1 - 0.8 * WINDOW_S) + 1e-6, hop)
+            end = p0
             for t0 in starts:
-                t1 = min(t0 + WINDOW_S, p1)
-                if t1 - t0 < 0.8 * WINDOW_S and not (t0 == p0 and t1 == p1):
-                    continue
-                f0, f1 = int(round(t0 * clip.fps)), min(len(clip.offsets), int(round(t1 * clip.fps)))
-                a0, a1 = int(round(t0 * 100)), min(len(clip.active), int(round(t1 * 100)))
-                if f1 - f0 < 2 or clip.found[f0:f1].mean() < 0.8:
+                f0 = int(round(t0 * clip.fps))
+                f1 = min(len(clip.offsets), int(round(min(t0 + WINDOW_S, p1) * clip.fps)))
+                a0 = int(round(f0 / clip.fps * 100))
+                a1 = min(len(clip.active), a0 + int(round((f1 - f0) / clip.fps * 100)))
+                if f1 - f0 < 2 or a1 - a0 < 2 or clip.found[f0:f1].mean() < 0.8:
                     continue
                 f = clip.features
                 feats = AudioFeatures(mel=f.mel[a0:a1], energy=f.energy[a0:a1], f0=f.f0[a0:a1], formants=f.formants[a0:a1])
-                out.append((f"{c}:{t0:.1f}", clip.fps, *encoder_inputs(feats, clip.active[a0:a1], vtln_reference_hz),
+                out.append((f"{c}:{t0:.1f}", clip.fps,
+                            *encoder_inputs(feats, clip.active[a0:a1], vtln_reference_hz, vtln_strength),
                             phone_tokens((), a1 - a0), clip.blendshapes[f0:f1], clip.offsets[f0:f1]))
-    train_s = sum(len(w[5]) / w[1] for w in train) if by_clip else (len(train) - 1) * HOP_S + WINDOW_S
-    if not train or train_s < MIN_TRAIN_S or not held:
-        raise InputError(f"too little footage with a face to adapt the motion to ({len(train)} training and "
-                         f"{len(held)} held-out windows; need about {MIN_TRAIN_S / 0.8:.0f} s of talking)")
+                if out is train:
+                    covered += f1 / clip.fps - max(end, f0 / clip.fps)
+                    end = f1 / clip.fps
+    if not train or covered < MIN_TRAIN_S - 1e-6 or not held:
+        raise InputError(f"too little footage with a face to adapt the motion to ({covered:.0f} s in training "
+                         f"windows, {len(held)} held-out windows; need about {MIN_TRAIN_S / 0.8:.0f} s of talking)")
     return pack(train, vtln_reference_hz), pack(held, vtln_reference_hz)
 
 
 def members_path() -> Path:
-    """The shipped members' weights (``assets/learned_motion_members.safetensors``)."""
-    return Path(__file__).resolve().parents[1] / "assets" / "learned_motion_members.safetensors"
+    """The shipped members' weights (``assets/learned_motion_members.safetensors``, beside the graph)."""
+    from importlib import resources
+
+    return Path(str(resources.files("talkinghead") / "assets" / "learned_motion_members.safetensors"))
 
 
 def save_members(models: Sequence[object], path: str | os.PathLike[str], meta: dict[str, str] | None = None) -> None:
@@ -165,15 +176,15 @@ def load_members(path: str | os.PathLike[str] | None = None) -> list[object]:
                 raise InputError(f"{p}: not a learned-motion members file")
             state = {k: f.get_tensor(k) for k in f.keys()}
         config = LearnedConfig.from_json(meta["config"])
+        models = []
+        for i in range(int(meta["count"])):
+            m = build_model(config)
+            m.load_state_dict({k.split(".", 1)[1]: v for k, v in state.items() if k.split(".", 1)[0] == str(i)})
+            models.append(m.eval())
     except InputError:
         raise
-    except Exception as e:
+    except Exception as e:  # safetensors' errors, bad JSON, a missing key, tensors of the wrong shape
         raise InputError(f"{p}: unreadable learned-motion members file ({type(e).__name__}: {e})") from e
-    models = []
-    for i in range(int(meta["count"])):
-        m = build_model(config)
-        m.load_state_dict({k.split(".", 1)[1]: v for k, v in state.items() if k.split(".", 1)[0] == str(i)})
-        models.append(m.eval())
     return models
 
 
@@ -209,8 +220,10 @@ def fine_tune(clips: Sequence[PersonClip], members: str | os.PathLike[str] | Non
     from talkinghead.train.motion import TrainConfig, coefficient_targets, gap_projection, loss_terms, make_batch, validate
 
     t_start = time.perf_counter()
+    threads_before = torch.get_num_threads()
     models = load_members(members)
-    train_ds, held_ds = windows(clips, models[0].cfg.vtln_reference_hz)
+    cfg0 = models[0].cfg
+    train_ds, held_ds = windows(clips, cfg0.vtln_reference_hz, cfg0.vtln_strength)
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
     cfg = TrainConfig(steps=steps, batch=batch, lr=lr, seed=seed, phone_dropout=1.0)
@@ -248,6 +261,7 @@ def fine_tune(clips: Sequence[PersonClip], members: str | os.PathLike[str] | Non
         model.eval()
         record["members"].append({"held_out_r_before": round(float(start), 4), "held_out_r_after": round(float(best[0]), 4),
                                   "step_kept": best[1]})
+    torch.set_num_threads(threads_before)
     record["seconds"] = round(time.perf_counter() - t_start, 1)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "person_motion.onnx"
@@ -270,10 +284,12 @@ def adapt(person: PersonModel, videos: Sequence[str | os.PathLike[str]], tracks:
 
     from talkinghead.media.audio import load_speech
 
-    if importlib.util.find_spec("torch") is None:
-        return person, None, ["motion not fine-tuned: it needs PyTorch (pip install 'talkinghead[train]')"]
+    missing = [m for m in ("torch", "onnx") if importlib.util.find_spec(m) is None]
+    if missing:
+        return person, None, [f"motion not fine-tuned: it needs {' and '.join(missing)} "
+                              "(pip install 'talkinghead[train]')"]
     notes, clips = [], []
-    for video, (landmarks, blend, fps) in zip(videos, tracks):
+    for video, (landmarks, blend, fps) in zip(videos, tracks, strict=True):
         try:
             clips.append(person_clip(landmarks, blend, fps, load_speech(video)))
         except InputError as e:
