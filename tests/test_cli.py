@@ -66,3 +66,17 @@ def test_more_user_mistakes_are_one_line_errors(tmp_path, case: str) -> None:
     assert r.returncode == 2 and len(lines) == 1 and lines[0].startswith("error:") and expect in lines[0], r.stderr
     assert portrait.read_bytes() == before
     assert not (tmp_path / "out.mp4").exists()
+
+
+def test_fit_on_too_little_footage_writes_the_person_and_says_why_the_motion_was_not_fitted(tmp_path, shared_data) -> None:
+    import json
+
+    from talkinghead.person.model import load_person
+
+    clips = [str(shared_data / "grid" / "s1" / "video" / f"{n}.mp4") for n in ("bbaf2n", "bbaf3s")]
+    out = tmp_path / "p.thp"
+    r = subprocess.run([*CLI, "fit", *clips, "-o", str(out), "-q"], capture_output=True, text=True, check=False)
+    assert r.returncode == 0, r.stderr
+    assert "note: motion not fine-tuned: too little footage" in r.stderr
+    assert json.loads(r.stdout.strip().splitlines()[-1])["motion"] == "shipped model (not fine-tuned)"
+    assert load_person(out).motion_onnx is None

@@ -213,17 +213,16 @@ def fit_cmd(
     Use it with 'generate --person' (their own frame, mouth and motion) and 'dub --person'.
     """
 
-    from talkinghead.person.model import fit_person, save_person
+    from talkinghead.person.model import save_person
+    from talkinghead.train.person import fit_with_motion
     from talkinghead.types import InputError
 
     if output.suffix.lower() != ".thp":
         _fail(f"{output}: a person model is a .thp file")
-    record = None
     try:
-        tracks: list = []
-        person = fit_person(videos, progress=not quiet, tracks=tracks if motion else None)
-        if motion:
-            person, record = _fit_motion(person, videos, tracks, quiet)
+        person, record, notes = fit_with_motion(videos, progress=not quiet, motion=motion)
+        for note in notes:
+            typer.echo(f"note: {note}", err=True)
         save_person(person, output)
     except InputError as e:
         _fail(str(e))
@@ -233,17 +232,6 @@ def fit_cmd(
                            "blinks_per_min": round(person.blink_rate, 1),
                            "pose_std_deg": [round(float(x), 2) for x in person.pose_std],
                            "motion": record or "shipped model (not fine-tuned)"}))
-
-
-def _fit_motion(person: object, videos: list[Path], tracks: list, quiet: bool) -> tuple[object, dict | None]:
-    """``person`` with the learned motion fine-tuned on its footage (:func:`talkinghead.train.person.adapt`)
-    and the fine-tune's record; notes on stderr where it was not done."""
-    from talkinghead.train.person import adapt
-
-    person, record, notes = adapt(person, videos, tracks, progress=not quiet)
-    for note in notes:
-        typer.echo(f"note: {note}", err=True)
-    return person, record
 
 
 @app.command("live")

@@ -189,11 +189,9 @@ def fitted_person(videos: tuple[Path, ...]) -> PersonModel:
         InputError: no face in the footage, or the motion could not be fine-tuned (PyTorch missing,
             too little footage): the ``person`` system measures the whole person model.
     """
-    from talkinghead.person.model import fit_person
-    from talkinghead.train.person import adapt
+    from talkinghead.train.person import fit_with_motion
 
-    tracks: list = []
-    person, record, notes = adapt(fit_person(videos, tracks=tracks), videos, tracks)
+    person, record, notes = fit_with_motion(videos)
     if record is None:
         raise InputError(f"person model of {videos[0].parent}: {'; '.join(notes)}")
     return person

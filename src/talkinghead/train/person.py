@@ -66,15 +66,12 @@ def person_clip(landmarks: np.ndarray, blendshapes: np.ndarray, fps: float, spee
         InputError: a face in fewer than two frames.
     """
     from talkinghead.audio.features import compute_features, speech_activity
-    from talkinghead.face.regions import normalize_mesh
-    from talkinghead.train.prepare import clip_neutral, interpolate_missing
+    from talkinghead.train.prepare import interpolate_missing, mesh_offsets
 
     found = np.isfinite(landmarks[:, 0, 0])
     if found.sum() < 2:
         raise InputError("a face in fewer than two frames: nothing to learn the motion from")
-    lm = interpolate_missing(np.nan_to_num(landmarks), found)
-    normalized = np.stack([normalize_mesh(m) for m in lm])
-    offsets = (normalized - clip_neutral(normalized)[None]).astype(np.float32)
+    offsets = mesh_offsets(interpolate_missing(np.nan_to_num(landmarks), found))[0]
     feats = compute_features(speech)
     return PersonClip(feats, speech_activity(feats), offsets,
                       interpolate_missing(np.asarray(blendshapes, np.float32), found), found, float(fps))
@@ -313,3 +310,21 @@ def adapt(person: PersonModel, videos: Sequence[str | os.PathLike[str]], tracks:
         if bar is not None:
             bar.close()
     return replace(person, motion_onnx=np.frombuffer(tuned.onnx, np.uint8)), tuned.record, notes
+
+
+def fit_with_motion(videos: Sequence[str | os.PathLike[str]], progress: bool = False,
+                    motion: bool = True) -> tuple[PersonModel, dict[str, object] | None, list[str]]:
+    """``talkinghead fit``: :func:`~talkinghead.person.model.fit_person` and, with ``motion``, :func:`adapt`.
+
+    Returns:
+        ``(person, record, notes)`` as :func:`adapt` (record None and no notes without ``motion``).
+    Raises:
+        InputError: as ``fit_person``.
+    """
+    from talkinghead.person.model import fit_person
+
+    tracks: list[tuple[np.ndarray, np.ndarray, float]] = []
+    person = fit_person(videos, progress=progress, tracks=tracks if motion else None)
+    if not motion:
+        return person, None, []
+    return adapt(person, videos, tracks, progress=progress)

@@ -91,6 +91,22 @@ def clip_neutral(normalized: np.ndarray, k: int = NEUTRAL_FRAMES) -> np.ndarray:
     return normalized[idx].mean(0).astype(np.float32)
 
 
+def mesh_offsets(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A clip's training targets from its tracked landmarks (no missing frames).
+
+    Args:
+        landmarks: float ``[F, 478, 3]`` MediaPipe landmarks in pixels.
+    Returns:
+        ``(offsets, neutral)``: float32 ``[F, 478, 3]`` face-normalised meshes minus the clip's
+        neutral (:func:`clip_neutral`), and that neutral ``[478, 3]`` (IOD units).
+    """
+    from talkinghead.face.regions import normalize_mesh
+
+    normalized = np.stack([normalize_mesh(m) for m in landmarks])
+    neutral = clip_neutral(normalized)
+    return (normalized - neutral[None]).astype(np.float32), neutral
+
+
 def interpolate_missing(x: np.ndarray, found: np.ndarray) -> np.ndarray:
     """Fill rows where ``found`` is False by linear interpolation over time (edges: nearest)."""
     if found.all():
@@ -126,7 +142,6 @@ def process_clip(video: Path) -> ClipData:
     from talkinghead.audio.features import compute_features, speech_activity
     from talkinghead.audio.phones import AlignmentError, align_transcript
     from talkinghead.face.landmarks import FaceLandmarker
-    from talkinghead.face.regions import normalize_mesh
     from talkinghead.media.audio import load_speech
     from talkinghead.media.video import probe_video, read_video
     from talkinghead.types import N_LANDMARKS
@@ -161,9 +176,7 @@ def process_clip(video: Path) -> ClipData:
     landmarks = interpolate_missing(np.stack(lms).astype(np.float32), f_ok)
     blend = interpolate_missing(np.stack(bss).astype(np.float32), f_ok)
     pose = interpolate_missing(np.stack(poses).astype(np.float32), f_ok)
-    normalized = np.stack([normalize_mesh(m) for m in landmarks])
-    neutral = clip_neutral(normalized)
-    offsets = (normalized - neutral[None]).astype(np.float32)
+    offsets, neutral = mesh_offsets(landmarks)
 
     speech = load_speech(video)
     feats = compute_features(speech)
