@@ -39,6 +39,8 @@ def test_windows_hold_out_whole_short_clips_or_the_end_of_long_ones() -> None:
     # A long video among short ones: every video is split in time, none held out whole.
     train, held = windows([synthetic(4.0)] * 4 + [synthetic(30.0)])
     assert len(held.names) == 4 + 2 and len(train.names) == 4 + 22
+    train, held = windows([synthetic(30.0)], max_windows=5)  # long footage: a spread of windows
+    assert len(train.names) == 5 and train.names[0] == "0:0.0" and train.names[-1] == "0:21.0"
 
 
 def test_the_shipped_members_are_the_shipped_graph() -> None:

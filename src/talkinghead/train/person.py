@@ -32,6 +32,8 @@ MEMBERS_FORMAT = "talkinghead-learned-motion-members/1"
 WINDOW_S, HOP_S = 3.0, 1.0
 #: Least footage (seconds, after the hold-out) worth adapting the motion to.
 MIN_TRAIN_S = 12.0
+#: Most training windows kept (evenly spread over the footage): 10 minutes of it, about 260 MB.
+MAX_WINDOWS = 600
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,7 @@ def person_clip(landmarks: np.ndarray, blendshapes: np.ndarray, fps: float, spee
 
 
 def windows(clips: Sequence[PersonClip], vtln_reference_hz: float = 0.0,
-            vtln_strength: float = 1.0) -> tuple[object, object]:
+            vtln_strength: float = 1.0, max_windows: int = MAX_WINDOWS) -> tuple[object, object]:
     """Training and held-out :class:`~talkinghead.train.motion.Dataset` of windows of up to :data:`WINDOW_S`.
 
     Held out: when every video is short (under two windows, like GRID's 3 s sentences) and there
@@ -87,7 +89,8 @@ def windows(clips: Sequence[PersonClip], vtln_reference_hz: float = 0.0,
     back to back (held out); a part's last window may be shorter, down to 80% of
     :data:`WINDOW_S`, and a part shorter than that (at least 1 s) is one window. Windows with a
     face in under 80% of their frames are skipped. A window's audio starts at its first video
-    frame's time. Features are warped as the model's configuration says (``vtln_*``).
+    frame's time. Features are warped as the model's configuration says (``vtln_*``). At most
+    ``max_windows`` training and as many held-out windows are kept, evenly spread (memory).
 
     Raises:
         InputError: under :data:`MIN_TRAIN_S` of footage in training windows, or no held-out window.
@@ -130,7 +133,10 @@ def windows(clips: Sequence[PersonClip], vtln_reference_hz: float = 0.0,
     if not train or covered < MIN_TRAIN_S - 1e-6 or not held:
         raise InputError(f"too little footage with a face to adapt the motion to ({covered:.0f} s in training "
                          f"windows, {len(held)} held-out windows; need about {MIN_TRAIN_S / 0.8:.0f} s of talking)")
-    return pack(train, vtln_reference_hz), pack(held, vtln_reference_hz)
+    def spread(w: list[tuple]) -> list[tuple]:
+        return w if len(w) <= max_windows else [w[i] for i in np.linspace(0, len(w) - 1, max_windows).astype(int)]
+
+    return pack(spread(train), vtln_reference_hz), pack(spread(held), vtln_reference_hz)
 
 
 def members_path() -> Path:
