@@ -211,7 +211,7 @@ def fine_tune(clips: Sequence[PersonClip], members: str | os.PathLike[str] | Non
         steps: optimisation steps per member (AdamW, cosine decay from ``lr``; the landmark bases stay).
         batch: windows per step; eval_every: steps between held-out checks.
         seed: random seed (deterministic on a CPU for the same threads).
-        progress: called with (steps done, steps in all).
+        progress: called with (steps done, steps in all): first with 0 when the steps start.
     Returns:
         :class:`FineTuned`.
     Raises:
@@ -235,6 +235,8 @@ def fine_tune(clips: Sequence[PersonClip], members: str | os.PathLike[str] | Non
     record: dict[str, object] = {"train_windows": len(train_ds.names), "held_out_windows": len(held_ds.names),
                                  "steps": steps, "lr": lr, "members": []}
     total_steps, done = steps * len(models), 0
+    if progress is not None:
+        progress(0, total_steps)  # the windows are made: the steps start now
     for model in models:
         proj = gap_projection(model)
         tr_t, va_t = coefficient_targets(train_ds, model), coefficient_targets(held_ds, model)
@@ -304,9 +306,12 @@ def adapt(person: PersonModel, videos: Sequence[str | os.PathLike[str]], tracks:
         bar = tqdm(total=1, unit="step", desc="fitting motion", dynamic_ncols=True)
 
     def step(done: int, total: int) -> None:
-        if bar is not None:
-            bar.total, bar.n = total, done
-            bar.refresh()
+        if bar is None:
+            return
+        if done == 0:  # the rate and the ETA count from the first step, not from loading the footage
+            bar.reset(total=total)
+        else:
+            bar.update(done - bar.n)
 
     try:
         tuned = fine_tune(clips, progress=step)
