@@ -252,6 +252,7 @@ def live_cmd(
     seed: int = typer.Option(0, "--seed", help="Random seed for head motion and blink timing."),
     stats: Optional[Path] = typer.Option(None, "--stats", help="Write the run's latency and dropped frames here (JSON)."),
     motion_out: Optional[Path] = typer.Option(None, "--motion-out", help="Also save the streamed motion (.npz)."),
+    person: Optional[Path] = typer.Option(None, "--person", help="A person model from 'talkinghead fit' (.thp): their mouths, head-motion spread and, where fitted, their own motion (PORTRAIT should show them)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No running latency line, no summary."),
 ) -> None:
     """Animate PORTRAIT speaking speech as it arrives, in real time: each frame is made as soon as the speech
@@ -268,9 +269,12 @@ def live_cmd(
     result: list = []
 
     def job() -> object:
+        from talkinghead.person.model import load_person
+
+        model = load_person(person) if person is not None else None
         result.append(live(portrait, audio, output, config=config, rate=rate, realtime=realtime, lookahead_s=lookahead,
                            mjpeg_port=mjpeg, motion_out=motion_out, progress=not quiet, text=text,
-                           tts=TTSConfig(voice=voice)))
+                           tts=TTSConfig(voice=voice), person=model))
         if stats is not None:
             write_stats(result[0], stats)
         return None

@@ -276,7 +276,7 @@ def live(portrait: str | os.PathLike[str], audio: str | os.PathLike[str] | None,
          config=None, rate: int = 16000, realtime: bool = True, lookahead_s: float | None = None,
          mjpeg_port: int | None = None, max_delay_s: float = MAX_DELAY_S,
          motion_out: str | os.PathLike[str] | None = None, progress: bool = False,
-         text: str | None = None, tts=None) -> LiveStats:
+         text: str | None = None, tts=None, person=None) -> LiveStats:
     """Animate ``portrait`` speaking speech as it arrives, writing frames as they come.
 
     Args:
@@ -296,6 +296,8 @@ def live(portrait: str | os.PathLike[str], audio: str | os.PathLike[str] | None,
         text, tts: words to speak instead of ``audio`` (offline text to speech, a
             :class:`~talkinghead.audio.tts.TTSConfig`; extra ``tts``): synthesised first, then
             played in real time like a file.
+        person: a :class:`~talkinghead.types.PersonModel` (``talkinghead fit``): their mouths, head-motion
+            spread and, where fitted, their own motion model drive ``portrait``.
     Returns:
         The run's :class:`LiveStats`.
     Raises:
@@ -326,7 +328,7 @@ def live(portrait: str | os.PathLike[str], audio: str | os.PathLike[str] | None,
         raise InputError(f"{audio}: no such file")
     if from_stdin and not 8000 <= rate <= 192000:
         raise InputError(f"--rate must be a sample rate in Hz (8000-192000), got {rate}")
-    pipe = TalkingHeadPipeline(load_image(portrait), config, source=str(portrait))
+    pipe = TalkingHeadPipeline(load_image(portrait), config, source=str(portrait), person=person)
     with contextlib.ExitStack() as spoken:
         if text is not None:  # synthesised first (about 0.6 s a sentence), then played like a file
             import tempfile

@@ -128,3 +128,35 @@ def test_adapt_says_why_it_did_not_fine_tune(fitted, monkeypatch: pytest.MonkeyP
     same, record, notes = adapt(person, videos, tracks)
     assert same is person and record is None and notes == ["motion not fine-tuned: it needs torch "
                                                            "(pip install 'talkinghead[train]')"]
+
+
+def test_live_streams_with_the_persons_own_motion(fitted, shared_data: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    from dataclasses import replace
+
+    import cv2
+
+    from talkinghead.live import live
+    from talkinghead.pipeline import GenerateConfig
+
+    person, _, tuned = fitted[:3]
+    person = replace(person, motion_onnx=np.frombuffer(tuned.onnx, np.uint8))
+    portrait = tmp_path / "them.png"
+    cv2.imwrite(str(portrait), cv2.cvtColor(person.portrait, cv2.COLOR_RGB2BGR))
+    speech = shared_data / "grid" / "s1" / "video" / "bbaz6p.mp4"
+    config = GenerateConfig(size=128, pose_scale=0.0, blink_rate=0.0)
+    runs = {}
+    for key, who in (("shipped", None), ("person", person)):
+        live(portrait, speech, tmp_path / f"{key}.mp4", config=config, realtime=False,
+             motion_out=tmp_path / f"{key}.npz", person=who)
+        runs[key] = np.load(tmp_path / f"{key}.npz")["landmark_offsets"]
+    assert runs["person"].shape == runs["shipped"].shape and len(runs["person"]) > 50
+    if any(m["step_kept"] for m in tuned.record["members"]):  # the person's networks moved: so does the face
+        assert not np.array_equal(runs["person"], runs["shipped"])
+    bad = tmp_path / "bad.thp"
+    bad.write_bytes(b"not a person")
+    r = subprocess.run([sys.executable, "-m", "talkinghead.cli", "live", str(portrait), "-a", str(speech), "-o",
+                        str(tmp_path / "x.mp4"), "--person", str(bad), "-q"], capture_output=True, text=True, check=False)
+    assert r.returncode == 2 and r.stderr.strip().startswith("error: ") and "bad.thp" in r.stderr
+    assert not (tmp_path / "x.mp4").exists()
