@@ -63,6 +63,12 @@ class AudioFeatures:
     def num_frames(self) -> int:
         return int(self.energy.shape[0])
 
+    def slice(self, start: int, stop: int | None = None) -> AudioFeatures:
+        """Frames ``[start, stop)`` (views, same frame rate)."""
+        s = slice(start, stop)
+        return AudioFeatures(mel=self.mel[s], energy=self.energy[s], f0=self.f0[s], formants=self.formants[s],
+                             frame_rate=self.frame_rate)
+
 
 @dataclass(frozen=True)
 class PhoneSegment:

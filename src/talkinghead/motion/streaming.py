@@ -222,8 +222,7 @@ class StreamingMotion:
             self._mel, self._energy = self._mel[drop:], self._energy[drop:]
             self._f0, self._formants = self._f0[drop:], self._formants[drop:]
             self._h0 += drop
-        return AudioFeatures(mel=part.mel[k + n:], energy=part.energy[k + n:], f0=part.f0[k + n:],
-                             formants=part.formants[k + n:], frame_rate=FEATURE_RATE)
+        return part.slice(k + n)
 
     def _advance(self, final: bool) -> list[MotionFrame]:
         from talkinghead.audio.features import speech_activity
@@ -267,8 +266,7 @@ class StreamingMotion:
         wander = np.concatenate([self._wander_past, self._wander.take(n)])
         self._wander_past, self._w0 = wander[p0 - self._w0:], p0
         h = int(round(p0 / self.fps * FEATURE_RATE)) - self._h0
-        sub = AudioFeatures(mel=feats.mel[h:], energy=feats.energy[h:], f0=feats.f0[h:], formants=feats.formants[h:],
-                            frame_rate=FEATURE_RATE)
+        sub = feats.slice(h)
         pose = prosody_head_pose(sub, active[h:], self.fps, ready - p0, scale=self.config.pose_scale,
                                  wander=self._wander_past)[first - p0:]
         # Blinks: pause onsets heard so far that are not yet shown.

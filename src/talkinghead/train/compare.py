@@ -71,25 +71,29 @@ def cached_clips(data: Path, names: Sequence[str] | set[str] | None = None) -> I
     Yields:
         :class:`CachedClip` per clip.
     """
+    from talkinghead.train.motion import shard_features
     from talkinghead.types import PhoneSegment
 
     want = set(names) if names is not None else None
     for shard in sorted(data.glob("shard_*.npz")):
         with np.load(shard, allow_pickle=False) as z:
             meta = json.loads(str(z["meta"]))
+            names_in = [str(n) for n in z["names"]]
+            if want is not None and not want.intersection(names_in):
+                continue
             fi, ai, pi = z["frame_index"], z["audio_index"], z["phone_index"]
-            for c, name in enumerate(z["names"]):
-                if want is not None and str(name) not in want:
-                    continue
-                a0, a1 = ai[c], ai[c + 1]
-                feats = AudioFeatures(mel=z["mel"][a0:a1], energy=z["energy"][a0:a1], f0=z["f0"][a0:a1],
-                                      formants=z["formants"][a0:a1])
-                segs = tuple(PhoneSegment(str(p), float(s0), float(s1)) for p, s0, s1 in
-                             zip(z["phones"][pi[c]:pi[c + 1]], z["phone_start"][pi[c]:pi[c + 1]],
-                                 z["phone_end"][pi[c]:pi[c + 1]]))
-                yield CachedClip(str(name), feats, z["active"][a0:a1],
-                                 PhoneSegments(segs, "alignment" if segs else "none"),
-                                 z["offsets"][fi[c]:fi[c + 1]], float(meta["fps"][c]), z["blendshapes"][fi[c]:fi[c + 1]])
+            # Each array once per shard (an npz entry is read again on every access).
+            arr = {k: z[k] for k in ("offsets", "blendshapes", "mel", "energy", "f0", "formants", "active",
+                                     "phones", "phone_start", "phone_end")}
+        for c, name in enumerate(names_in):
+            if want is not None and name not in want:
+                continue
+            a0, a1, p0, p1 = ai[c], ai[c + 1], pi[c], pi[c + 1]
+            feats, active = shard_features(arr, a0, a1)
+            segs = tuple(PhoneSegment(str(p), float(s0), float(s1)) for p, s0, s1 in
+                         zip(arr["phones"][p0:p1], arr["phone_start"][p0:p1], arr["phone_end"][p0:p1]))
+            yield CachedClip(name, feats, active, PhoneSegments(segs, "alignment" if segs else "none"),
+                             arr["offsets"][fi[c]:fi[c + 1]], float(meta["fps"][c]), arr["blendshapes"][fi[c]:fi[c + 1]])
 
 
 @dataclass(frozen=True)

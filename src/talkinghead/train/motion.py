@@ -135,7 +135,7 @@ def load_shards(data: Path, vtln: bool = False, vtln_strength: float = 1.0) -> D
             for c, name in enumerate(z["names"]):
                 f0, f1, a0, a1, p0, p1 = fi[c], fi[c + 1], ai[c], ai[c + 1], pi[c], pi[c + 1]
                 phones = tuple(zip(arr["phones"][p0:p1], arr["phone_start"][p0:p1], arr["phone_end"][p0:p1]))
-                raw.append((str(name), float(meta["fps"][c]), *_features(arr, a0, a1), phones,
+                raw.append((str(name), float(meta["fps"][c]), *shard_features(arr, a0, a1), phones,
                             arr["blendshapes"][f0:f1], arr["offsets"][f0:f1]))
     if not raw:
         raise InputError(f"{data}: the shards hold no clips")
@@ -174,10 +174,11 @@ def pack(clips: Sequence[tuple], vtln_reference_hz: float = 0.0) -> Dataset:
     return ds
 
 
-def _features(arr: dict[str, np.ndarray], a0: int, a1: int) -> tuple[AudioFeatures, np.ndarray]:
-    """The audio features and voice activity of the 100 Hz frames ``[a0, a1)`` of a shard's arrays."""
-    return (AudioFeatures(mel=arr["mel"][a0:a1], energy=arr["energy"][a0:a1], f0=arr["f0"][a0:a1],
-                          formants=arr["formants"][a0:a1]), arr["active"][a0:a1])
+def shard_features(arr: dict[str, np.ndarray], a0: int, a1: int) -> tuple[AudioFeatures, np.ndarray]:
+    """The audio features and voice activity of the 100 Hz frames ``[a0, a1)`` of a shard's arrays
+    (``mel``, ``energy``, ``f0``, ``formants``, ``active``, read once per shard)."""
+    full = AudioFeatures(mel=arr["mel"], energy=arr["energy"], f0=arr["f0"], formants=arr["formants"])
+    return full.slice(a0, a1), arr["active"][a0:a1]
 
 
 def encoder_inputs(feats: AudioFeatures, active: np.ndarray, vtln_reference_hz: float,
@@ -206,7 +207,7 @@ def augmented_clips(data: Path, base: dict[str, tuple], vtln_reference_hz: float
                 if b is None:
                     continue
                 a0, a1 = ai[c], ai[c + 1]
-                out.append((str(name), b[1], *encoder_inputs(*_features(arr, a0, a1), vtln_reference_hz, vtln_strength),
+                out.append((str(name), b[1], *encoder_inputs(*shard_features(arr, a0, a1), vtln_reference_hz, vtln_strength),
                             b[4], b[5], b[6]))
     return out
 

@@ -122,10 +122,9 @@ def windows(clips: Sequence[PersonClip], vtln_reference_hz: float = 0.0,
                 a1 = min(len(clip.active), a0 + int(round((f1 - f0) / clip.fps * 100)))
                 if f1 - f0 < 2 or a1 - a0 < 2 or clip.found[f0:f1].mean() < 0.8:
                     continue
-                f = clip.features
-                feats = AudioFeatures(mel=f.mel[a0:a1], energy=f.energy[a0:a1], f0=f.f0[a0:a1], formants=f.formants[a0:a1])
                 out.append((f"{c}:{t0:.1f}", clip.fps,
-                            *encoder_inputs(feats, clip.active[a0:a1], vtln_reference_hz, vtln_strength),
+                            *encoder_inputs(clip.features.slice(a0, a1), clip.active[a0:a1], vtln_reference_hz,
+                                            vtln_strength),
                             phone_tokens((), a1 - a0), clip.blendshapes[f0:f1], clip.offsets[f0:f1]))
                 if out is train:
                     covered += f1 / clip.fps - max(end, f0 / clip.fps)
@@ -133,6 +132,7 @@ def windows(clips: Sequence[PersonClip], vtln_reference_hz: float = 0.0,
     if not train or covered < MIN_TRAIN_S - 1e-6 or not held:
         raise InputError(f"too little footage with a face to adapt the motion to ({covered:.0f} s in training "
                          f"windows, {len(held)} held-out windows; need about {MIN_TRAIN_S / 0.8:.0f} s of talking)")
+
     def spread(w: list[tuple]) -> list[tuple]:
         return w if len(w) <= max_windows else [w[i] for i in np.linspace(0, len(w) - 1, max_windows).astype(int)]
 
