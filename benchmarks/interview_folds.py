@@ -68,10 +68,8 @@ def write_windows(out: Path, names: set[str], repeat: int) -> int:
 def main() -> int:
     from talkinghead.eval.datasets import GRID_S1_TEST
     from talkinghead.eval.metrics import offset_opening, pearson
-    from talkinghead.motion.learned import LearnedMotion, learned_motion
-    from talkinghead.motion.rules import MotionConfig
-    from talkinghead.train.compare import cached_clips
-    from talkinghead.types import PhoneSegments
+    from talkinghead.motion.learned import LearnedMotion
+    from talkinghead.train.compare import cached_clips, learned_offsets
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--fold", choices=("A", "B"), required=True)
@@ -93,12 +91,9 @@ def main() -> int:
         subprocess.run([sys.executable, "-m", "talkinghead", "train", "motion", "--data", str(folder), "--out", str(out),
                         "--steps", str(a.steps), "--eval-every", "250", "--threads", "2", "--seed", str(a.seed)], check=True)
     models = [LearnedMotion.from_file(CACHE / "exp" / f"motion_s{a.seed}.onnx"), LearnedMotion.from_file(out.with_suffix(".onnx"))]
-    none = PhoneSegments((), "none")
 
     def r(m: LearnedMotion, c: object) -> float:
-        n = len(c.offsets)
-        seq = learned_motion(m, c.features, none, c.active, n / c.fps, MotionConfig(fps=c.fps), read_ahead_s=0.0)
-        return pearson(offset_opening(seq.landmark_offsets[:n]), offset_opening(c.offsets), 1e-12)
+        return pearson(offset_opening(learned_offsets(m, c)), offset_opening(c.offsets), 1e-12)
 
     print("| set | clips | r shipped recipe | r with interviews | paired (t) |\n|---|---:|---:|---:|---|")
     for label, sub, want in (("interviews, other fold", "videos", set(names) - train), ("GRID s4", "unseen_s4", None),

@@ -26,17 +26,14 @@ UNSEEN = ("s4", "s31", "others")
 def main() -> int:
     from talkinghead.eval.datasets import GRID_S1_VALIDATION
     from talkinghead.eval.metrics import offset_opening, pearson
-    from talkinghead.motion.learned import LearnedMotion, learned_motion
-    from talkinghead.motion.rules import MotionConfig
-    from talkinghead.train.compare import cached_clips
-    from talkinghead.types import PhoneSegments
+    from talkinghead.motion.learned import LearnedMotion
+    from talkinghead.train.compare import cached_clips, learned_offsets
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--base", type=Path, required=True)
     ap.add_argument("--new", type=Path, required=True)
     a = ap.parse_args()
     models = (LearnedMotion.from_file(a.base), LearnedMotion.from_file(a.new))
-    none = PhoneSegments((), "none")
     rows: dict[str, list[list[float]]] = {}
     for name, folder in SETS:
         for clip in cached_clips(Path(folder), set(GRID_S1_VALIDATION) if name == "grid_val" else None):
@@ -45,9 +42,7 @@ def main() -> int:
             on = np.flatnonzero(clip.active)
             span = (t >= on[0]) & (t <= on[-1])
             real = offset_opening(clip.offsets)
-            pred = [offset_opening(learned_motion(m, clip.features, none, clip.active, n / clip.fps,
-                                                  MotionConfig(fps=clip.fps), read_ahead_s=0.0).landmark_offsets[:n])
-                    for m in models]
+            pred = [offset_opening(learned_offsets(m, clip)) for m in models]
             outside = ~span
             rows.setdefault(name, []).append(
                 [pearson(p, real, 1e-12) for p in pred] + [pearson(p[span], real[span], 1e-12) for p in pred]

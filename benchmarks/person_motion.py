@@ -32,12 +32,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def main() -> int:
     from talkinghead.eval.datasets import GRID_S1_TEST, GRID_S1_VALIDATION
-    from talkinghead.motion.learned import LearnedMotion, learned_motion
-    from talkinghead.motion.rules import MotionConfig
-    from talkinghead.train.compare import CachedClip, cached_clips
+    from talkinghead.motion.learned import LearnedMotion
+    from talkinghead.train.compare import CachedClip, cached_clips, learned_offsets
     from talkinghead.train.motion import offset_metrics
     from talkinghead.train.person import PersonClip, fine_tune
-    from talkinghead.types import PhoneSegments
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=200)
@@ -46,16 +44,13 @@ def main() -> int:
     a = ap.parse_args()
     cache = ROOT / "data_cache"
     shipped = LearnedMotion.from_file()
-    none = PhoneSegments((), "none")
 
     def person(c: CachedClip) -> PersonClip:
         return PersonClip(c.features, c.active, c.offsets, c.blendshapes, np.ones(len(c.offsets), bool), c.fps)
 
     def score(model: LearnedMotion, c: CachedClip) -> dict[str, float]:
-        n = len(c.offsets)
-        seq = learned_motion(model, c.features, none, c.active, n / c.fps, MotionConfig(fps=c.fps), read_ahead_s=0.0)
-        n = min(n, seq.num_frames)
-        return offset_metrics(seq.landmark_offsets[:n], c.offsets[:n])
+        off = learned_offsets(model, c)
+        return offset_metrics(off, c.offsets[:len(off)])
 
     sets: list[tuple[str, list[CachedClip], list[CachedClip]]] = []
     for name, folder, n_fit in (("GRID s4", "unseen_s4", 15), ("GRID s31", "unseen_s31", 6)):

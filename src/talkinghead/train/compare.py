@@ -111,6 +111,22 @@ class CachedClip:
     blendshapes: np.ndarray
 
 
+def learned_offsets(model: object, clip: CachedClip, phones: bool = False) -> np.ndarray:
+    """The learned model's landmark offsets for a cached clip: float32 ``[<= F, 478, 3]`` (IOD units).
+
+    Read at the targets' own timing (no read-ahead: both sides are tracked landmarks;
+    ``READ_AHEAD_S`` is for rendering), at the clip's frame rate, cut to its real frames;
+    ``phones``: with the shard's phones (else none).
+    """
+    from talkinghead.motion.learned import learned_motion
+    from talkinghead.motion.rules import MotionConfig
+
+    n = len(clip.offsets)
+    seq = learned_motion(model, clip.features, clip.phones if phones else PhoneSegments((), "none"), clip.active,
+                         n / clip.fps, MotionConfig(fps=clip.fps), read_ahead_s=0.0)
+    return seq.landmark_offsets[:n]
+
+
 def landmark_space(data: Path, model: object, names: Sequence[str] | None) -> dict[str, dict[str, float]]:
     """Cheap proxy without rendering: both paths' offsets vs the tracked real offsets of cached clips.
 
@@ -119,7 +135,6 @@ def landmark_space(data: Path, model: object, names: Sequence[str] | None) -> di
     means over clips. Systems: ``rules`` and ``learned`` with the shard's phones (none where the clip
     has no transcript), ``rules_no_phones`` and ``learned_no_phones`` without any.
     """
-    from talkinghead.motion.learned import learned_motion
     from talkinghead.motion.rules import MotionConfig, rule_motion
     from talkinghead.train.motion import offset_metrics
 
@@ -130,14 +145,12 @@ def landmark_space(data: Path, model: object, names: Sequence[str] | None) -> di
         dur = len(true) / fps
         mc = MotionConfig(fps=fps)
         none = PhoneSegments((), "none")
-        # Read at the targets' own timing: both sides are tracked landmarks (READ_AHEAD_S is for rendering).
-        for key, seq in (("rules", rule_motion(feats, phones, active, dur, mc)),
-                         ("learned", learned_motion(model, feats, phones, active, dur, mc, read_ahead_s=0.0)),
-                         ("rules_no_phones", rule_motion(feats, none, active, dur, mc)),
-                         ("learned_no_phones", learned_motion(model, feats, none, active, dur, mc,
-                                                              read_ahead_s=0.0))):
-            n = min(len(true), seq.num_frames)
-            rows[key].append(offset_metrics(seq.landmark_offsets[:n], true[:n]))
+        for key, off in (("rules", rule_motion(feats, phones, active, dur, mc).landmark_offsets),
+                         ("learned", learned_offsets(model, clip, phones=True)),
+                         ("rules_no_phones", rule_motion(feats, none, active, dur, mc).landmark_offsets),
+                         ("learned_no_phones", learned_offsets(model, clip))):
+            n = min(len(true), len(off))
+            rows[key].append(offset_metrics(off[:n], true[:n]))
         rows["still"].append(offset_metrics(np.zeros_like(true), true))
     return {k: {m: float(np.mean([r[m] for r in v])) for m in v[0]} | {"clips": len(v)} for k, v in rows.items() if v}
 
