@@ -67,22 +67,20 @@ def delaunay(points: np.ndarray) -> np.ndarray:
                         int(np.ceil(hi[1] - lo[1])) + 1))
     sub.insert([(float(x), float(y)) for x, y in pts])
     index: dict[tuple[float, float], int] = {}
-    for i, (x, y) in enumerate(pts):
-        index.setdefault((float(x), float(y)), i)  # a repeated point is one vertex: its first index
-    tris = []
-    for t in sub.getTriangleList():
-        corners = [(float(t[0]), float(t[1])), (float(t[2]), float(t[3])), (float(t[4]), float(t[5]))]
-        if not all(c in index for c in corners):
-            if any(lo[0] <= c[0] <= hi[0] and lo[1] <= c[1] <= hi[1] for c in corners if c not in index):
-                raise ValueError("delaunay: a triangle corner is not an input point")
-            continue  # a triangle on Subdiv2D's virtual outer vertices
-        a, b, c = (index[k] for k in corners)
-        (ax, ay), (bx, by), (cx, cy) = (pts[k].astype(np.float64) for k in (a, b, c))
-        if (bx - ax) * (cy - ay) - (by - ay) * (cx - ax) < 0:
-            b, c = c, b
-        k = int(np.argmin((a, b, c)))
-        tris.append((a, b, c)[k:] + (a, b, c)[:k])
-    return np.array(sorted(tris), np.int64).reshape(-1, 3)
+    for i, (x, y) in enumerate(pts.tolist()):
+        index.setdefault((x, y), i)  # a repeated point is one vertex: its first index
+    corners = np.asarray(sub.getTriangleList(), np.float32).reshape(-1, 3, 2)
+    ids = np.array([index.get(c, -1) for c in map(tuple, corners.reshape(-1, 2).tolist())], np.int64).reshape(-1, 3)
+    virtual = ids < 0
+    if (virtual & (corners >= lo).all(axis=2) & (corners <= hi).all(axis=2)).any():
+        raise ValueError("delaunay: a triangle corner is not an input point")
+    tris = ids[~virtual.any(axis=1)]  # drop the triangles on Subdiv2D's virtual outer vertices
+    p = pts.astype(np.float64)[tris]
+    cross = (p[:, 1, 0] - p[:, 0, 0]) * (p[:, 2, 1] - p[:, 0, 1]) - (p[:, 1, 1] - p[:, 0, 1]) * (p[:, 2, 0] - p[:, 0, 0])
+    tris[cross < 0] = tris[cross < 0][:, [0, 2, 1]]  # counter-clockwise in image axes
+    start = np.argmin(tris, axis=1)  # rotate so each starts from its smallest index
+    tris = tris[np.arange(len(tris))[:, None], (start[:, None] + np.arange(3)) % 3]
+    return tris[np.lexsort(tris.T[::-1])].reshape(-1, 3)
 
 
 def build_warp_mesh(landmarks: np.ndarray, size: tuple[int, int]) -> WarpMesh:
