@@ -26,7 +26,8 @@ def make_720p(src: Path, out: Path, seconds: float = 30.0) -> None:
     """A 1280x720 25 fps video of ``src``'s frames (centred, on a blurred stretch of themselves), looped."""
     import cv2
 
-    from talkinghead.media.video import VideoWriter, read_video
+    from talkinghead.media.video import read_video
+    from talkinghead.media.writer import VideoWriter
     from talkinghead.types import Speech
 
     frames = list(read_video(src, fps=25.0))

@@ -91,7 +91,7 @@ def test_bad_inputs_are_one_line_errors(shared_data: Path, tmp_path: Path) -> No
 
 
 def _write(path: Path, frames: list[np.ndarray], fps: float = 25.0) -> None:
-    from talkinghead.media.video import VideoWriter
+    from talkinghead.media.writer import VideoWriter
     from talkinghead.types import Speech
 
     silence = Speech(samples=np.zeros(int(len(frames) / fps * 16000), np.float32), sample_rate=16000)

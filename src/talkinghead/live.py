@@ -347,7 +347,7 @@ def _run(pipe: TalkingHeadPipeline, audio: str | os.PathLike[str], output: Path,
          progress: bool) -> LiveStats:
     """:func:`live` once its inputs are checked and the portrait is set up."""
     from talkinghead.media.prefetch import prefetched
-    from talkinghead.media.video import VideoWriter
+    from talkinghead.media.writer import VideoWriter
     from talkinghead.motion.streaming import STREAM_RATE, motion_sequence
 
     from_stdin = str(audio) == "-"

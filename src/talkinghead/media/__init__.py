@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from talkinghead.media.audio import load_speech
 from talkinghead.media.image import load_image, save_png
-from talkinghead.media.video import VideoInfo, VideoWriter, ensure_distinct, probe_video, read_video
+from talkinghead.media.video import VideoInfo, ensure_distinct, probe_video, read_video
+from talkinghead.media.writer import VideoWriter
 
 __all__ = [
     "VideoInfo",

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from talkinghead.media.video import VideoWriter
+from talkinghead.media.writer import VideoWriter
 from talkinghead.types import InputError, Speech
 
 if TYPE_CHECKING:
