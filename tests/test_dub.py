@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -205,3 +206,34 @@ def test_a_variable_frame_rate_video_is_dubbed_on_its_mean_rate(grid, tmp_path: 
     assert abs(got.fps - info.fps) < 0.05 and got.has_audio
     assert abs(got.duration_s - probe_video(other).duration_s) < 0.2
     assert got.num_frames == len(list(read_video(out)))
+
+
+def test_frames_pass_through_as_decoded_and_change_only_around_the_face(grid) -> None:
+    """A yuv420p video read forward: each output frame is the decoded frame itself, changed only in
+    the face's box (no conversion of the rest of the picture to RGB and back)."""
+    from talkinghead.media.video import read_decoded
+    from talkinghead.media.yuv import planes
+    from talkinghead.motion.rig import AU_NAMES, default_rig
+    from talkinghead.render.reanimate import face_region
+    from talkinghead.types import MotionSequence
+
+    video, _ = grid
+    n = 30
+    d = Dubber(video, GenerateConfig(motion="rules"), max_frames=n)  # shorter than the video: read forward
+    assert d.color is not None
+    au = np.zeros((n, len(AU_NAMES)), np.float32)
+    motion = MotionSequence(fps=d.track.fps, au_names=AU_NAMES, au=au, landmark_offsets=default_rig().offsets(au),
+                            head_pose=np.zeros((n, 6), np.float32), blink=np.zeros(n, np.float32), source="test")
+    got = list(d.frames(motion))
+    src = list(islice(read_decoded(video, fps=d.config.fps), n))
+    changed_frames = 0
+    for k in range(n):
+        assert not isinstance(got[k], np.ndarray)
+        y, y0 = planes(got[k])[0], planes(src[k])[0]
+        i, s, t = d.target(k, motion)
+        x0, y0_, x1, y1 = face_region(np.concatenate([s[:, :2], t[:, :2]]), d.size)
+        outside = np.ones(y.shape, bool)
+        outside[y0_ - 1:y1 + 1, x0 - 1:x1 + 1] = False
+        assert np.array_equal(y[outside], y0[outside])  # the picture away from the face: exactly as decoded
+        changed_frames += int((y != y0).any())
+    assert changed_frames > n // 2  # the mouth was closed to the still motion

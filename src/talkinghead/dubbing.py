@@ -34,6 +34,8 @@ from talkinghead.pipeline import Analysis, GenerateConfig, StageTimes, make_moti
 from talkinghead.types import FaceMesh, FaceTrack, InputError, MotionSequence, PersonModel
 
 if TYPE_CHECKING:
+    import av
+
     from talkinghead.media.video import VideoInfo
 
 log = logging.getLogger("talkinghead")
@@ -95,21 +97,23 @@ class _Frames:
         video, fps: the file and the rate it was read at.
         count: frames the first pass read (the most ever asked for).
         held: the first pass's JPEG copies, or None (they are made on the first step back).
+        yuv: going forward, give the decoded frames as they are (``av.VideoFrame``, to pass through,
+            :mod:`talkinghead.media.yuv`) instead of RGB; held copies are RGB all the same.
     """
 
-    def __init__(self, video: Path, fps: float, count: int, held: list[bytes] | None) -> None:
-        self.video, self.fps, self.count, self.held = video, fps, count, held
+    def __init__(self, video: Path, fps: float, count: int, held: list[bytes] | None, yuv: bool = False) -> None:
+        self.video, self.fps, self.count, self.held, self.yuv = video, fps, count, held, yuv
         self._stream: Iterator[np.ndarray] | None = None
         self._next = 0
 
     def __len__(self) -> int:
         return self.count
 
-    def __getitem__(self, i: int) -> np.ndarray:
+    def __getitem__(self, i: int) -> np.ndarray | av.VideoFrame:
         import cv2
 
         from talkinghead.media.prefetch import prefetched
-        from talkinghead.media.video import read_video
+        from talkinghead.media.video import read_decoded, read_video
 
         if self.held is None and i < self._next:  # going back: hold every frame from now on
             self.close()
@@ -117,7 +121,8 @@ class _Frames:
         if self.held is not None:
             return cv2.cvtColor(cv2.imdecode(np.frombuffer(self.held[i], np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
         if self._stream is None:
-            self._stream = prefetched(read_video(self.video, fps=self.fps), name="talkinghead-decode")
+            frames = read_decoded(self.video, fps=self.fps) if self.yuv else read_video(self.video, fps=self.fps)
+            self._stream = prefetched(frames, name="talkinghead-decode")
         frame = None
         while self._next <= i:
             frame = next(self._stream, None)
@@ -156,6 +161,7 @@ class Dubber:
         from talkinghead.face.track import TRACK_SHORT_SIDE, Tracker, smooth_track
         from talkinghead.media.prefetch import prefetched
         from talkinghead.media.video import probe_video, read_video
+        from talkinghead.media.yuv import passthrough_color
         from talkinghead.render.interior import skin_colour
 
         self.times = StageTimes()
@@ -192,7 +198,10 @@ class Dubber:
             raw = tracker.track()
         if not raw.num_frames:
             raise InputError(f"{self.video}: no video frames")
-        self.video_frames = _Frames(self.video, info.fps, raw.num_frames, held if hold else None)
+        #: The file's colour tags where its frames pass through as decoded (None: through RGB).
+        self.color = passthrough_color(self.video)
+        self.video_frames = _Frames(self.video, info.fps, raw.num_frames, held if hold else None,
+                                    yuv=self.color is not None)
         self.size = raw.size
         self.track: FaceTrack = smooth_track(raw)
         if not self.track.found.any():
@@ -281,8 +290,11 @@ class Dubber:
         wanted = neutral + offsets_to_pixels(offsets, neutral)
         return i, src, src + self.weight[i] * (wanted - src)
 
-    def frames(self, motion: MotionSequence) -> Iterator[np.ndarray]:
-        """The dubbed frames, one per frame of ``motion`` (uint8 ``[H, W, 3]`` RGB, even size)."""
+    def frames(self, motion: MotionSequence) -> Iterator[np.ndarray | av.VideoFrame]:
+        """The dubbed frames, one per frame of ``motion``, at :attr:`output_size`: uint8 ``[H, W, 3]``
+        RGB, or where the file's frames pass through (:attr:`color` set), yuv420p ``av.VideoFrame``
+        copies of them changed only where the face moves (:mod:`talkinghead.media.yuv`)."""
+        from talkinghead.media.yuv import copy_frame
         from talkinghead.render.interior import fit_interior
         from talkinghead.render.reanimate import reanimate
 
@@ -291,12 +303,34 @@ class Dubber:
             for k in range(motion.num_frames):
                 i, src, tgt = self.target(k, motion)
                 frame = self.video_frames[i]
+                interior = partial(fit_interior, self.banks[self.bank_of[i]], skin=self.skin[i])
+                if not isinstance(frame, np.ndarray):
+                    out = copy_frame(frame)
+                    if self.weight[i] > 0:
+                        self._reanimate_yuv(out, src, tgt, interior)
+                    yield out
+                    continue
                 if self.weight[i] > 0:
-                    interior = partial(fit_interior, self.banks[self.bank_of[i]], skin=self.skin[i])
                     frame = reanimate(frame, src, tgt, interior)
                 yield np.ascontiguousarray(frame[:h, :w])
         finally:
             self.video_frames.close()
+
+    def _reanimate_yuv(self, frame: av.VideoFrame, source: np.ndarray, target: np.ndarray, interior: object) -> None:
+        """:func:`~talkinghead.render.reanimate.reanimate` on a yuv420p frame, in place: only the face's
+        box goes through RGB, and only the pixels that change come back."""
+        from talkinghead.media.yuv import even_box, paste_rgb, region_rgb
+        from talkinghead.render.reanimate import face_region, reanimate
+
+        assert self.color is not None
+        box = even_box(face_region(np.concatenate([source[:, :2], target[:, :2]]), self.size), self.size)
+        x0, y0, x1, y1 = box
+        if x1 - x0 < 8 or y1 - y0 < 8:
+            return
+        shift = np.array([x0, y0], np.float32)
+        before = region_rgb(frame, box, self.color)
+        after = reanimate(before, source[:, :2] - shift, target[:, :2] - shift, interior)  # type: ignore[arg-type]
+        paste_rgb(frame, box, before, after, self.color)
 
 
 def _smooth_colours(skins: np.ndarray, sigma_frames: float = 5.0) -> np.ndarray:
@@ -334,6 +368,7 @@ def dub(video: str | os.PathLike[str], audio: str | os.PathLike[str], output: st
     """
     from talkinghead.media.audio import AudioTrack, load_speech
     from talkinghead.media.encode import write_video
+    from talkinghead.media.yuv import BT709
     from talkinghead.media.video import probe_video
     from talkinghead.pipeline import analysis_aside, check_output, times_merge
 
@@ -360,7 +395,7 @@ def dub(video: str | os.PathLike[str], audio: str | os.PathLike[str], output: st
         motion = dubber.motion(analysis(times), model)
     with progress_bar(progress, motion.num_frames, "dubbing") as bar, AudioTrack(audio) as sound:
         write_video(dubber.frames(motion), motion.fps, dubber.output_size, sound, output, times.add,
-                    bar.update if bar is not None else None)
+                    bar.update if bar is not None else None, color=dubber.color or BT709)
     return times
 
 

@@ -10,15 +10,19 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from talkinghead.media.writer import VideoWriter
+from talkinghead.media.yuv import BT709, ColorTags
 from talkinghead.types import InputError, Speech
 
 if TYPE_CHECKING:
+    import av
+
     from talkinghead.media.audio import AudioTrack
 
 
-def write_video(frames: Iterable[np.ndarray], fps: float, size: tuple[int, int], sound: Speech | AudioTrack,
-                output: str | os.PathLike[str], timer: Callable[[str, float], None] | None = None,
-                progress: Callable[[int], None] | None = None) -> None:
+def write_video(frames: Iterable[np.ndarray | av.VideoFrame], fps: float, size: tuple[int, int],
+                sound: Speech | AudioTrack, output: str | os.PathLike[str],
+                timer: Callable[[str, float], None] | None = None, progress: Callable[[int], None] | None = None,
+                color: ColorTags = BT709) -> None:
     """Encode frames into an mp4 at ``output``, atomically, with ``sound`` as its audio.
 
     Frames are made on a second thread (:func:`~talkinghead.media.prefetch.prefetched`, up to 4
@@ -26,7 +30,8 @@ def write_video(frames: Iterable[np.ndarray], fps: float, size: tuple[int, int],
     code. Ctrl-C or a failure on either side stops both, and nothing is left at ``output``.
 
     Args:
-        frames: uint8 ``[H, W, 3]`` RGB frames of ``size``, made lazily (timed as ``render``).
+        frames: uint8 ``[H, W, 3]`` RGB frames of ``size`` (or yuv420p ``av.VideoFrame``, see
+            :meth:`~talkinghead.media.writer.VideoWriter.write`), made lazily (timed as ``render``).
         fps: frame rate.
         size: ``(width, height)``, even.
         sound: the audio track to mux: the speech (16 kHz mono) or the input file's own sound
@@ -34,6 +39,7 @@ def write_video(frames: Iterable[np.ndarray], fps: float, size: tuple[int, int],
         output: the mp4 to write.
         timer: called with ``("render", seconds)`` for making each frame and ``("encode", seconds)``.
         progress: called with 1 per frame written.
+        color: the output's colour tags (:class:`~talkinghead.media.yuv.ColorTags`).
     Raises:
         InputError: the video cannot be written.
     """
@@ -43,7 +49,7 @@ def write_video(frames: Iterable[np.ndarray], fps: float, size: tuple[int, int],
 
     tick = timer or (lambda stage, seconds: None)
 
-    def made() -> Iterator[np.ndarray]:
+    def made() -> Iterator[np.ndarray | av.VideoFrame]:
         it = iter(frames)
         while True:
             t = time.perf_counter()
@@ -53,7 +59,7 @@ def write_video(frames: Iterable[np.ndarray], fps: float, size: tuple[int, int],
                 return
             yield frame
 
-    with VideoWriter(output, fps=fps, size=size, speech=sound) as writer:
+    with VideoWriter(output, fps=fps, size=size, speech=sound, color=color) as writer:
         for frame in prefetched(made(), depth=4, name="talkinghead-render"):
             t0 = time.perf_counter()
             try:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -99,17 +99,29 @@ def read_video(path: str | os.PathLike[str], fps: float | None = None) -> Iterat
     return _iter_frames(p, container, fps)
 
 
-def _iter_frames(path: Path, container: InputContainer, fps: float | None) -> Iterator[np.ndarray]:
+def read_decoded(path: str | os.PathLike[str], fps: float | None = None) -> Iterator[av.VideoFrame]:
+    """:func:`read_video`'s frames as FFmpeg decoded them (``av.VideoFrame``, the file's own pixel
+    format, no rotation applied), on the same grid. Where the grid repeats a frame the same object
+    comes again: copy a frame before changing it. Errors as :func:`read_video`."""
+    if fps is not None and not (math.isfinite(fps) and fps > 0):
+        raise ValueError(f"fps must be a positive number or None, got {fps!r}")
+    p = Path(path)
+    return _iter_frames(p, _open_video(p), fps, convert=lambda frame, reformatter: frame)
+
+
+def _iter_frames(path: Path, container: InputContainer, fps: float | None,
+                 convert: Callable[[av.VideoFrame, VideoReformatter], Any] | None = None) -> Iterator[Any]:
     import av
     from av.video.reformatter import VideoReformatter
 
     reformatter = VideoReformatter()
+    convert = convert or _frame_rgb
     try:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         if fps is None:
             for frame in container.decode(stream):
-                yield _frame_rgb(frame, reformatter)
+                yield convert(frame, reformatter)
             return
         # Constant-rate grid: output frame k (at k / fps s) is the latest decoded frame whose
         # time is <= k / fps; each emission converts afresh so no yielded array is shared.
@@ -122,14 +134,14 @@ def _iter_frames(path: Path, container: InputContainer, fps: float | None) -> It
         for index, frame in enumerate(container.decode(stream)):
             t = (frame.time if frame.time is not None else index / src_fps) - origin
             while prev is not None and k / fps < t - eps:
-                yield _frame_rgb(prev, reformatter)
+                yield convert(prev, reformatter)
                 k += 1
             prev, prev_t = frame, t
         if prev is not None:
             dur = float(prev.duration * prev.time_base) if prev.duration and prev.time_base else 0.0
             end = prev_t + (dur if dur > 0 else 1.0 / src_fps)
             while k / fps < end - eps:
-                yield _frame_rgb(prev, reformatter)
+                yield convert(prev, reformatter)
                 k += 1
     except av.FFmpegError as e:
         raise InputError(f"{path}: cannot decode video ({one_line(e)})") from e

@@ -22,6 +22,7 @@ import numpy as np
 
 from talkinghead.media.audio import ArrayTrack, AudioTrack
 from talkinghead.media.files import one_line, temp_sibling
+from talkinghead.media.yuv import BT709, ColorTags
 from talkinghead.types import InputError, Speech
 
 if TYPE_CHECKING:
@@ -45,9 +46,6 @@ X264_PRESETS = (
 )
 #: AAC frame size in samples (one encoder frame).
 _AAC_FRAME = 1024
-# FFmpeg enum values (libavutil/pixfmt.h) for BT.709 and limited ("tv", MPEG) range.
-_AVCOL_BT709 = 1
-_AVCOL_RANGE_MPEG = 1
 
 
 
@@ -60,8 +58,8 @@ class VideoWriter:
             for frame in frames:          # uint8 [512, 512, 3] RGB
                 writer.write(frame)
 
-    Video: libx264, constant quality ``crf``, ``preset``, yuv420p tagged BT.709 limited range
-    (RGB is converted with the BT.709 matrix), frame ``i`` shown at ``i / fps`` seconds,
+    Video: libx264, constant quality ``crf``, ``preset``, yuv420p tagged with ``color`` (default
+    BT.709 limited range; RGB is converted with its matrix), frame ``i`` shown at ``i / fps`` seconds,
     libx264 threads on (``threads=auto``). Audio: AAC-LC with the source's channels (mono
     128 kb/s, stereo 160 kb/s) at its sample rate if AAC supports it, else resampled to 48 kHz;
     the first sample is at t = 0, aligned with the first frame. Audio is read from the track
@@ -87,6 +85,8 @@ class VideoWriter:
             it is read no further until more come, and to its end on close.
         crf: libx264 constant rate factor, 0 (lossless) to 51 (worst); 18-23 is visually good.
         preset: libx264 speed preset, one of :data:`X264_PRESETS`.
+        color: the colour tags written, and the matrix RGB frames are converted with
+            (:class:`~talkinghead.media.yuv.ColorTags`; a dubbed video keeps its source's).
 
     Raises:
         ValueError: odd or non-positive size, fps <= 0, crf out of range, unknown preset,
@@ -103,6 +103,7 @@ class VideoWriter:
         speech: Speech | AudioTrack | ArrayTrack | None = None,
         crf: int = 20,
         preset: str = "veryfast",
+        color: ColorTags = BT709,
     ) -> None:
         import av
 
@@ -147,12 +148,12 @@ class VideoWriter:
             self._tmp.unlink(missing_ok=True)
             raise InputError(f"{self.path}: cannot create the output file ({one_line(e)})") from e
         try:
-            self._setup_streams(crf, preset, track)
+            self._setup_streams(crf, preset, track, color)
         except BaseException:
             self.abort()
             raise
 
-    def _setup_streams(self, crf: int, preset: str, track: AudioTrack | ArrayTrack | None) -> None:
+    def _setup_streams(self, crf: int, preset: str, track: AudioTrack | ArrayTrack | None, color: ColorTags) -> None:
         import av
         from av.video.reformatter import VideoReformatter
 
@@ -162,10 +163,9 @@ class VideoWriter:
         cc = vs.codec_context
         cc.time_base = 1 / self._rate
         cc.thread_count = 0  # libx264 picks (about 1.5 x cores, frame threads)
-        cc.colorspace = _AVCOL_BT709
-        cc.color_primaries = _AVCOL_BT709
-        cc.color_trc = _AVCOL_BT709
-        cc.color_range = _AVCOL_RANGE_MPEG
+        cc.colorspace, cc.color_range = color.colorspace, color.color_range
+        cc.color_primaries, cc.color_trc = color.primaries, color.trc
+        self._color = color
         cc.options = {"crf": str(int(crf)), "preset": preset}
         self._vstream = vs
         self._vtb = 1 / self._rate
@@ -201,26 +201,36 @@ class VideoWriter:
         """Number of video frames written so far."""
         return self._frames
 
-    def write(self, frame: np.ndarray) -> None:
+    def write(self, frame: np.ndarray | av.VideoFrame) -> None:
         """Append one video frame, shown at ``frames_written / fps`` seconds.
 
         Args:
-            frame: uint8 ``[height, width, 3]`` RGB (the ``size`` given at open).
+            frame: uint8 ``[height, width, 3]`` RGB (the ``size`` given at open; converted with
+                ``color``'s matrix), or a yuv420p ``av.VideoFrame`` of that size, encoded as it is
+                (its pixels in ``color``'s terms; :mod:`talkinghead.media.yuv`; it is changed: its
+                timestamp is set).
 
         Raises:
-            ValueError: wrong shape or dtype, or the writer is closed.
+            ValueError: wrong shape, dtype or pixel format, or the writer is closed.
         """
         import av
 
         if self._closed:
             raise ValueError(f"{self.path}: VideoWriter is closed")
-        a = np.asarray(frame)
-        if a.dtype != np.uint8 or a.shape != (self.height, self.width, 3):
-            raise ValueError(f"frame must be uint8 [{self.height}, {self.width}, 3] RGB, got {a.dtype} {list(a.shape)}")
-        rgb = av.VideoFrame.from_ndarray(np.ascontiguousarray(a), format="rgb24")
-        yuv = self._reformatter.reformat(
-            rgb, format="yuv420p", dst_colorspace="ITU709", dst_color_range="MPEG", threads=1
-        )
+        if isinstance(frame, av.VideoFrame):
+            if frame.format.name != "yuv420p" or (frame.height, frame.width) != (self.height, self.width):
+                raise ValueError(f"frame must be yuv420p {self.width}x{self.height}, got {frame.format.name} "
+                                 f"{frame.width}x{frame.height}")
+            yuv = frame
+            yuv.pict_type = 0  # a decoded key frame must not force one here
+        else:
+            a = np.asarray(frame)
+            if a.dtype != np.uint8 or a.shape != (self.height, self.width, 3):
+                raise ValueError(f"frame must be uint8 [{self.height}, {self.width}, 3] RGB, got {a.dtype} {list(a.shape)}")
+            rgb = av.VideoFrame.from_ndarray(np.ascontiguousarray(a), format="rgb24")
+            yuv = self._reformatter.reformat(
+                rgb, format="yuv420p", dst_colorspace=self._color.matrix, dst_color_range="MPEG", threads=1
+            )
         yuv.pts = self._frames
         yuv.time_base = self._vtb
         self._mux(self._vstream.encode(yuv))
