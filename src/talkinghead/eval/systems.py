@@ -166,8 +166,11 @@ def _dub_frames(src: Reference | Pair, config: EvalConfig, t0: float) -> tuple[I
     training split on s1 clips, else from the video's own frames at least :data:`DUB_HOLDOUT_S` away."""
     from dataclasses import replace
 
-    from talkinghead.dubbing import Dubber
+    from talkinghead.dubbing import Dubber, dub_rate
     from talkinghead.eval.reference import Pair
+    from talkinghead.media.video import probe_video
+    from talkinghead.media.yuv import to_rgb
+    from talkinghead.motion.rules import num_video_frames
     from talkinghead.pipeline import GenerateConfig, analyse_speech
     from talkinghead.render.interior import load_bank
 
@@ -175,10 +178,15 @@ def _dub_frames(src: Reference | Pair, config: EvalConfig, t0: float) -> tuple[I
         raise InputError(f"{src.clip.name}: no video to dub")
     s1 = src.clip.set in DUB_S1_SETS
     bank = replace(load_bank(), exact=True) if s1 else None
-    dubber = Dubber(src.clip.dub_video or src.clip.video, GenerateConfig(motion="learned", seed=config.seed),
-                    bank=bank, holdout_s=None if s1 else DUB_HOLDOUT_S)
+    video = src.clip.dub_video or src.clip.video
+    info = probe_video(video)
+    # As `dub` reads it: no more frames than the speech needs (then the frames pass through as decoded).
+    needed = num_video_frames(src.speech.duration_s, dub_rate(info))
+    dubber = Dubber(video, GenerateConfig(motion="learned", seed=config.seed), bank=bank,
+                    holdout_s=None if s1 else DUB_HOLDOUT_S, max_frames=needed, info=info)
     motion = dubber.motion(analyse_speech(src.speech, src.clip.transcript, "auto"))
-    return dubber.frames(motion), time.perf_counter() - t0
+    frames = (f if isinstance(f, np.ndarray) else to_rgb(f) for f in dubber.frames(motion))
+    return frames, time.perf_counter() - t0
 
 
 @functools.lru_cache(maxsize=2)

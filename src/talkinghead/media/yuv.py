@@ -95,6 +95,11 @@ def copy_frame(frame: av.VideoFrame) -> av.VideoFrame:
     return out
 
 
+def to_rgb(frame: av.VideoFrame) -> np.ndarray:
+    """A whole frame as uint8 ``[H, W, 3]`` RGB, converted as :func:`~talkinghead.media.video.read_video` converts."""
+    return frame.reformat(format="rgb24", threads=1).to_ndarray()
+
+
 def even_box(box: tuple[int, int, int, int], size: tuple[int, int]) -> tuple[int, int, int, int]:
     """``(x0, y0, x1, y1)`` grown to even corners inside an image of even ``(height, width)``."""
     x0, y0, x1, y1 = box
