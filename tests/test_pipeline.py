@@ -107,3 +107,24 @@ def test_analysis_falls_back_to_this_process_when_the_second_one_is_lost(demo, m
         aside = analysis(StageTimes())
     assert "runs in this process" in caplog.text
     np.testing.assert_array_equal(aside.features.energy, analyse_speech(speech, None, "acoustic").features.energy)
+
+
+def test_once_the_analysis_is_taken_nothing_holds_the_speech(demo) -> None:
+    """generate lets the speech go before rendering (230 MB an hour); the analysis' context and its
+    second process must not keep it alive for the rest of the run."""
+    import gc
+    import weakref
+
+    from talkinghead.pipeline import StageTimes, analysis_aside
+    from talkinghead.types import Speech
+
+    _, demo_speech = demo
+    speech = Speech(samples=demo_speech.samples.copy(), sample_rate=demo_speech.sample_rate)
+    gone = weakref.ref(speech)
+    with analysis_aside(speech, None, "acoustic") as analysis:
+        del speech
+        result = analysis(StageTimes())
+        assert gone() is result.speech  # given back with the result
+        result = None
+        gc.collect()
+        assert gone() is None  # ... and held by nothing else while the block still runs

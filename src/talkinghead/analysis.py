@@ -153,21 +153,25 @@ def analysis_aside(speech: Speech, transcript: str | None, mode: str, known: Pho
         InputError: as :func:`analyse_speech` (re-raised from the child, when the function is called).
     ``started``: a child from :func:`start_analysis` (started early, warmed up) to send the call to.
     The child is ended when the block is left, called or not; where no second process can be
-    started the analysis runs in this process when the function is called.
+    started the analysis runs in this process when the function is called. Once the result is
+    taken nothing here holds the speech any more (the caller may drop it: 230 MB an hour).
     """
     from talkinghead.aside import Aside
+
+    held = {"speech": speech}  # given back with the result and then let go: long speech is large
 
     def result(times: StageTimes) -> Analysis:
         features, active, phones, seconds = child.result_or_here()
         for stage, dt in seconds.items():
             times.add(stage, dt)
-        return Analysis(speech=speech, features=features, active=active, phones=phones)
+        return Analysis(speech=held.pop("speech"), features=features, active=active, phones=phones)
 
     child = started if started is not None else \
         Aside(_analyse_parts, speech, transcript, mode, known, processes, what="speech analysis")
     try:
         if started is not None:
             child.call(speech, transcript, mode, known, processes)
+        del speech
         yield result
     finally:
         child.close()

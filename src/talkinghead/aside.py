@@ -141,12 +141,15 @@ class Aside:
         return value
 
     def result_or_here(self) -> Any:
-        """:meth:`result`, or, where the child is lost (:class:`WorkerLost`), the call run in this process."""
+        """:meth:`result`, or, where the child is lost (:class:`WorkerLost`), the call run in this process
+        (once: the arguments are let go afterwards)."""
         try:
             return self.result()
         except WorkerLost as e:
             log.warning("%s runs in this process (%s)", self._what, e)
             return self._fn(*self._args)
+        finally:
+            self._args = ()  # kept only for this fallback: let large arguments go
 
     def close(self) -> None:
         """End the child if it is still running (its result is dropped)."""
