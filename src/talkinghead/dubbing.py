@@ -368,8 +368,8 @@ def dub(video: str | os.PathLike[str], audio: str | os.PathLike[str], output: st
     """
     from talkinghead.media.audio import AudioTrack, load_speech
     from talkinghead.media.encode import write_video
-    from talkinghead.media.yuv import BT709
     from talkinghead.media.video import probe_video
+    from talkinghead.media.yuv import BT709
     from talkinghead.pipeline import analysis_aside, check_output, times_merge
 
     output = check_output(output, video, audio)
