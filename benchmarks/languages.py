@@ -1,6 +1,7 @@
 """Do mouths move in time with speech in every language? Rendered check, no ground truth needed.
 
     python benchmarks/languages.py [--out reports/languages] [--systems auto,learned-nophones,rules-nophones] [--size 256]
+        [--clips whisper_jfk.flac,...] [--runs]
 
 For each speech clip in ../shared/data/audio (8 languages), animate the demo portrait with no
 transcript, track the output with MediaPipe and report:
@@ -13,7 +14,8 @@ transcript, track the output with MediaPipe and report:
   only (real speakers: about 0.4-0.6 on GRID, 0.1-0.4 in interviews; much higher means the
   mouth merely follows loudness), never a score to maximise;
 
-plus which phone source the pipeline used, and a contact sheet per clip (``sheet_CLIP.png``:
+plus which phone source the pipeline used (``--runs``: each voiced stretch's time and widest
+opening too; ``--clips``: only these files), and a contact sheet per clip (``sheet_CLIP.png``:
 frames at evenly spaced times, the mouth zoomed 2x below each). Writes languages.json and
 languages.md.
 """
@@ -68,6 +70,8 @@ def main() -> None:
     ap.add_argument("--systems", default=",".join(SYSTEMS))
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--sheet-frames", type=int, default=8)
+    ap.add_argument("--clips", default="", help="comma-separated file names (default: all)")
+    ap.add_argument("--runs", action="store_true", help="print each voiced stretch and its widest opening")
     args = ap.parse_args()
     from importlib import resources
 
@@ -86,7 +90,10 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     rows = []
+    wanted = {c.strip() for c in args.clips.split(",") if c.strip()}
     for clip in sorted((DATA / "audio").iterdir()):
+        if wanted and clip.name not in wanted:
+            continue
         speech = load_speech(clip)
         row: dict[str, object] = {"clip": clip.name, "seconds": round(speech.duration_s, 2)}
         sheets = []
@@ -99,7 +106,11 @@ def main() -> None:
             loud = M.loudness_envelope(speech.samples, speech.sample_rate, seq.fps, len(opening))
             pauses = pause_frames(speech, seq.fps, len(opening))
             runs = voiced_runs(analysis.features.f0, analysis.features.frame_rate, seq.fps)
-            opened = [bool(np.nanmax(opening[a:b]) > M.CLOSED_OPENING) for a, b in runs if b > a and a < len(opening)]
+            widest = [(a, b, float(np.nanmax(opening[a:b]))) for a, b in runs if b > a and a < len(opening)]
+            opened = [w > M.CLOSED_OPENING for _, _, w in widest]
+            if args.runs:
+                print(f"{clip.name} {m}: " + ", ".join(f"{a / seq.fps:.2f}-{b / seq.fps:.2f} s {w:.3f}"
+                                                       for a, b, w in widest), flush=True)
             row[m] = {"phones": analysis.phones.source, "motion": seq.source,
                       "pauses_closed": pause_closed(opening, pauses),
                       "voiced_opened": float(np.mean(opened)) if opened else None,
