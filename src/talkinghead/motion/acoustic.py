@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from talkinghead.motion.filters import gaussian_filter1d, maximum_filter1d
 from talkinghead.motion.rig import AU_NAMES
 from talkinghead.types import AudioFeatures
 
@@ -58,8 +59,6 @@ def jaw_gain(features: AudioFeatures, active: np.ndarray, fps: float, num_frames
     Returns:
         float32 ``[F]`` in [0.55, 1.2]: quieter speech opens the jaw less, louder more.
     """
-    from scipy.ndimage import gaussian_filter1d  # imported on first use: 0.3 s of start-up
-
     loud = gaussian_filter1d(loudness(features, active), 5.0)
     g = 0.55 + 0.65 * loud
     return resample_curve(g, features.frame_rate, fps, num_frames)
@@ -77,8 +76,6 @@ def acoustic_to_au(features: AudioFeatures, active: np.ndarray, fps: float, num_
     Returns:
         float32 ``[F, K]`` AU coefficients in [0, 1], :data:`~talkinghead.motion.rig.AU_NAMES` order.
     """
-    from scipy.ndimage import gaussian_filter1d, maximum_filter1d  # imported on first use: 0.3 s of start-up
-
     rate = features.frame_rate
     loud = loudness(features, active)
     act = gaussian_filter1d(active.astype(np.float64), 3.0)

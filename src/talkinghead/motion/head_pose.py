@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from talkinghead.motion.acoustic import loudness, resample_curve
+from talkinghead.motion.filters import gaussian_filter1d
 from talkinghead.types import AudioFeatures
 
 #: Stationary standard deviation of the wander, degrees (pitch, yaw, roll).
@@ -45,8 +46,6 @@ def prosody_head_pose(
         float32 ``[F, 6]``: pitch, yaw, roll (degrees, relative to the portrait's pose) and
         tx, ty, tz (IOD units). Mean-reverting: no drift over long audio.
     """
-    from scipy.ndimage import gaussian_filter1d  # imported on first use: 0.3 s of start-up
-
     out = np.zeros((num_frames, 6), np.float32)
     if scale <= 0 or num_frames == 0:
         return out
@@ -79,8 +78,6 @@ def prosody_head_pose(
 
 def brow_raise(features: AudioFeatures, fps: float, num_frames: int) -> np.ndarray:
     """Eyebrow raise on pitch accents (high F0 relative to the speaker), float32 ``[F]`` in [0, 0.6]."""
-    from scipy.ndimage import gaussian_filter1d  # imported on first use: 0.3 s of start-up
-
     f0 = features.f0.astype(np.float64)
     voiced = f0 > 0
     if voiced.sum() <= 10:

@@ -52,7 +52,6 @@ def load_motion_model(config: GenerateConfig) -> None:
     from talkinghead.motion.learned import LearnedMotion, learned_available
 
     importlib.import_module("talkinghead.motion.rules")  # head pose and blinks
-    importlib.import_module("scipy.ndimage")  # their smoothing, imported where first used (0.3 s)
     if motion_model(config) == "learned" and learned_available():
         try:
             LearnedMotion.from_file()

@@ -131,12 +131,9 @@ class StreamingMotion:
     def warm_up(self) -> None:
         """Load and run everything once on silence (imports, the graph's first run), so the first
         real frames are not late; the stream's state is unchanged."""
-        import importlib
-
         from talkinghead.audio.features import compute_features, speech_activity
         from talkinghead.motion.learned import content_features, dynamics_features, frame_index
 
-        importlib.import_module("scipy.ndimage")  # the head pose's smoothing, imported where first used
         f = compute_features(Speech(np.zeros(STREAM_RATE // 2, np.float32), STREAM_RATE))
         active = speech_activity(f)
         index = frame_index(5, self.fps, f.num_frames, FEATURE_RATE)
