@@ -48,8 +48,8 @@ def main() -> None:
             true, made = offset_opening(clip.offsets), offset_opening(learned_offsets(model, clip))
             for a, b in voiced_runs(clip.features.f0, clip.features.frame_rate, clip.fps):
                 if a < min(len(true), len(made)):
-                    real.append(float(true[a:b].max()))
-                    pred.append(float(made[a:b].max()))
+                    real.append(float(np.nanmax(true[a:b])))
+                    pred.append(float(np.nanmax(made[a:b])))
         r, p = np.array(real), np.array(pred)
         rows.append({"data": d, "voiced_runs": len(r), "real_opened": float(np.mean(r > CLOSED_OPENING)),
                      "learned_opened": float(np.mean(p > CLOSED_OPENING)),

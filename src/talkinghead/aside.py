@@ -146,10 +146,12 @@ class Aside:
         try:
             return self.result()
         except WorkerLost as e:
+            if self._args is None:
+                raise RuntimeError(f"{self._what}: the result was already taken") from e
             log.warning("%s runs in this process (%s)", self._what, e)
             return self._fn(*self._args)
         finally:
-            self._args = ()  # kept only for this fallback: let large arguments go
+            self._args = None  # kept only for this fallback: let large arguments go
 
     def close(self) -> None:
         """End the child if it is still running (its result is dropped)."""

@@ -91,7 +91,8 @@ def _jpeg(frame: np.ndarray) -> bytes:
 class _Frames:
     """The video's frames in the order dubbing asks for them: decoded from the file again (on a
     second thread) while they go forward, from JPEG copies held in memory (about 100 KB a 720p
-    frame) where they go back (a video shorter than the speech plays back and forth).
+    frame) from the first step back on (a video shorter than the speech plays back and forth).
+    Without ``yuv``, held copies are used from the start where there are any.
 
     Args:
         video, fps: the file and the rate it was read at.
@@ -105,6 +106,7 @@ class _Frames:
         self.video, self.fps, self.count, self.held, self.yuv = video, fps, count, held, yuv
         self._stream: Iterator[np.ndarray] | None = None
         self._next = 0
+        self._back = False  # asked for an earlier frame once
 
     def __len__(self) -> int:
         return self.count
@@ -115,10 +117,12 @@ class _Frames:
         from talkinghead.media.prefetch import prefetched
         from talkinghead.media.video import read_decoded, read_video
 
-        if self.held is None and i < self._next:  # going back: hold every frame from now on
+        if i < self._next:  # going back: from the held copies from now on (made now if there are none)
+            self._back = True
             self.close()
-            self.held = [_jpeg(f) for f in islice(read_video(self.video, fps=self.fps), self.count)]
-        if self.held is not None:
+            if self.held is None:
+                self.held = [_jpeg(f) for f in islice(read_video(self.video, fps=self.fps), self.count)]
+        if self.held is not None and (self._back or not self.yuv):
             return cv2.cvtColor(cv2.imdecode(np.frombuffer(self.held[i], np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
         if self._stream is None:
             frames = read_decoded(self.video, fps=self.fps) if self.yuv else read_video(self.video, fps=self.fps)
@@ -294,7 +298,7 @@ class Dubber:
         """The dubbed frames, one per frame of ``motion``, at :attr:`output_size`: uint8 ``[H, W, 3]``
         RGB, or where the file's frames pass through (:attr:`color` set), yuv420p ``av.VideoFrame``
         copies of them changed only where the face moves (:mod:`talkinghead.media.yuv`)."""
-        from talkinghead.media.yuv import copy_frame
+        from talkinghead.media.yuv import copy_frame, to_rgb
         from talkinghead.render.interior import fit_interior
         from talkinghead.render.reanimate import reanimate
 
@@ -304,6 +308,9 @@ class Dubber:
                 i, src, tgt = self.target(k, motion)
                 frame = self.video_frames[i]
                 interior = partial(fit_interior, self.banks[self.bank_of[i]], skin=self.skin[i])
+                if not isinstance(frame, np.ndarray) and (frame.format.name != "yuv420p"
+                                                          or (frame.width, frame.height) != (w, h)):
+                    frame = to_rgb(frame)  # the stream changed format or size part-way: through RGB
                 if not isinstance(frame, np.ndarray):
                     out = copy_frame(frame)
                     if self.weight[i] > 0:
@@ -393,6 +400,7 @@ def dub(video: str | os.PathLike[str], audio: str | os.PathLike[str], output: st
         dubber = Dubber(video, config, bank=bank, holdout_s=holdout_s, progress=progress, max_frames=needed, info=info)
         times = times_merge(times, dubber.times)
         motion = dubber.motion(analysis(times), model)
+    del speech  # the sound streams from the file: long speech is not held while the frames are made
     with progress_bar(progress, motion.num_frames, "dubbing") as bar, AudioTrack(audio) as sound:
         write_video(dubber.frames(motion), motion.fps, dubber.output_size, sound, output, times.add,
                     bar.update if bar is not None else None, color=dubber.color or BT709)

@@ -70,6 +70,8 @@ def test_decoded_frames_are_written_as_they_are_with_the_sources_tags(grid_video
     with av.open(str(out)) as c:
         cc = c.streams.video[0].codec_context
         assert int(cc.colorspace) == 2 and int(cc.color_range) in (0, 1)  # untagged, limited range (the default)
+    with pytest.raises(ValueError, match="colour tags"):
+        VideoWriter(tmp_path / "full.mp4", 25.0, (64, 64), color=ColorTags(1, 2, 1, 1))  # full range: not ours to write
     with pytest.raises(ValueError, match="yuv420p"):
         with VideoWriter(tmp_path / "bad.mp4", 25.0, (64, 64)) as w:
             w.write(av.VideoFrame(64, 48, "yuv420p"))

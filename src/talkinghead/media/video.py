@@ -12,7 +12,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from talkinghead.media.files import one_line
+from talkinghead.media.writer import VideoWriter
 from talkinghead.types import InputError
+
+__all__ = ["VideoInfo", "VideoWriter", "ensure_distinct", "probe_video", "read_decoded", "read_video"]
 
 if TYPE_CHECKING:
     import av

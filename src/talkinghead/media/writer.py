@@ -89,7 +89,8 @@ class VideoWriter:
             (:class:`~talkinghead.media.yuv.ColorTags`; a dubbed video keeps its source's).
 
     Raises:
-        ValueError: odd or non-positive size, fps <= 0, crf out of range, unknown preset,
+        ValueError: odd or non-positive size, fps <= 0, crf out of range, unknown preset, colour tags
+            other than limited range with a BT.601 / BT.709 / unspecified matrix,
             speech samples that are not 1-D or a non-positive speech sample rate.
         InputError: the output path is a directory, its directory does not exist or is not
             writable (at open); the file cannot be written (at close: disk full...).
@@ -119,6 +120,8 @@ class VideoWriter:
             raise ValueError(f"crf must be in [0, 51], got {crf!r}")
         if preset not in X264_PRESETS:
             raise ValueError(f"unknown libx264 preset {preset!r}; use one of {', '.join(X264_PRESETS)}")
+        if not color.writable:
+            raise ValueError(f"colour tags {color} cannot be written: limited range and a BT.601 or BT.709 matrix only")
         track = speech
         if isinstance(speech, Speech):
             if np.ndim(speech.samples) != 1:

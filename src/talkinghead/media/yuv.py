@@ -14,7 +14,7 @@ rotation, even size, a BT.601 or BT.709 matrix; other files go through RGB as be
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -42,6 +42,12 @@ class ColorTags:
     color_range: int = _AVCOL_RANGE_MPEG
     primaries: int = 1
     trc: int = 1
+
+    @property
+    def writable(self) -> bool:
+        """Whether talkinghead converts to these tags (limited range; BT.709, BT.601 or unspecified matrix)."""
+        return self.color_range in (_AVCOL_RANGE_UNSPECIFIED, _AVCOL_RANGE_MPEG) and self.colorspace in (
+            _AVCOL_SPC_BT709, _AVCOL_SPC_UNSPECIFIED, _AVCOL_SPC_BT470BG, _AVCOL_SPC_SMPTE170M)
 
     @property
     def matrix(self) -> int:
@@ -72,11 +78,8 @@ def passthrough_color(path: str | os.PathLike[str]) -> ColorTags | None:
         frames.close()  # type: ignore[attr-defined]
     if f is None or f.format.name != "yuv420p" or f.width % 2 or f.height % 2 or round(f.rotation / 90.0) % 4:
         return None
-    if int(f.color_range) not in (_AVCOL_RANGE_UNSPECIFIED, _AVCOL_RANGE_MPEG):
-        return None
-    if int(f.colorspace) not in (_AVCOL_SPC_BT709, _AVCOL_SPC_UNSPECIFIED, _AVCOL_SPC_BT470BG, _AVCOL_SPC_SMPTE170M):
-        return None
-    return ColorTags(int(f.colorspace), _AVCOL_RANGE_MPEG, int(f.color_primaries), int(f.color_trc))
+    tags = ColorTags(int(f.colorspace), int(f.color_range), int(f.color_primaries), int(f.color_trc))
+    return replace(tags, color_range=_AVCOL_RANGE_MPEG) if tags.writable else None
 
 
 def planes(frame: av.VideoFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -133,10 +136,12 @@ def paste_rgb(frame: av.VideoFrame, box: tuple[int, int, int, int], before: np.n
     import cv2
 
     # Any channel changed: the channels' absolute differences summed (saturating, so never 0 unless all are).
+    x0, y0, x1, y1 = box
+    if x0 % 2 or y0 % 2 or x1 % 2 or y1 % 2 or after.shape != before.shape or after.shape[:2] != (y1 - y0, x1 - x0):
+        raise ValueError(f"paste_rgb: the box {box} must have even corners and the regions its size")
     changed = cv2.transform(cv2.absdiff(after, before), np.ones((1, 3), np.float32))
     if not cv2.countNonZero(changed):
         return
-    x0, y0, x1, y1 = box
     h, w = changed.shape
     rgb = av.VideoFrame.from_ndarray(np.ascontiguousarray(after), format="rgb24")
     new = rgb.reformat(format="yuv420p", dst_colorspace=color.matrix, dst_color_range="MPEG", threads=1)
