@@ -1,6 +1,6 @@
 """Whole-process speed of this tree beside another commit's, in one run, as a user times it.
 
-    python benchmarks/side_by_side.py --baseline e923c2b --repeats 3 --out reports/side_by_side
+    python benchmarks/side_by_side.py --baseline e923c2b --repeats 3 --out reports/side_by_side [--jobs dub,1 s]
 
 The baseline is checked out into a temporary git worktree and run from its own sources
 (``PYTHONPATH``) with this environment's packages; each job runs alternately on the baseline and
@@ -13,7 +13,8 @@ Jobs (the demo portrait, 512² unless said):
 - a 1 s cut of the demo speech (for the fixed cost of a run), and ``talkinghead --help``;
 - ``dub`` of a 1280x720 video with 30 s of speech (made by ``benchmarks/dub_speed.py``).
 
-Writes ``side_by_side.json`` and ``side_by_side.md`` (wall s, RTF, CPU s, peak RSS).
+``--jobs`` keeps the jobs whose names contain one of the given words. Writes ``side_by_side.json``
+and ``side_by_side.md`` (wall s, RTF, CPU s, peak RSS).
 """
 
 from __future__ import annotations
@@ -65,7 +66,9 @@ def main() -> None:
     ap.add_argument("--baseline", required=True, help="git revision to compare with")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", default="reports/side_by_side")
+    ap.add_argument("--jobs", default="", help="comma-separated parts of job names to run (default: all)")
     args = ap.parse_args()
+    keep = [w.strip() for w in args.jobs.split(",") if w.strip()]
     here = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp) / "baseline"
@@ -73,7 +76,7 @@ def main() -> None:
         try:
             trees = {"baseline": base / "src", "this": ROOT / "src"}
             runs: dict[str, dict[str, list[tuple[float, float, float]]]] = {}
-            listed = jobs(Path(tmp))
+            listed = [j for j in jobs(Path(tmp)) if not keep or any(w in j[0] for w in keep)]
             for k in range(args.repeats):
                 for name, _, cli_args in listed:
                     for which, src in trees.items():
@@ -90,8 +93,8 @@ def main() -> None:
     rows, lines = [], [
         f"Machine: {machine()['cpu']}, {machine()['cores']} cores; this tree {here} vs {args.baseline}; "
         f"median of {args.repeats}, whole process", "",
-        "| job | wall s before | wall s now | RTF before | RTF now | CPU s now | peak MiB before | peak MiB now |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| job | wall s before | wall s now | RTF before | RTF now | CPU s before | CPU s now | peak MiB before | peak MiB now |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, seconds, _ in listed:
         med = {w: np.median(np.array(runs[name][w]), axis=0) for w in ("baseline", "this")}
@@ -99,7 +102,7 @@ def main() -> None:
         rows.append({"job": name, "audio_s": seconds, **{f"{w}_{q}": round(float(med[w][i]), 3)
                      for w in med for i, q in enumerate(("wall_s", "cpu_s", "peak_mib"))}})
         lines.append(f"| {name} | {med['baseline'][0]:.2f} | {med['this'][0]:.2f} | {rtf['baseline']} | {rtf['this']} | "
-                     f"{med['this'][1]:.1f} | {med['baseline'][2]:.0f} | {med['this'][2]:.0f} |")
+                     f"{med['baseline'][1]:.1f} | {med['this'][1]:.1f} | {med['baseline'][2]:.0f} | {med['this'][2]:.0f} |")
     (out / "side_by_side.json").write_text(json.dumps({"this": here, "baseline": args.baseline, "machine": machine(),
                                                        "repeats": args.repeats, "jobs": rows}, indent=1) + "\n")
     (out / "side_by_side.md").write_text("\n".join(lines) + "\n")
