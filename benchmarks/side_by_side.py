@@ -31,7 +31,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
-CLI = "import sys; from talkinghead.cli import app; sys.exit(app())"
+CLI = "import sys; import talkinghead.cli as c; sys.exit(getattr(c, 'run', c.app)())"  # as the command runs (older trees: app)
 
 
 def jobs(work: Path) -> list[tuple[str, float, list[str]]]:

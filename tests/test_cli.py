@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -80,3 +81,29 @@ def test_fit_on_too_little_footage_writes_the_person_and_says_why_the_motion_was
     assert "note: motion not fine-tuned: too little footage" in r.stderr
     assert json.loads(r.stdout.strip().splitlines()[-1])["motion"] == "shipped model (not fine-tuned)"
     assert load_person(out).motion_onnx is None
+
+
+def test_the_command_ends_at_once_after_writing_and_the_file_is_whole(tmp_path) -> None:
+    """``python -m talkinghead`` (as the ``talkinghead`` command) leaves by ``os._exit`` once the video
+    is written: the file must be complete, with its sound; other commands exit the usual way."""
+    import subprocess
+
+    from talkinghead.eval.speed import cut_audio
+    from talkinghead.media.video import probe_video
+
+    assets = Path(__file__).resolve().parents[1] / "src" / "talkinghead" / "assets"
+    one = cut_audio(str(assets / "jfk.flac"), 1.5, str(tmp_path))
+    out = tmp_path / "out.mp4"
+    r = subprocess.run([sys.executable, "-m", "talkinghead", "generate", str(assets / "astronaut.png"), one, "-o", str(out),
+                        "--size", "128", "--phones", "acoustic"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "wrote" in r.stderr
+    info = probe_video(out)
+    assert info.has_audio and abs(info.duration_s - 1.5) < 0.1 and info.num_frames >= 37
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary file left
+    v = subprocess.run([sys.executable, "-m", "talkinghead", "--version"], capture_output=True, text=True, timeout=60)
+    assert v.returncode == 0 and v.stdout.strip()
+    bad = subprocess.run([sys.executable, "-m", "talkinghead", "generate", str(assets / "astronaut.png"),
+                          str(tmp_path / "missing.wav"), "-o", str(tmp_path / "x.mp4")], capture_output=True, text=True,
+                         timeout=120)
+    assert bad.returncode != 0 and not (tmp_path / "x.mp4").exists()

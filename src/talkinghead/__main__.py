@@ -1,7 +1,5 @@
 """``python -m talkinghead``: the command line (the same as the ``talkinghead`` command)."""
 
-import sys
+from talkinghead.cli import run
 
-from talkinghead.cli import app
-
-sys.exit(app())
+run()
