@@ -60,6 +60,14 @@ def dub_rate(info: VideoInfo) -> float:
     return float(np.clip(info.fps, 1.0, 60.0))
 
 
+def frames_needed(duration_s: float, info: VideoInfo) -> int:
+    """How many of the video's frames a dub of ``duration_s`` seconds of speech shows (its motion's
+    frame count at :func:`dub_rate`): the most :class:`Dubber` needs to read (``max_frames``)."""
+    from talkinghead.motion.rules import num_video_frames
+
+    return num_video_frames(duration_s, dub_rate(info))
+
+
 def lower_face_weight() -> np.ndarray:
     """How much each landmark follows the new speech, float32 ``[478]``: 1 from the upper lip down, 0 above the nose tip."""
     from talkinghead.face.regions import canonical_mesh, smoothstep
@@ -307,19 +315,19 @@ class Dubber:
             for k in range(motion.num_frames):
                 i, src, tgt = self.target(k, motion)
                 frame = self.video_frames[i]
-                interior = partial(fit_interior, self.banks[self.bank_of[i]], skin=self.skin[i])
                 if not isinstance(frame, np.ndarray) and (frame.format.name != "yuv420p"
                                                           or (frame.width, frame.height) != (w, h)):
                     frame = to_rgb(frame)  # the stream changed format or size part-way: through RGB
-                if not isinstance(frame, np.ndarray):
-                    out = copy_frame(frame)
-                    if self.weight[i] > 0:
-                        self._reanimate_yuv(out, src, tgt, interior)
-                    yield out
-                    continue
+                passed = not isinstance(frame, np.ndarray)
+                if passed:
+                    frame = copy_frame(frame)
                 if self.weight[i] > 0:
-                    frame = reanimate(frame, src, tgt, interior)
-                yield np.ascontiguousarray(frame[:h, :w])
+                    interior = partial(fit_interior, self.banks[self.bank_of[i]], skin=self.skin[i])
+                    if passed:
+                        self._reanimate_yuv(frame, src, tgt, interior)
+                    else:
+                        frame = reanimate(frame, src, tgt, interior)
+                yield frame if passed else np.ascontiguousarray(frame[:h, :w])
         finally:
             self.video_frames.close()
 
@@ -392,9 +400,7 @@ def dub(video: str | os.PathLike[str], audio: str | os.PathLike[str], output: st
         from talkinghead.person.model import person_bank, person_motion
 
         bank, model = person_bank(person), person_motion(person)
-    from talkinghead.motion.rules import num_video_frames
-
-    needed = num_video_frames(speech.duration_s, dub_rate(info))  # the motion's frame count
+    needed = frames_needed(speech.duration_s, info)
     # The speech is analysed (recognition: ~0.2 RTF) in a second process while the face is tracked.
     with analysis_aside(speech, transcript, config.phones) as analysis:
         dubber = Dubber(video, config, bank=bank, holdout_s=holdout_s, progress=progress, max_frames=needed, info=info)

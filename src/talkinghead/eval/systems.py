@@ -166,11 +166,10 @@ def _dub_frames(src: Reference | Pair, config: EvalConfig, t0: float) -> tuple[I
     training split on s1 clips, else from the video's own frames at least :data:`DUB_HOLDOUT_S` away."""
     from dataclasses import replace
 
-    from talkinghead.dubbing import Dubber, dub_rate
+    from talkinghead.dubbing import Dubber, frames_needed
     from talkinghead.eval.reference import Pair
     from talkinghead.media.video import probe_video
     from talkinghead.media.yuv import to_rgb
-    from talkinghead.motion.rules import num_video_frames
     from talkinghead.pipeline import GenerateConfig, analyse_speech
     from talkinghead.render.interior import load_bank
 
@@ -181,9 +180,9 @@ def _dub_frames(src: Reference | Pair, config: EvalConfig, t0: float) -> tuple[I
     video = src.clip.dub_video or src.clip.video
     info = probe_video(video)
     # As `dub` reads it: no more frames than the speech needs (then the frames pass through as decoded).
-    needed = num_video_frames(src.speech.duration_s, dub_rate(info))
     dubber = Dubber(video, GenerateConfig(motion="learned", seed=config.seed), bank=bank,
-                    holdout_s=None if s1 else DUB_HOLDOUT_S, max_frames=needed, info=info)
+                    holdout_s=None if s1 else DUB_HOLDOUT_S, max_frames=frames_needed(src.speech.duration_s, info),
+                    info=info)
     motion = dubber.motion(analyse_speech(src.speech, src.clip.transcript, "auto"))
     frames = (f if isinstance(f, np.ndarray) else to_rgb(f) for f in dubber.frames(motion))
     return frames, time.perf_counter() - t0

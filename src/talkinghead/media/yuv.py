@@ -119,7 +119,7 @@ def region_rgb(frame: av.VideoFrame, box: tuple[int, int, int, int], color: Colo
     for dst, src, k in zip(planes(sub), planes(frame), (1, 2, 2)):
         dst[:] = src[y0 // k:y1 // k, x0 // k:x1 // k]
     sub.colorspace = color.colorspace
-    return sub.reformat(format="rgb24", threads=1).to_ndarray()
+    return to_rgb(sub)
 
 
 def paste_rgb(frame: av.VideoFrame, box: tuple[int, int, int, int], before: np.ndarray, after: np.ndarray,
@@ -135,10 +135,10 @@ def paste_rgb(frame: av.VideoFrame, box: tuple[int, int, int, int], before: np.n
     import av
     import cv2
 
-    # Any channel changed: the channels' absolute differences summed (saturating, so never 0 unless all are).
     x0, y0, x1, y1 = box
     if x0 % 2 or y0 % 2 or x1 % 2 or y1 % 2 or after.shape != before.shape or after.shape[:2] != (y1 - y0, x1 - x0):
         raise ValueError(f"paste_rgb: the box {box} must have even corners and the regions its size")
+    # Any channel changed: the channels' absolute differences summed (saturating, so never 0 unless all are).
     changed = cv2.transform(cv2.absdiff(after, before), np.ones((1, 3), np.float32))
     if not cv2.countNonZero(changed):
         return

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from talkinghead.motion.acoustic import loudness, resample_curve
-from talkinghead.motion.filters import gaussian_filter1d
+from talkinghead.motion.filters import gaussian_filter1d, gaussian_kernel
 from talkinghead.types import AudioFeatures
 
 #: Stationary standard deviation of the wander, degrees (pitch, yaw, roll).
@@ -107,11 +107,8 @@ class HeadWander:
         self._x = self._rng.normal(0.0, 1.0, 3) * std
         self._a = float(np.exp(-REVERSION / fps))
         self._b = std * np.sqrt(2.0 * REVERSION) * np.sqrt((1.0 - self._a ** 2) / (2.0 * REVERSION))
-        sigma = 0.12 * fps
-        self._radius = int(4.0 * sigma + 0.5)  # scipy's gaussian_filter1d kernel (truncate 4)
-        k = np.arange(-self._radius, self._radius + 1)
-        w = np.exp(-0.5 * (k / sigma) ** 2) if sigma > 0 else (k == 0).astype(np.float64)
-        self._kernel = w / w.sum()
+        self._kernel = gaussian_kernel(0.12 * fps)  # the offline smoothing's kernel (fps > 0)
+        self._radius = len(self._kernel) // 2
         self._raw = np.zeros((0, 3))  # raw path from frame ``_next - radius`` (clamped at 0) on
         self._next = 0
 
