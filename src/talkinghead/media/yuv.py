@@ -56,6 +56,10 @@ class ColorTags:
         return 1 if self.colorspace == _AVCOL_SPC_BT709 else 5
 
 
+#: Pixels kept around the changed ones when :func:`paste_rgb` converts them back (even; wider than swscale's
+#: chroma filter, so the chroma written is the same as from the whole region).
+_PASTE_MARGIN = 8
+
 #: What talkinghead writes from RGB: BT.709 limited range.
 BT709 = ColorTags()
 
@@ -140,13 +144,20 @@ def paste_rgb(frame: av.VideoFrame, box: tuple[int, int, int, int], before: np.n
         raise ValueError(f"paste_rgb: the box {box} must have even corners and the regions its size")
     # Any channel changed: the channels' absolute differences summed (saturating, so never 0 unless all are).
     changed = cv2.transform(cv2.absdiff(after, before), np.ones((1, 3), np.float32))
-    if not cv2.countNonZero(changed):
+    bx, by, bw, bh = cv2.boundingRect(changed)  # of the changed pixels
+    if not bw:
         return
+    # Only that box (a margin for swscale's chroma filter, even corners) is converted back.
     h, w = changed.shape
-    rgb = av.VideoFrame.from_ndarray(np.ascontiguousarray(after), format="rgb24")
+    cx0, cy0 = max(0, bx - _PASTE_MARGIN) & ~1, max(0, by - _PASTE_MARGIN) & ~1
+    cx1, cy1 = min(w, (bx + bw + _PASTE_MARGIN + 1) & ~1), min(h, (by + bh + _PASTE_MARGIN + 1) & ~1)
+    rgb = av.VideoFrame.from_ndarray(np.ascontiguousarray(after[cy0:cy1, cx0:cx1]), format="rgb24")
     new = rgb.reformat(format="yuv420p", dst_colorspace=color.matrix, dst_color_range="MPEG", threads=1)
-    luma = changed > 0
+    luma = changed[cy0:cy1, cx0:cx1] > 0
     # A chroma sample is rewritten where any of its 2 x 2 pixels changed (a 2 x 2 mean of 0/255 is 0 only if all are 0).
-    chroma = cv2.resize(luma.view(np.uint8) * np.uint8(255), (w // 2, h // 2), interpolation=cv2.INTER_AREA) > 0
+    chroma = cv2.resize(luma.view(np.uint8) * np.uint8(255), ((cx1 - cx0) // 2, (cy1 - cy0) // 2),
+                        interpolation=cv2.INTER_AREA) > 0
+    x0, y0 = x0 + cx0, y0 + cy0
+    x1, y1 = x0 + cx1 - cx0, y0 + cy1 - cy0
     for dst, src, mask, k in zip(planes(frame), planes(new), (luma, chroma, chroma), (1, 2, 2)):
         np.copyto(dst[y0 // k:y1 // k, x0 // k:x1 // k], src, where=mask)

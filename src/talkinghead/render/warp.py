@@ -65,12 +65,14 @@ def delaunay(points: np.ndarray) -> np.ndarray:
     lo, hi = pts.min(axis=0) - 100.0 * extent, pts.max(axis=0) + 100.0 * extent
     sub = cv2.Subdiv2D((int(np.floor(lo[0])), int(np.floor(lo[1])), int(np.ceil(hi[0] - lo[0])) + 1,
                         int(np.ceil(hi[1] - lo[1])) + 1))
-    sub.insert([(float(x), float(y)) for x, y in pts])
-    index: dict[tuple[float, float], int] = {}
-    for i, (x, y) in enumerate(pts.tolist()):
-        index.setdefault((x, y), i)  # a repeated point is one vertex: its first index
+    sub.insert(pts)
+    # Corners come back as the float32 values inserted: look them up by their bits (+0.0 makes -0.0 0.0).
+    keys = (pts + np.float32(0.0)).view(np.int64).ravel()
+    uniq, first = np.unique(keys, return_index=True)  # a repeated point is one vertex: its first index
     corners = np.asarray(sub.getTriangleList(), np.float32).reshape(-1, 3, 2)
-    ids = np.array([index.get(c, -1) for c in map(tuple, corners.reshape(-1, 2).tolist())], np.int64).reshape(-1, 3)
+    ckeys = np.ascontiguousarray(corners + np.float32(0.0)).view(np.int64).ravel()
+    at = np.minimum(np.searchsorted(uniq, ckeys), len(uniq) - 1)
+    ids = np.where(uniq[at] == ckeys, first[at], -1).reshape(-1, 3)
     virtual = ids < 0
     if (virtual & (corners >= lo).all(axis=2) & (corners <= hi).all(axis=2)).any():
         raise ValueError("delaunay: a triangle corner is not an input point")
@@ -81,6 +83,25 @@ def delaunay(points: np.ndarray) -> np.ndarray:
     start = np.argmin(tris, axis=1)  # rotate so each starts from its smallest index
     tris = tris[np.arange(len(tris))[:, None], (start[:, None] + np.arange(3)) % 3]
     return tris[np.lexsort(tris.T[::-1])].reshape(-1, 3)
+
+
+def inside_polygon(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
+    """Whether each point lies inside a closed polygon (even-odd rule, edges crossed half-open).
+
+    Args:
+        points: float ``[N, 2]`` points.
+        polygon: float ``[K, 2]`` vertices in order (the last joins the first), K >= 3.
+    Returns:
+        bool ``[N]``. A point exactly on an edge may count either way.
+    """
+    p = np.asarray(points, np.float64)
+    a = np.asarray(polygon, np.float64)
+    b = np.roll(a, -1, axis=0)
+    px, py = p[:, None, 0], p[:, None, 1]
+    crosses = (a[None, :, 1] > py) != (b[None, :, 1] > py)  # the edge spans the point's row
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x_at = a[None, :, 0] + (py - a[None, :, 1]) * (b[None, :, 0] - a[None, :, 0]) / (b[None, :, 1] - a[None, :, 1])
+    return (crosses & (px < x_at)).sum(axis=1) % 2 == 1
 
 
 def build_warp_mesh(landmarks: np.ndarray, size: tuple[int, int]) -> WarpMesh:
@@ -113,7 +134,7 @@ def build_warp_mesh(landmarks: np.ndarray, size: tuple[int, int]) -> WarpMesh:
     outer_pts = np.concatenate(rings + [border])
     outer_follow = np.concatenate(follow + [np.zeros(len(border))])
     # Keep outer points that are not inside the face, nor duplicates.
-    inside = np.array([cv2.pointPolygonTest(oval.astype(np.float32), (float(x), float(y)), False) >= 0 for x, y in outer_pts])
+    inside = inside_polygon(outer_pts, oval)
     outer_pts, outer_follow = outer_pts[~inside], outer_follow[~inside]
     source = np.concatenate([face, outer_pts]).astype(np.float32)
     follow_all = np.concatenate([np.ones(N_MESH), outer_follow]).astype(np.float32)
