@@ -5,8 +5,9 @@
 The speech is ``musetalk_eng.wav`` (60 s of English) repeated to each length; no transcript,
 512x512. ``talkinghead bench --long`` gives the whole job's peak (``wait4``); this gives each
 process's own peak (the main process; the speech-analysis process and the recognition process
-it starts), the wall time and the main process's RSS at a quarter, half and three quarters of
-the run (flat or growing). Writes ``memory.json`` and ``memory.md``.
+it starts), the peak of their sum at one instant (what the whole job needs of the machine), the
+wall time and the main process's and the job's RSS at a quarter, half and three quarters of the
+run (flat or growing). Writes ``memory.json`` and ``memory.md``.
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ def _rss_mib(pid: int) -> float | None:
 
 
 def run(audio: str, out_mp4: Path) -> dict[str, object]:
-    """Run generate on ``audio``; per-process peak RSS (MiB), wall seconds, the main process's RSS each second."""
+    """Run generate on ``audio``; per-process and whole-job peak RSS (MiB), wall seconds, the main process's
+    and the job's RSS each second."""
     cmd = [sys.executable, "-m", "talkinghead", "generate", str(ROOT / "src" / "talkinghead" / "assets" / "astronaut.png"),
            audio, "-o", str(out_mp4), "-q"]
     t0 = time.perf_counter()
@@ -52,17 +54,23 @@ def run(audio: str, out_mp4: Path) -> dict[str, object]:
     peaks: dict[int, float] = {}
     roles: dict[int, str] = {}
     curve: list[float] = []
+    job_curve: list[float] = []
+    job_peak = 0.0
     last = 0.0
     while p.poll() is None:
+        job = 0.0
         for i, q in enumerate(_tree(p.pid)):
             rss = _rss_mib(q)
             if rss is None:
                 continue
+            job += rss
             peaks[q] = max(peaks.get(q, 0.0), rss)
             roles.setdefault(q, "main" if q == p.pid else "analysis" if i == 1 else "recognition")
+        job_peak = max(job_peak, job)
         now = time.perf_counter() - t0
         if now - last >= 1.0:
             curve.append(_rss_mib(p.pid) or 0.0)
+            job_curve.append(job)
             last = now
         time.sleep(0.2)
     if p.returncode != 0:
@@ -71,7 +79,13 @@ def run(audio: str, out_mp4: Path) -> dict[str, object]:
     by_role: dict[str, float] = {}
     for q, v in peaks.items():
         by_role[roles[q]] = max(by_role.get(roles[q], 0.0), v)
-    return {"wall_s": wall, "peak_mib": by_role, "main_rss_each_s": curve}
+    by_role["job"] = job_peak
+    return {"wall_s": wall, "peak_mib": by_role, "main_rss_each_s": curve, "job_rss_each_s": job_curve}
+
+
+def _quarters(curve: list[float]) -> list[float]:
+    """The values at a quarter, half and three quarters of a curve (0 where it is empty)."""
+    return [curve[min(len(curve) - 1, int(q * len(curve)))] if curve else 0.0 for q in (0.25, 0.5, 0.75)]
 
 
 def main() -> None:
@@ -88,20 +102,21 @@ def main() -> None:
         for s in [float(x) for x in args.seconds.split(",")]:
             audio = make_long_audio(str(DATA / "audio" / "musetalk_eng.wav"), s, tmp)
             r = run(audio, Path(tmp) / "out.mp4")
-            curve = r["main_rss_each_s"]
-            quarters = [curve[min(len(curve) - 1, int(q * len(curve)))] if curve else 0.0 for q in (0.25, 0.5, 0.75)]
-            row = {"seconds": s, **r, "main_at_quarters_mib": quarters}
+            row = {"seconds": s, **r, "main_at_quarters_mib": _quarters(r["main_rss_each_s"]),
+                   "job_at_quarters_mib": _quarters(r["job_rss_each_s"])}
             rows.append(row)
-            print(json.dumps({k: v for k, v in row.items() if k != "main_rss_each_s"}), flush=True)
+            print(json.dumps({k: v for k, v in row.items() if not k.endswith("_each_s")}), flush=True)
     (out / "memory.json").write_text(json.dumps(rows, indent=2))
     lines = ["`python benchmarks/memory.py`: peak RSS per process (MiB), 512x512, no transcript", "",
-             "| speech s | wall s | RTF | main | analysis | recognition | main at 1/4, 1/2, 3/4 of the run |",
-             "|---:|---:|---:|---:|---:|---:|---|"]
+             "| speech s | wall s | RTF | main | analysis | recognition | whole job (sum) | main at 1/4, 1/2, 3/4 of the run "
+             "| whole job at 1/4, 1/2, 3/4 |",
+             "|---:|---:|---:|---:|---:|---:|---:|---|---|"]
     for r in rows:
         pk = r["peak_mib"]
         lines.append(f"| {r['seconds']:.0f} | {r['wall_s']:.1f} | {r['wall_s'] / r['seconds']:.3f} | {pk.get('main', 0):.0f} | "
-                     f"{pk.get('analysis', 0):.0f} | {pk.get('recognition', 0):.0f} | "
-                     f"{', '.join(f'{v:.0f}' for v in r['main_at_quarters_mib'])} |")
+                     f"{pk.get('analysis', 0):.0f} | {pk.get('recognition', 0):.0f} | {pk.get('job', 0):.0f} | "
+                     f"{', '.join(f'{v:.0f}' for v in r['main_at_quarters_mib'])} | "
+                     f"{', '.join(f'{v:.0f}' for v in r['job_at_quarters_mib'])} |")
     (out / "memory.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

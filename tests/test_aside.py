@@ -120,3 +120,15 @@ def test_a_deferred_child_never_called_is_ended_with_its_pipe_and_arguments_belo
     assert proc.poll() is not None and proc.stdin.closed
     with pytest.raises(ValueError, match="call()"):
         Aside(divmod, 17, 5, defer=True)
+
+
+def test_a_call_with_here_keeps_no_arguments_and_its_fallback_makes_them_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    with Aside(divmod, 17, 5, here=lambda: (9, 4)) as child:
+        assert child._args is None  # nothing kept for the fallback
+        assert child.result_or_here() == (3, 2)  # the child had the call's own arguments
+    monkeypatch.setattr(sys, "executable", "/bin/false")  # the child ends without a result
+    with Aside(divmod, 17, 5, here=lambda: (9, 4)) as child:
+        assert child.result_or_here() == (2, 1)  # here, on here()'s arguments
+        assert child._here is None  # once

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from importlib import resources
 from pathlib import Path
 
@@ -128,3 +129,39 @@ def test_once_the_analysis_is_taken_nothing_holds_the_speech(demo) -> None:
         result = None
         gc.collect()
         assert gone() is None  # ... and held by nothing else while the block still runs
+
+
+def test_with_reload_the_speech_is_let_go_once_sent_and_the_fallback_loads_it_again(demo, monkeypatch, caplog) -> None:
+    """generate and dub give the analysis a way to load the speech again, so neither holds an hour's
+    samples (230 MB) while the second process analyses them; the fallback in this process reloads."""
+    import gc
+    import sys
+    import weakref
+
+    from talkinghead.pipeline import StageTimes, analysis_aside
+    from talkinghead.types import Speech
+
+    _, demo_speech = demo
+    speech = Speech(samples=demo_speech.samples.copy(), sample_rate=demo_speech.sample_rate)
+    gone = weakref.ref(speech)
+    with analysis_aside(speech, None, "acoustic", reload=lambda: demo_speech) as analysis:
+        del speech
+        for _ in range(200):  # the sending thread lets it go once the child has it
+            gc.collect()
+            if gone() is None:
+                break
+            time.sleep(0.01)
+        assert gone() is None  # before the result is taken
+        result = analysis(StageTimes())
+    assert result.speech.samples.shape == demo_speech.samples.shape and not result.speech.samples.any()
+    assert result.speech.duration_s == demo_speech.duration_s
+    expected = analyse_speech(demo_speech, None, "acoustic").features.energy
+    np.testing.assert_array_equal(result.features.energy, expected)
+
+    loads = []
+    monkeypatch.setattr(sys, "executable", "/bin/false")  # no second process: the fallback reloads
+    with analysis_aside(Speech(demo_speech.samples.copy(), demo_speech.sample_rate), None, "acoustic",
+                        reload=lambda: loads.append(1) or demo_speech) as analysis:
+        result = analysis(StageTimes())
+    assert loads == [1] and "runs in this process" in caplog.text
+    np.testing.assert_array_equal(result.features.energy, expected)

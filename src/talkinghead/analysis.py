@@ -132,7 +132,8 @@ def warm_align() -> None:
 
 @contextlib.contextmanager
 def analysis_aside(speech: Speech, transcript: str | None, mode: str, known: PhoneSegments | None = None,
-                   processes: int = 1, started: Aside | None = None) -> Iterator[Callable[[StageTimes], Analysis]]:
+                   processes: int = 1, started: Aside | None = None,
+                   reload: Callable[[], Speech] | None = None) -> Iterator[Callable[[StageTimes], Analysis]]:
     """Run :func:`analyse_speech` in a second process while the caller does other work.
 
     pocketsphinx holds the GIL for the whole decode (a Python thread beside it gets about a
@@ -155,10 +156,14 @@ def analysis_aside(speech: Speech, transcript: str | None, mode: str, known: Pho
     The child is ended when the block is left, called or not; where no second process can be
     started the analysis runs in this process when the function is called. Once the result is
     taken nothing here holds the speech any more (the caller may drop it: 230 MB an hour).
+    ``reload``: where given, nothing here holds the speech once it is sent to the child (so the
+    caller can drop it at once); the fallback in this process analyses ``reload()``, and the
+    Analysis carries only the speech's length (:func:`length_only`).
     """
     from talkinghead.aside import Aside
 
-    held = {"speech": speech}  # given back with the result and then let go: long speech is large
+    # Given back with the result and then let go: long speech is large.
+    held = {"speech": speech if reload is None else length_only(speech)}
 
     def result(times: StageTimes) -> Analysis:
         features, active, phones, seconds = child.result_or_here()
@@ -166,15 +171,20 @@ def analysis_aside(speech: Speech, transcript: str | None, mode: str, known: Pho
             times.add(stage, dt)
         return Analysis(speech=held.pop("speech"), features=features, active=active, phones=phones)
 
-    child = started if started is not None else \
-        Aside(_analyse_parts, speech, transcript, mode, known, processes, what="speech analysis")
+    here = None if reload is None else (lambda: (reload(), transcript, mode, known, processes))
+    child = started if started is not None else Aside(_analyse_parts, what="speech analysis", defer=True)
     try:
-        if started is not None:
-            child.call(speech, transcript, mode, known, processes)
+        child.call(speech, transcript, mode, known, processes, here=here)
         del speech
         yield result
     finally:
         child.close()
+
+
+def length_only(speech: Speech) -> Speech:
+    """``speech`` without its samples: a read-only broadcast of zeros of the same length and rate
+    (what the motion and the writer need of speech once it is analysed; no memory)."""
+    return Speech(np.broadcast_to(np.float32(0.0), np.shape(speech.samples)), speech.sample_rate)
 
 
 def _analyse_parts(speech: Speech, transcript: str | None, mode: str, known: PhoneSegments | None,

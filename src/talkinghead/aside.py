@@ -57,16 +57,18 @@ class Aside:
             while it waits for the call (imports, models to load), best effort: one that fails is skipped.
         defer: start the child now but send the call later, with :meth:`call` (so its start-up
             and ``warm`` overlap the caller's work before the arguments exist).
+        here: as for :meth:`call` (without ``defer``).
     A child that cannot be started is reported by :meth:`result` (:class:`WorkerLost`).
     """
 
     def __init__(self, fn: Callable[..., Any], *args: Any, what: str = "", warm: tuple[str, ...] = (),
-                 defer: bool = False) -> None:
+                 defer: bool = False, here: Callable[[], tuple] | None = None) -> None:
         self._fn, self._args, self._what = fn, args, what or fn.__qualname__
         self._group = not os.environ.get(_NESTED)  # the first child leads a process group
         self._proc: subprocess.Popen[bytes] | None = None
         self._not_started = ""
         self._called = False
+        self._here: Callable[[], tuple] | None = None
         if defer and args:
             raise ValueError("Aside(..., defer=True) takes its arguments in call(), not here")
         try:
@@ -78,17 +80,20 @@ class Aside:
         except OSError as e:
             self._not_started = f"no second process: {e}"
         if not defer:
-            self.call(*args)
+            self.call(*args, here=here)
 
-    def call(self, *args: Any) -> None:
+    def call(self, *args: Any, here: Callable[[], tuple] | None = None) -> None:
         """Send the call ``fn(*args)`` to a child started with ``defer=True`` (once).
+
+        ``here``: where given, ``args`` are not kept for :meth:`result_or_here`'s fallback (nothing here
+        holds them once they are sent: an hour of speech is 230 MB); the fallback calls ``fn(*here())``.
 
         Raises:
             RuntimeError: the call was already sent.
         """
         if self._called:
             raise RuntimeError(f"{self._what}: the call was already sent")
-        self._called, self._args = True, args
+        self._called, self._args, self._here = True, (None if here is not None else args), here
         if self._proc is None:
             return
         call = (self._fn.__module__, self._fn.__qualname__, args, log.getEffectiveLevel())
@@ -142,16 +147,18 @@ class Aside:
 
     def result_or_here(self) -> Any:
         """:meth:`result`, or, where the child is lost (:class:`WorkerLost`), the call run in this process
-        (once: the arguments are let go afterwards)."""
+        (once: the arguments are let go afterwards), with the arguments of :meth:`call`'s ``here`` where given."""
         try:
             return self.result()
         except WorkerLost as e:
-            if self._args is None:
+            if self._args is None and self._here is None:
                 raise RuntimeError(f"{self._what}: the result was already taken") from e
             log.warning("%s runs in this process (%s)", self._what, e)
-            return self._fn(*self._args)
+            args = self._args if self._args is not None else self._here()  # type: ignore[misc]
+            self._args = self._here = None
+            return self._fn(*args)
         finally:
-            self._args = None  # kept only for this fallback: let large arguments go
+            self._args = self._here = None  # kept only for this fallback: let large arguments go
 
     def close(self) -> None:
         """End the child if it is still running (its result is dropped)."""

@@ -402,11 +402,12 @@ def dub(video: str | os.PathLike[str], audio: str | os.PathLike[str], output: st
         bank, model = person_bank(person), person_motion(person)
     needed = frames_needed(speech.duration_s, info)
     # The speech is analysed (recognition: ~0.2 RTF) in a second process while the face is tracked.
-    with analysis_aside(speech, transcript, config.phones) as analysis:
+    # Sent to the analysis and let go here (the sound streams from the file; the fallback loads it again).
+    with analysis_aside(speech, transcript, config.phones, reload=partial(load_speech, audio)) as analysis:
+        del speech
         dubber = Dubber(video, config, bank=bank, holdout_s=holdout_s, progress=progress, max_frames=needed, info=info)
         times = times_merge(times, dubber.times)
         motion = dubber.motion(analysis(times), model)
-    del speech  # the sound streams from the file: long speech is not held while the frames are made
     with progress_bar(progress, motion.num_frames, "dubbing") as bar, AudioTrack(audio) as sound:
         write_video(dubber.frames(motion), motion.fps, dubber.output_size, sound, output, times.add,
                     bar.update if bar is not None else None, color=dubber.color or BT709)

@@ -25,7 +25,7 @@ from talkinghead.types import FaceMesh, InputError, MotionSequence, PersonModel,
 
 # The audio stage lives in talkinghead.analysis, the output checks in talkinghead.media.files,
 # the choice of motion model in talkinghead.motion.make; these names stay importable from here.
-from talkinghead.analysis import Analysis, analyse_speech, analysis_aside, start_analysis  # noqa: F401
+from talkinghead.analysis import Analysis, analyse_speech, analysis_aside, length_only, start_analysis  # noqa: F401
 from talkinghead.media.files import check_output, check_writable  # noqa: F401
 from talkinghead.motion.make import load_motion_model, make_motion, make_motion_pieces
 
@@ -345,10 +345,14 @@ def generate(
         bar = stack.enter_context(progress_bar(progress, num_video_frames(speech.duration_s, config.fps),
                                                "analysing speech"))
         if started is not None:
+            # Sent to the analysis and let go here (an hour is 230 MB); its fallback loads the file again.
             analysed = stack.enter_context(analysis_aside(speech, transcript, config.phones, known=phones,
-                                                          processes=processes, started=started))
+                                                          processes=processes, started=started,
+                                                          reload=partial(load_speech, audio)))
+            del speech
         else:
             analysed = partial(analyse_speech, speech, transcript, config.phones, known=phones, processes=1)
+            del speech  # held by the call until it is made
         pipe = TalkingHeadPipeline(image, config, source=str(portrait or f"person model {person.name}"), person=person)  # type: ignore[union-attr]
         pipe.times = times_merge(times, pipe.times)
         if started is not None:  # while the analysis runs (an ONNX session, scipy): off the critical path
@@ -358,9 +362,8 @@ def generate(
         analysis = analysed(pipe.times)
         # Past the analysis the samples are not needed (the video's sound streams from the file):
         # keep their length only, so long speech is not held while it is rendered (230 MB an hour).
-        analysis = replace(analysis, speech=Speech(np.broadcast_to(np.float32(0.0), speech.samples.shape),
-                                                   speech.sample_rate))
-        del speech, analysed
+        analysis = replace(analysis, speech=length_only(analysis.speech))
+        del analysed
         # Long speech is made and rendered a window at a time (memory does not grow with its
         # motion); the whole motion is kept only when it is to be saved.
         pieces = pipe.motion_pieces(analysis)

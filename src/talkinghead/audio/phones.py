@@ -299,12 +299,17 @@ def _timeline(segments: Iterable[PhoneSegment], duration_s: float) -> tuple[Phon
     return tuple(merged)
 
 
-#: Samples converted to 16-bit at a time by :func:`_pcm16` (bounds its temporaries).
+#: Samples converted to 16-bit at a time by :func:`_to_pcm16` (bounds its temporaries).
 _PCM_BLOCK = 1 << 20
 
 
 def _pcm16(speech: Speech) -> np.ndarray:
     """Mono int16 samples at 16 kHz (clipped, resampled when needed)."""
+    return _to_pcm16(_samples_16k(speech))
+
+
+def _samples_16k(speech: Speech) -> np.ndarray:
+    """Mono float32 samples at the decoder's 16 kHz (the speech's own array where it is at 16 kHz)."""
     x = np.asarray(speech.samples, np.float32)
     if x.ndim != 1:
         raise ValueError(f"speech must be mono (1-D samples), got shape {x.shape}")
@@ -315,6 +320,13 @@ def _pcm16(speech: Speech) -> np.ndarray:
         from talkinghead.audio.features import resample
 
         x = resample(x, sr, DECODER_RATE)
+    return x
+
+
+def _to_pcm16(x: np.ndarray) -> np.ndarray:
+    """float samples in [-1, 1] (NaN 0, beyond clipped) as int16; int16 samples as they are."""
+    if x.dtype == np.int16:
+        return x
     out = np.empty(len(x), np.int16)
     for i in range(0, len(x), _PCM_BLOCK):  # a block at a time: an hour's float temporaries were 0.7 GB
         b = np.nan_to_num(x[i:i + _PCM_BLOCK], nan=0.0, posinf=1.0, neginf=-1.0)

@@ -30,11 +30,12 @@ from talkinghead.audio.phones import (
     _even_phones,
     _is_word,
     _lock,
-    _pcm16,
     _phone_pass,
     _phones_from_alignment,
+    _samples_16k,
     _t,
     _timeline,
+    _to_pcm16,
 )
 from talkinghead.types import AudioFeatures, PhoneSegment, PhoneSegments, Speech
 
@@ -159,14 +160,15 @@ def recognize(
         features = compute_features(speech)
     active = speech_activity(features)
     speech_s = float(active.sum()) / features.frame_rate
-    pcm = _pcm16(speech)
+    # 16-bit a chunk at a time (where the speech is at 16 kHz, no copy of it is made: an hour is 115 MB).
+    x = _samples_16k(speech)
     duration = speech.duration_s
     words: list[WordSegment] = []
     phones: list[PhoneSegment] = []
-    spans = [(a * _HOP, min(len(pcm), b * _HOP))
+    spans = [(a * _HOP, min(len(x), b * _HOP))
              for a, b in _chunks(active, features.energy, int(round(config.max_chunk_s * _PS_RATE)))]
     spans = [(s0, s1) for s0, s1 in spans if s1 - s0 >= DECODER_RATE // 10]
-    for w, p in _recognize_spans(pcm, spans, config):
+    for w, p in _recognize_spans(x, spans, config):
         words.extend(w)
         phones.extend(p)
     posterior = 0.0
@@ -203,9 +205,10 @@ def recognize_phones(
 
 def _recognize_spans(pcm: np.ndarray, spans: list[tuple[int, int]], config: RecognitionConfig
                      ) -> list[tuple[list[WordSegment], list[PhoneSegment]]]:
-    """Words and phones of each chunk ``pcm[s0:s1]``, in order; with ``config.processes`` 2 and more
-    than one chunk, a second process (:class:`talkinghead.aside.Aside`) decodes the last chunks
-    (about half the audio) while this one decodes the first.
+    """Words and phones of each chunk ``pcm[s0:s1]`` (16 kHz, int16 or float in [-1, 1]), in order; with
+    ``config.processes`` 2 and more than one chunk, a second process (:class:`talkinghead.aside.Aside`)
+    decodes the last chunks (about half the audio, sent as int16 and not kept here) while this one
+    decodes the first.
 
     pocketsphinx holds the GIL, hence a process, not a thread. Each chunk is decoded from a reset
     feature state (:func:`_decode`), so the result does not depend on how the chunks are shared.
@@ -220,8 +223,12 @@ def _recognize_spans(pcm: np.ndarray, spans: list[tuple[int, int]], config: Reco
         from talkinghead.aside import Aside
 
         s0 = spans[split][0]
-        child = Aside(_recognize_span_list, pcm[s0:spans[-1][1]], [(a - s0, b - s0) for a, b in spans[split:]],
-                      s0 / DECODER_RATE, config, what="recognition of the later chunks")
+
+        def later() -> tuple:
+            return (_to_pcm16(pcm[s0:spans[-1][1]]), [(a - s0, b - s0) for a, b in spans[split:]],
+                    s0 / DECODER_RATE, config)
+
+        child = Aside(_recognize_span_list, *later(), what="recognition of the later chunks", here=later)
     try:
         done = _recognize_span_list(pcm, spans[:split], 0.0, config)
         return done + (child.result_or_here() if child is not None else [])
@@ -232,10 +239,10 @@ def _recognize_spans(pcm: np.ndarray, spans: list[tuple[int, int]], config: Reco
 
 def _recognize_span_list(pcm: np.ndarray, spans: list[tuple[int, int]], offset_s: float, config: RecognitionConfig
                          ) -> list[tuple[list[WordSegment], list[PhoneSegment]]]:
-    """Each chunk ``pcm[s0:s1]`` recognised in turn (times from ``offset_s``)."""
+    """Each chunk ``pcm[s0:s1]`` (16 kHz, int16 or float) recognised in turn (times from ``offset_s``)."""
     with _lock:
         decoder = _recognition_decoder(config.beam, config.wbeam, config.pbeam, config.maxhmmpf, config.maxwpf)
-        return [_recognize_chunk(decoder, pcm[s0:s1], offset_s + s0 / DECODER_RATE) for s0, s1 in spans]
+        return [_recognize_chunk(decoder, _to_pcm16(pcm[s0:s1]), offset_s + s0 / DECODER_RATE) for s0, s1 in spans]
 
 
 def _recognize_chunk(decoder: Any, pcm: np.ndarray, offset_s: float) -> tuple[list[WordSegment], list[PhoneSegment]]:

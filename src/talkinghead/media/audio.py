@@ -33,7 +33,7 @@ def load_speech(
     Channels are mixed to mono by averaging them (so a full-scale stereo signal stays within
     [-1, 1]); the signal is resampled once with ``av.AudioResampler`` (libswresample) and
     clipped to [-1, 1]. Memory is one float32 array of the output (an hour at 16 kHz is
-    about 230 MB) plus the decoded chunks while they are concatenated.
+    about 230 MB), written as it is decoded.
 
     Args:
         path: audio or video file.
@@ -89,10 +89,20 @@ def _decode_mono(path: Path, sample_rate: int) -> np.ndarray:
         stream.thread_type = "AUTO"
         # Planar float at the target rate, source layout kept: the mono mix is a plain channel
         # mean below (swresample's own downmix uses 1/sqrt(2) gains and can exceed 1).
-        chunks = [_to_mono(a) for a in _resampled_blocks(container.decode(stream), None, sample_rate)]
-    if not chunks:
-        return np.zeros(0, np.float32)
-    return np.concatenate(chunks).astype(np.float32, copy=False)
+        seconds = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else \
+            (container.duration / 1e6 if container.duration else 0.0)
+        # Written into one array sized from the file's stated duration (grown if it is short), not
+        # gathered and joined: an hour at 16 kHz is 230 MB, which joining would hold twice.
+        out = np.empty(int(seconds * sample_rate) + sample_rate, np.float32)
+        n = 0
+        for block in _resampled_blocks(container.decode(stream), None, sample_rate):
+            mono = _to_mono(block)
+            if n + len(mono) > len(out):
+                out = np.concatenate([out[:n], np.empty(max(len(mono), n // 2 + sample_rate), np.float32)])
+            out[n:n + len(mono)] = mono
+            n += len(mono)
+    out.resize(n, refcheck=False)  # shrinks in place
+    return out
 
 
 def _resampled_blocks(frames: Iterator[Any], layout: str | None, rate: int) -> Iterator[np.ndarray]:
