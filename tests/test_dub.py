@@ -256,3 +256,17 @@ def test_a_video_shorter_than_the_speech_passes_through_until_it_turns_back(grid
     assert not any(isinstance(f, np.ndarray) for f in forward)
     assert isinstance(back, np.ndarray) and isinstance(again, np.ndarray)
     assert np.abs(back.astype(int) - real[-2]).mean() <= 3.0
+
+
+def test_tracking_every_other_frame_follows_the_face_as_tracking_every_frame(grid) -> None:
+    """The frames between tracked ones are interpolated: on a talking GRID clip the smoothed mouth
+    is where tracking every frame puts it, to a small fraction of the mouth's width."""
+    from talkinghead.face.regions import LOWER_INNER_LIP, UPPER_INNER_LIP
+
+    video, _ = grid
+    every, other = Dubber(video, track_stride=1), Dubber(video, track_stride=2)
+    assert other.track.found.all() and other.num_frames == every.num_frames
+    lips = list(UPPER_INNER_LIP + LOWER_INNER_LIP)
+    err = np.linalg.norm(other.track.landmarks[:, lips, :2] - every.track.landmarks[:, lips, :2], axis=2)
+    width = np.ptp(every.track.landmarks[:, lips, 0], axis=1).mean()
+    assert np.median(err) < 0.05 * width and err.max() < 0.25 * width

@@ -133,6 +133,12 @@ class Tracker:
         self._blink.append(float("nan"))
         return None
 
+    def skip(self) -> None:
+        """Count the next frame as not tracked: a NaN row (:func:`fill_skipped` fills it from its neighbours)."""
+        self._lm.append(np.full((N_LANDMARKS, 3), np.nan, np.float32))
+        self._pose.append(np.full(3, np.nan, np.float32))
+        self._blink.append(float("nan"))
+
     def track(self) -> Track:
         """The frames tracked so far."""
         n = len(self._lm)
@@ -143,6 +149,39 @@ class Tracker:
             fps=self.fps,
             size=self._size or (0, 0),
         )
+
+
+def fill_skipped(track: Track, skipped: np.ndarray) -> Track:
+    """Frames left out of tracking (:meth:`Tracker.skip`) filled in linearly between the tracked frames around them.
+
+    Args:
+        track: the raw track; rows of skipped frames are NaN.
+        skipped: bool ``[F]``, True where a frame was not tracked; the first and last frames must be tracked.
+    Returns:
+        A new Track: each skipped frame holds the linear interpolation, by frame index, of the landmarks,
+        pose and blink of the nearest tracked frames before and after it; NaN (no face) where either has none.
+    Raises:
+        ValueError: ``skipped`` has the wrong length, or the first or last frame was skipped.
+    """
+    skipped = np.asarray(skipped, bool)
+    n = track.num_frames
+    if skipped.shape != (n,) or (n and (skipped[0] or skipped[-1])):
+        raise ValueError("fill_skipped: one flag per frame, and the first and last frames tracked")
+    gap = np.flatnonzero(skipped)
+    if not len(gap):
+        return track
+    kept = np.flatnonzero(~skipped)
+    after = kept[np.searchsorted(kept, gap)]
+    before = kept[np.searchsorted(kept, gap) - 1]
+    w = ((gap - before) / (after - before)).astype(np.float32)
+
+    def fill(a: np.ndarray) -> np.ndarray:
+        out = a.copy()
+        ww = w.reshape((-1,) + (1,) * (a.ndim - 1))
+        out[gap] = (1.0 - ww) * a[before] + ww * a[after]
+        return out
+
+    return replace(track, landmarks=fill(track.landmarks), pose=fill(track.pose), blink=fill(track.blink))
 
 
 def track_frames(frames: Iterable[np.ndarray], fps: float, limit: int | None = None) -> Track:
