@@ -146,7 +146,7 @@ def test_with_reload_the_speech_is_let_go_once_sent_and_the_fallback_loads_it_ag
     gone = weakref.ref(speech)
     with analysis_aside(speech, None, "acoustic", reload=lambda: demo_speech) as analysis:
         del speech
-        for _ in range(200):  # the sending thread lets it go once the child has it
+        for _ in range(1000):  # the sending thread lets it go once the child has it
             gc.collect()
             if gone() is None:
                 break

@@ -69,8 +69,8 @@ class Aside:
         self._not_started = ""
         self._called = False
         self._here: Callable[[], tuple] | None = None
-        if defer and args:
-            raise ValueError("Aside(..., defer=True) takes its arguments in call(), not here")
+        if defer and (args or here is not None):
+            raise ValueError("Aside(..., defer=True) takes its arguments (and here) in call(), not here")
         try:
             if not sys.executable:
                 raise OSError("no Python executable to start")

@@ -100,3 +100,33 @@ def test_files_that_cannot_pass_through_say_so(grid_video: Path, tmp_path: Path)
                 c.mux(s.encode(vf))
             c.mux(s.encode(None))
         assert passthrough_color(path) is None, name
+
+
+def test_pasting_only_the_changed_box_writes_what_converting_the_whole_region_would(grid_video: Path) -> None:
+    """paste_rgb converts back only the changed pixels' box (with a margin): the planes it writes
+    are the same, bit for bit, as converting the whole region and writing where pixels changed."""
+    import av
+    import cv2
+
+    color = passthrough_color(grid_video)
+    src = next(read_decoded(grid_video))
+    box = (60, 40, 300, 240)
+    x0, y0, x1, y1 = box
+    before = region_rgb(src, box, color)
+    rng = np.random.default_rng(2)
+    for patch in ((3, 5, 40, 33), (0, 0, 17, 9), (150, 201, 200, 240), (90, 100, 97, 101)):  # edges, corners, odd sizes
+        py0, px0, py1, px1 = patch
+        after = before.copy()
+        after[py0:py1, px0:px1] = rng.integers(0, 256, (py1 - py0, px1 - px0, 3), np.uint8)
+        got = copy_frame(src)
+        paste_rgb(got, box, before, after, color)
+        # The whole region converted, written where any pixel (or any of a chroma sample's four) changed.
+        whole = av.VideoFrame.from_ndarray(after, format="rgb24").reformat(
+            format="yuv420p", dst_colorspace=color.matrix, dst_color_range="MPEG")
+        luma = (after != before).any(axis=2)
+        chroma = cv2.resize(luma.view(np.uint8) * np.uint8(255), ((x1 - x0) // 2, (y1 - y0) // 2),
+                            interpolation=cv2.INTER_AREA) > 0
+        want = copy_frame(src)
+        for dst, new, mask, k in zip(planes(want), planes(whole), (luma, chroma, chroma), (1, 2, 2)):
+            np.copyto(dst[y0 // k:y1 // k, x0 // k:x1 // k], new, where=mask)
+        assert all(np.array_equal(a, b) for a, b in zip(planes(got), planes(want))), patch

@@ -83,3 +83,19 @@ def test_delaunay_without_scipy_is_scipys_triangulation() -> None:
         assert sorted(map(tuple, np.sort(perm[delaunay(pts[perm])], 1).tolist())) == sorted(map(tuple, np.sort(tris, 1).tolist()))
     square = delaunay(np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0], [10.0, 0.0], [10.0, 10.0]]))
     assert len(square) == 2 and 3 not in square  # the repeated corner is vertex 1 only
+
+
+def test_inside_polygon_agrees_with_opencv_off_the_edges() -> None:
+    import cv2
+
+    from talkinghead.render.warp import inside_polygon
+
+    rng = np.random.default_rng(1)
+    t = np.linspace(0, 2 * np.pi, 36, endpoint=False)
+    oval = np.stack([200 + 80 * np.cos(t) * (1 + 0.2 * np.sin(3 * t)), 150 + 110 * np.sin(t)], 1)  # not convex
+    pts = rng.uniform(0, 400, (2000, 2))
+    want = np.array([cv2.pointPolygonTest(oval.astype(np.float32), (float(x), float(y)), True) for x, y in pts])
+    got = inside_polygon(pts, oval)
+    away = np.abs(want) > 1e-3
+    assert got.any() and not got.all()
+    assert np.array_equal(got[away], want[away] > 0)

@@ -78,6 +78,10 @@ def load_speech(
     return Speech(samples=samples, sample_rate=sample_rate)
 
 
+#: The longest duration (s) a file's own header is believed for sizing :func:`_decode_mono`'s array.
+_MAX_STATED_S = 6 * 3600.0
+
+
 def _decode_mono(path: Path, sample_rate: int) -> np.ndarray:
     """Decode, resample (keeping the channel layout) and average channels. float32 ``[N]``."""
     import av
@@ -91,14 +95,15 @@ def _decode_mono(path: Path, sample_rate: int) -> np.ndarray:
         # mean below (swresample's own downmix uses 1/sqrt(2) gains and can exceed 1).
         seconds = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else \
             (container.duration / 1e6 if container.duration else 0.0)
-        # Written into one array sized from the file's stated duration (grown if it is short), not
-        # gathered and joined: an hour at 16 kHz is 230 MB, which joining would hold twice.
-        out = np.empty(int(seconds * sample_rate) + sample_rate, np.float32)
+        # Written into one array sized from the file's stated duration (grown if it is short, a
+        # nonsense duration clamped), not gathered and joined: an hour at 16 kHz is 230 MB, which
+        # joining would hold twice. Pages are only taken as samples are written.
+        out = np.empty(int(min(max(seconds, 0.0), _MAX_STATED_S) * sample_rate) + sample_rate, np.float32)
         n = 0
         for block in _resampled_blocks(container.decode(stream), None, sample_rate):
             mono = _to_mono(block)
             if n + len(mono) > len(out):
-                out = np.concatenate([out[:n], np.empty(max(len(mono), n // 2 + sample_rate), np.float32)])
+                out.resize(n + max(len(mono), n // 2 + sample_rate), refcheck=False)  # no view of it exists
             out[n:n + len(mono)] = mono
             n += len(mono)
     out.resize(n, refcheck=False)  # shrinks in place
