@@ -7,7 +7,7 @@ with its own speech and transcript (GRID s1 test clips with the s1 person model'
 interview clips with mouths from their own frames at least 2 s away), beside one-shot ``generate``
 from its first frame; frames are picked by the aligned phones (p/b/m, AA/AE/AH/AO, UW/OW/W, the
 first pause frame; without phones the most closed and most open real frames) and shown at 2x
-zoom on the mouth. One PNG per clip.
+zoom on the mouth (each row on its own tracked face). One PNG per clip.
 """
 
 from __future__ import annotations
@@ -76,15 +76,18 @@ def main() -> None:
         picks["pause"] = int(np.argmax(ref.pauses)) if ref.pauses.any() else 0
         dubbed = list(system_frames("dub", ref)[0])
         one_shot = list(system_frames("learned", ref)[0])
-        from talkinghead.face.track import video_frames
+        from talkinghead.face.track import track_frames, video_frames
 
         real = list(video_frames(clip.video, ref.fps))
         rows = []
         for label, frames in (("real", real), ("dubbed", dubbed), ("one-shot", one_shot)):
+            # Each row is zoomed on its own face: the one-shot head moves its own way, not the real one's.
+            lms = ref.track.landmarks if label == "real" else track_frames(frames, ref.fps).landmarks
             cells = []
             for name, f in picks.items():
                 f = min(f, len(frames) - 1, n - 1)
-                cell = _zoom(frames[f], ref.track.landmarks[f])
+                lm = lms[f] if np.isfinite(lms[f]).all() else ref.track.landmarks[f]
+                cell = _zoom(frames[f], lm)
                 cv2.putText(cell, f"{label}: {name} {f / ref.fps:.2f}s", (5, 15), cv2.FONT_HERSHEY_SIMPLEX, 0.4,
                             (255, 255, 255), 1, cv2.LINE_AA)
                 cells.append(cell)
