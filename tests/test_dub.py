@@ -270,3 +270,21 @@ def test_tracking_every_other_frame_follows_the_face_as_tracking_every_frame(gri
     err = np.linalg.norm(other.track.landmarks[:, lips, :2] - every.track.landmarks[:, lips, :2], axis=2)
     width = np.ptp(every.track.landmarks[:, lips, 0], axis=1).mean()
     assert np.median(err) < 0.05 * width and err.max() < 0.25 * width
+
+
+def test_frames_left_out_of_tracking_still_give_their_mouths_to_the_bank(grid, monkeypatch) -> None:
+    """The person's mouth bank sees every frame with a face, tracked or interpolated: with only the
+    tracked ones, a short clip's bank (halved again by the evaluation's hold-out) loses half its mouths."""
+    from talkinghead.person.mouth import MouthBankBuilder
+
+    video, _ = grid
+    seen: list[np.ndarray] = []
+    add = MouthBankBuilder.add
+    monkeypatch.setattr(MouthBankBuilder, "add", lambda self, frame, lm: (seen.append(np.asarray(lm)), add(self, frame, lm))[1])
+    every = Dubber(video, track_stride=1)
+    n_every, every_lm = len(seen), np.stack(seen)
+    seen.clear()
+    Dubber(video, track_stride=2)
+    assert len(seen) == n_every == every.num_frames
+    # the left-out frames' mouths are placed where tracking every frame puts them, to within a few pixels
+    assert np.median(np.abs(np.stack(seen)[1::2, 13, :2] - every_lm[1::2, 13, :2])) < 2.0
