@@ -155,7 +155,6 @@ class Aside:
                 raise RuntimeError(f"{self._what}: the result was already taken") from e
             log.warning("%s runs in this process (%s)", self._what, e)
             args = self._args if self._args is not None else self._here()  # type: ignore[misc]
-            self._args = self._here = None
             return self._fn(*args)
         finally:
             self._args = self._here = None  # kept only for this fallback: let large arguments go

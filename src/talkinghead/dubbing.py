@@ -205,7 +205,7 @@ class Dubber:
         stride = max(1, int(track_stride))
         skipped: list[bool] = []
         waiting: list[tuple[int, np.ndarray]] = []  # frames left out since the last tracked one
-        last: list[tuple[int, FaceMesh | None]] = []  # the last tracked frame and its face
+        last: tuple[int, FaceMesh | None] = (0, None)  # the last tracked frame and its face
         with progress_bar(progress, info.num_frames, "tracking") as bar, \
                 Tracker(info.fps, max_short_side=TRACK_SHORT_SIDE) as tracker:
 
@@ -219,11 +219,12 @@ class Dubber:
 
             def tracked(i: int, frame: np.ndarray) -> None:
                 """Track frame ``i``; the frames left out before it get its and the last tracked frame's landmarks, interpolated."""
+                nonlocal last
                 for _ in waiting:
                     tracker.skip()
                 face = tracker.add(frame)
+                p, before = last
                 for j, left_out in waiting:
-                    p, before = last[-1]
                     if before is None or face is None:
                         seen(j, left_out, None, 0.0)
                         continue
@@ -233,7 +234,7 @@ class Dubber:
                 seen(i, frame, None if face is None else face.landmarks, 0.0 if face is None else float(face.rotation_deg[1]))
                 skipped.extend([True] * len(waiting) + [False])
                 waiting.clear()
-                last[:] = [(i, face)]
+                last = (i, face)
 
             for i, (frame, jpeg) in enumerate(prefetched(frames, name="talkinghead-decode")):
                 if hold:
@@ -390,7 +391,7 @@ class Dubber:
 def _smooth_colours(skins: np.ndarray, sigma_frames: float = 5.0) -> np.ndarray:
     """Per-frame skin colours ``[F, 3]`` (NaN where no face) filled and smoothed over time, so the
     mouth's inside does not flicker with the measurement's noise."""
-    from scipy.ndimage import gaussian_filter1d
+    from talkinghead.motion.filters import gaussian_filter1d
 
     ok = np.isfinite(skins[:, 0])
     if not ok.any():

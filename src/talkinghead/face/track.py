@@ -238,7 +238,7 @@ def smooth_track(track: Track, sigma_frames: float = 1.0, max_yaw: float = 45.0)
         The :class:`FaceTrack`. With no face in any frame, landmarks are all zeros and ``found``
         all False.
     """
-    from scipy.ndimage import gaussian_filter1d
+    from talkinghead.motion.filters import gaussian_filter1d
 
     n = track.num_frames
     found = track.found & (np.abs(np.nan_to_num(track.pose[:, 1])) <= max_yaw)
