@@ -4,7 +4,7 @@
 
 On the 1280x720 video that ``benchmarks/dub_speed.py`` makes (run that first): decoding (to YUV;
 the YUV to RGB conversion apart), tracking (MediaPipe video mode, the dub's tracker), the warp
-mesh's Delaunay triangulation, re-animating a frame through RGB (whole frame) and passed through
+mesh's Delaunay triangulation, the whole first pass (tracking every frame and every other frame), re-animating a frame through RGB (whole frame) and passed through
 (the face's box only, :mod:`talkinghead.media.yuv`; both with the decoding on its own thread), the RGB to YUV conversion of a whole frame,
 and H.264 encoding (the writer's settings, wall and CPU). Writes ``stages.json`` and ``stages.md``.
 """
@@ -74,6 +74,9 @@ def main() -> None:
     mesh = build_warp_mesh(lm[0], rgb[0].shape[:2])
     outer = mesh.source[mesh.num_face:]
     rows["Delaunay of the warp mesh's outer points"] = per_frame(lambda: [delaunay(outer) for _ in range(n)], n)[:2]
+    for stride in (1, 2):  # the whole first pass as Dubber runs it (decoding, tracking, skin colours, mouth bank)
+        rows[f"first pass, tracking every {'' if stride == 1 else 'other '}frame"] = per_frame(
+            lambda: Dubber(video, GenerateConfig(), max_frames=n, track_stride=stride), n)[:2]
     speech = load_speech(WORK / "speech_30s.wav")
     speech = Speech(samples=speech.samples[: int(n / 25.0 * speech.sample_rate)], sample_rate=speech.sample_rate)
     dubber = Dubber(video, GenerateConfig(), max_frames=n)
