@@ -132,3 +132,10 @@ def test_a_call_with_here_keeps_no_arguments_and_its_fallback_makes_them_again(m
     with Aside(divmod, 17, 5, here=lambda: (9, 4)) as child:
         assert child.result_or_here() == (2, 1)  # here, on here()'s arguments
         assert child._here is None  # once
+
+
+def test_running_is_true_while_the_child_works_and_false_once_it_has_ended() -> None:
+    with Aside(time.sleep, 0.5) as child:
+        assert child.running()
+        child.result()
+        assert not child.running()

@@ -133,7 +133,7 @@ def warm_align() -> None:
 @contextlib.contextmanager
 def analysis_aside(speech: Speech, transcript: str | None, mode: str, known: PhoneSegments | None = None,
                    processes: int = 1, started: Aside | None = None,
-                   reload: Callable[[], Speech] | None = None) -> Iterator[Callable[[StageTimes], Analysis]]:
+                   reload: Callable[[], Speech] | None = None) -> Iterator[PendingAnalysis]:
     """Run :func:`analyse_speech` in a second process while the caller does other work.
 
     pocketsphinx holds the GIL for the whole decode (a Python thread beside it gets about a
@@ -148,8 +148,8 @@ def analysis_aside(speech: Speech, transcript: str | None, mode: str, known: Pho
             result = analysis(times) # waits; adds the child's stage times to ``times``
 
     Yields:
-        A function ``(times) -> Analysis`` that waits for the child and returns its result
-        (the same as ``analyse_speech(speech, transcript, mode, times, known, processes)``).
+        A :class:`PendingAnalysis`: called as ``(times) -> Analysis``, it waits for the child and returns
+        its result (the same as ``analyse_speech(speech, transcript, mode, times, known, processes)``).
     Raises:
         InputError: as :func:`analyse_speech` (re-raised from the child, when the function is called).
     ``started``: a child from :func:`start_analysis` (started early, warmed up) to send the call to.
@@ -165,20 +165,32 @@ def analysis_aside(speech: Speech, transcript: str | None, mode: str, known: Pho
     # Given back with the result and then let go: long speech is large.
     held = {"speech": speech if reload is None else length_only(speech)}
 
-    def result(times: StageTimes) -> Analysis:
-        features, active, phones, seconds = child.result_or_here()
-        for stage, dt in seconds.items():
-            times.add(stage, dt)
-        return Analysis(speech=held.pop("speech"), features=features, active=active, phones=phones)
-
     here = None if reload is None else (lambda: (reload(), transcript, mode, known, processes))
     child = started if started is not None else Aside(_analyse_parts, what="speech analysis", defer=True)
     try:
         child.call(speech, transcript, mode, known, processes, here=here)
         del speech
-        yield result
+        yield PendingAnalysis(child, held)
     finally:
         child.close()
+
+
+class PendingAnalysis:
+    """What :func:`analysis_aside` yields: call it with a :class:`~talkinghead.pipeline.StageTimes` to wait
+    for the Analysis; :meth:`running` says, without waiting, whether the second process is still at it."""
+
+    def __init__(self, child: Aside, held: dict) -> None:
+        self._child, self._held = child, held
+
+    def __call__(self, times: StageTimes) -> Analysis:
+        features, active, phones, seconds = self._child.result_or_here()
+        for stage, dt in seconds.items():
+            times.add(stage, dt)
+        return Analysis(speech=self._held.pop("speech"), features=features, active=active, phones=phones)
+
+    def running(self) -> bool:
+        """True while the analysis process is working (it takes a core); False once it has ended or never started."""
+        return self._child.running()
 
 
 def length_only(speech: Speech) -> Speech:

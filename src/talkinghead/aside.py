@@ -159,6 +159,10 @@ class Aside:
         finally:
             self._args = self._here = None  # kept only for this fallback: let large arguments go
 
+    def running(self) -> bool:
+        """Whether the child process is still at work (False once it has ended, or if it never started)."""
+        return self._proc is not None and self._proc.poll() is None
+
     def close(self) -> None:
         """End the child if it is still running (its result is dropped)."""
         if self._proc is None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from functools import partial
 from itertools import islice
@@ -172,15 +172,19 @@ class Dubber:
         info: the video's :func:`~talkinghead.media.video.probe_video` result, if already known.
         track_stride: MediaPipe tracks every ``track_stride``-th frame (and the last); the frames
             between are interpolated (:func:`~talkinghead.face.track.fill_skipped`) before smoothing.
+        busy: while it returns True (a second process, the speech analysis, has the other core),
+            frames are decoded on this thread, not ahead on a second one
+            (:func:`~talkinghead.media.prefetch.prefetched_once_idle`).
     Raises:
         InputError: unreadable video, no video stream, or no face in any frame.
     """
 
     def __init__(self, video: str | os.PathLike[str], config: GenerateConfig = GenerateConfig(),
                  bank: object | None = None, holdout_s: float | None = None, progress: bool = False,
-                 max_frames: int | None = None, info: VideoInfo | None = None, track_stride: int = TRACK_STRIDE) -> None:
+                 max_frames: int | None = None, info: VideoInfo | None = None, track_stride: int = TRACK_STRIDE,
+                 busy: Callable[[], bool] | None = None) -> None:
         from talkinghead.face.track import TRACK_SHORT_SIDE, Tracker, fill_skipped, smooth_track
-        from talkinghead.media.prefetch import prefetched
+        from talkinghead.media.prefetch import prefetched_once_idle
         from talkinghead.media.video import probe_video, read_video
         from talkinghead.media.yuv import passthrough_color
         from talkinghead.render.interior import skin_colour
@@ -236,7 +240,8 @@ class Dubber:
                 waiting.clear()
                 last = (i, face)
 
-            for i, (frame, jpeg) in enumerate(prefetched(frames, name="talkinghead-decode")):
+            for i, (frame, jpeg) in enumerate(prefetched_once_idle(frames, busy or (lambda: False),
+                                                                   name="talkinghead-decode")):
                 if hold:
                     held.append(jpeg)
                 if i % stride:
@@ -445,7 +450,8 @@ def dub(video: str | os.PathLike[str], audio: str | os.PathLike[str], output: st
     # Sent to the analysis and let go here (the sound streams from the file; the fallback loads it again).
     with analysis_aside(speech, transcript, config.phones, reload=partial(load_speech, audio)) as analysis:
         del speech
-        dubber = Dubber(video, config, bank=bank, holdout_s=holdout_s, progress=progress, max_frames=needed, info=info)
+        dubber = Dubber(video, config, bank=bank, holdout_s=holdout_s, progress=progress, max_frames=needed, info=info,
+                        busy=analysis.running)
         times = times_merge(times, dubber.times)
         motion = dubber.motion(analysis(times), model)
     with progress_bar(progress, motion.num_frames, "dubbing") as bar, AudioTrack(audio) as sound:

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from talkinghead.media.prefetch import prefetched
+from talkinghead.media.prefetch import prefetched, prefetched_once_idle
 
 
 def test_items_come_in_order_from_another_thread() -> None:
@@ -50,3 +50,18 @@ def test_leaving_early_stops_the_maker() -> None:
     time.sleep(0.3)
     assert len(made) == n <= 5
     assert not any(t.name == "talkinghead-prefetch" for t in threading.enumerate())
+
+
+def test_items_are_made_on_this_thread_while_busy_then_ahead_on_another() -> None:
+    made_on: list[str] = []
+
+    def items():
+        for i in range(10):
+            made_on.append(threading.current_thread().name)
+            yield i
+
+    calls = iter([True, True, True])  # busy for the first three items, then free (and never asked again)
+    assert list(prefetched_once_idle(items(), lambda: next(calls, False), name="ahead")) == list(range(10))
+    here = threading.current_thread().name
+    assert made_on[:3] == [here] * 3
+    assert made_on[3:] == ["ahead"] * 7

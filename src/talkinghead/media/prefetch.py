@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -64,3 +64,29 @@ def prefetched(items: Iterable[T], depth: int = 4, name: str = "talkinghead-pref
     finally:
         stop.set()
         worker.join(timeout=5.0)
+
+
+def prefetched_once_idle(items: Iterable[T], busy: Callable[[], bool], depth: int = 4,
+                         name: str = "talkinghead-prefetch") -> Iterator[T]:
+    """Iterate ``items`` on this thread while ``busy()`` says the second core is taken, then
+    :func:`prefetched` (on a background thread) from the first item after it says it is free.
+
+    For work that shares the machine with a second process (the dub's first pass beside the speech
+    analysis): a producer thread there only takes CPU from that process, which then finishes later
+    while this one waits with a core idle (720p dub of 30 s: the main process waited 0.3-2.2 s for the
+    phones in five runs; ``python benchmarks/side_by_side.py --jobs dub --repeats 5``: 13.91 -> 12.87 s).
+
+    Args:
+        items: any iterable (consumed on this thread, then on the background thread, never on both).
+        busy: called before each item until it first returns False (cheap: a ``poll`` of the process).
+        depth, name: as :func:`prefetched`.
+    Yields:
+        The items, in order. Errors as :func:`prefetched`.
+    """
+    it = iter(items)
+    while busy():
+        x = next(it, _END)
+        if x is _END:
+            return
+        yield x  # type: ignore[misc]
+    yield from prefetched(it, depth=depth, name=name)
