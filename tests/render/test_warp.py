@@ -99,3 +99,17 @@ def test_inside_polygon_agrees_with_opencv_off_the_edges() -> None:
     away = np.abs(want) > 1e-3
     assert got.any() and not got.all()
     assert np.array_equal(got[away], want[away] > 0)
+
+
+def test_the_maps_go_to_opencv_as_one_array_with_the_same_pixels_as_two() -> None:
+    from talkinghead.render.warp import interleaved
+
+    mesh = build_warp_mesh(_mesh_px(), (256, 256))
+    target = mesh.source.copy()
+    target[: mesh.num_face, 1] += 4.0
+    mx, my = backward_map(mesh, target, (256, 256), step=2)
+    assert interleaved(mx, my) is not None
+    assert interleaved(my, mx) is None  # channels swapped: not the layout OpenCV reads
+    assert interleaved(mx.copy(), my.copy()) is None
+    img = _image()
+    assert np.array_equal(warp(img, mx, my), warp(img, mx.copy(), my.copy()))
