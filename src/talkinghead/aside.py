@@ -218,8 +218,9 @@ def _serve() -> None:
         fn = getattr(fn, part)
     try:
         reply = ("ok", fn(*args), records.records)
-    except Exception as e:  # raised again in the parent
-        reply = ("error", e, records.records)
+    except Exception as e:  # raised again in the parent (without the traceback, whose frames hold the arguments)
+        reply = ("error", e.with_traceback(None), records.records)
+    del args  # not held while the reply is pickled (an hour of speech sent for analysis: 230 MB)
     try:
         data = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception as e:  # an unpicklable result or exception: say so instead
