@@ -205,8 +205,7 @@ def dub_cmd(
 ) -> None:
     """Make the person in VIDEO say AUDIO: the video's own frames, head and background, new lips, jaw and cheeks.
 
-    A shorter video plays forward then backward to cover the speech; its sound is replaced. The inside of
-    the mouth is learned from the video's own frames. Frames without a face pass through unchanged.
+    A shorter video plays forward then backward to cover the speech; its sound is replaced. The inside of the mouth is learned from the video's own frames. Frames without a face pass through unchanged.
     """
     from talkinghead.dubbing import dub
     from talkinghead.pipeline import GenerateConfig
