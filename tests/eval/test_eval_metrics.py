@@ -201,3 +201,18 @@ def test_crop_box_and_face_crop() -> None:
     crop = M.face_crop(frame, (-40, -40, 200, 200), 64)  # past every border: edges replicated
     assert crop.shape == (64, 64, 3) and crop.dtype == np.uint8
     assert crop[0, 0].tolist() == [255, 255, 255] and crop[-1, -1].tolist() == [0, 0, 0]
+
+
+def test_leak_is_what_the_dub_keeps_of_the_source_mouth_beyond_the_target() -> None:
+    rng = np.random.default_rng(3)
+    target = np.convolve(rng.standard_normal(400), np.ones(5) / 5, "same")
+    own = np.convolve(rng.standard_normal(400), np.ones(5) / 5, "same")
+    source = 0.6 * target + own  # the two real mouths correlate on their own (a shared rhythm)
+    follows = target + 0.05 * rng.standard_normal(400)
+    assert M.pearson(follows, source) > 0.4  # plain r with the source is high...
+    assert abs(M.leak_correlation(follows, source, target)) < 0.15  # ...but nothing of the source leaks
+    leaky = target + 0.5 * own
+    assert M.leak_correlation(leaky, source, target) > 0.8
+    gaps = leaky.copy()
+    gaps[::7] = np.nan  # untracked frames are left out, not a failure
+    assert M.leak_correlation(gaps, source, target) > 0.8

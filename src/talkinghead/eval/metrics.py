@@ -132,6 +132,34 @@ def mouth_correlation(generated: np.ndarray, real: np.ndarray, min_std: float = 
     return pearson(generated, real, min_std)
 
 
+def leak_correlation(generated: np.ndarray, source: np.ndarray, target: np.ndarray, min_std: float = STILL_STD) -> float:
+    """How much of a dubbed video's own mouth shows through the dub: the partial Pearson r of the generated
+    mouth opening with the source video's, given the target's (the real mouth of the new speech).
+
+    Cross-dubbing (clip A's video made to say clip B's speech) is scored against B, but A's and B's real
+    mouths correlate on their own (GRID's sentences share a rhythm), so r with A mixes leak with that;
+    ``r_GA.B = (r_GA - r_GB r_AB) / sqrt((1 - r_GB^2) (1 - r_AB^2))`` leaves out what B explains.
+
+    Args:
+        generated, source, target: float ``[F]`` mouth-opening curves (:func:`mouth_opening`); frames
+            where any is NaN are left out.
+        min_std: still-mouth threshold (IOD units), as :func:`mouth_correlation`.
+    Returns:
+        r in [-1, 1]: 0 = nothing of the source's mouth beyond what the target explains; 0.0 where a curve
+        is still, fewer than 3 frames are common, or the target explains a curve entirely.
+    """
+    g, a, b = (np.asarray(c, np.float64) for c in (generated, source, target))
+    if not g.shape == a.shape == b.shape:
+        raise ValueError(f"curves differ in length: {g.shape}, {a.shape}, {b.shape}")
+    ok = np.isfinite(g) & np.isfinite(a) & np.isfinite(b)
+    g, a, b = g[ok], a[ok], b[ok]
+    r_ga, r_gb, r_ab = pearson(g, a, min_std), pearson(g, b, min_std), pearson(a, b, min_std)
+    den = (1.0 - r_gb * r_gb) * (1.0 - r_ab * r_ab)
+    if den <= 1e-12:
+        return 0.0
+    return float(np.clip((r_ga - r_gb * r_ab) / np.sqrt(den), -1.0, 1.0))
+
+
 def lagged_correlation(generated: np.ndarray, real: np.ndarray, max_lag: int = MAX_LAG,
                        min_std: float = STILL_STD) -> tuple[np.ndarray, np.ndarray]:
     """Pearson r between ``real[t]`` and ``generated[t + lag]`` for every lag in ``[-max_lag, max_lag]``.

@@ -89,6 +89,8 @@ class Reference:
         mouths: uint8 ``[F, 64, 96]`` grey mouth crops aligned on eyes and nose
             (:func:`~talkinghead.eval.mouth_crop.mouth_crop`); zeros where no face was found.
         open_mouth: bool ``[F]``: frames whose real mouth is open (:data:`~talkinghead.eval.mouth_crop.OPEN_MOUTH`).
+        source_opening: float ``[F]``, cross-dubbing only (``clip.dub_video``): the real mouth opening of the
+            video being dubbed at each output frame (played forward then backward, as the dub plays it).
     """
 
     clip: Clip
@@ -104,6 +106,7 @@ class Reference:
     mouths: np.ndarray
     open_mouth: np.ndarray
     speech_span: np.ndarray
+    source_opening: np.ndarray | None = None
 
     @property
     def fps(self) -> float:
@@ -194,7 +197,21 @@ def prepare_reference(clip: Clip, config: EvalConfig = EvalConfig()) -> Referenc
     return Reference(clip=clip, track=track, portrait=portrait, speech=speech, loudness=loud,
                      boxes=np.asarray(boxes, dtype=np.int64), crops=np.stack(crops), id_frames=id_frames,
                      events=tuple(bilabial_events(clip.words)), pauses=pauses, speech_span=span,
-                     mouths=np.stack(mouths), open_mouth=np.nan_to_num(M.mouth_opening(track.landmarks)) > OPEN_MOUTH)
+                     mouths=np.stack(mouths), open_mouth=np.nan_to_num(M.mouth_opening(track.landmarks)) > OPEN_MOUTH,
+                     source_opening=None if clip.dub_video is None else _played_opening(clip.dub_video, info.fps,
+                                                                                         track.num_frames))
+
+
+def _played_opening(video: Path, fps: float, num_frames: int) -> np.ndarray:
+    """float64 ``[num_frames]``: the real mouth opening of ``video`` at each frame a dub of that length shows
+    (frame :func:`~talkinghead.dubbing.pingpong` ``(k)``: forward, then backward)."""
+    from talkinghead.dubbing import pingpong
+
+    with Tracker(fps) as tracker:
+        for frame in video_frames(video, fps):
+            tracker.add(frame)
+        opening = M.mouth_opening(tracker.track().landmarks)
+    return np.array([opening[pingpong(k, len(opening))] for k in range(num_frames)], np.float64)
 
 
 def with_babble(speech: Speech, noise: Sequence[Path], snr_db: float) -> Speech:

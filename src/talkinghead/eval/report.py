@@ -51,6 +51,7 @@ class MetricInfo:
 METRICS: tuple[MetricInfo, ...] = (
     MetricInfo("mouth_r", "mouth r", "Pearson r", "higher", 3),
     MetricInfo("mouth_r_speech", "mouth r in speech", "Pearson r, first to last voice activity", "higher", 3),
+    MetricInfo("mouth_r_source", "leak r", "partial Pearson r with the dubbed video's own mouth", "0", 3),
     MetricInfo("offset_abs", "abs offset", "frames", "lower", 2),
     MetricInfo("offset_median", "median offset", "frames", "0", 1),
     MetricInfo("lmd", "LMD", "IOD", "lower", 4),
@@ -245,6 +246,8 @@ def _fmt(v: object, digits: int) -> str:
 
 
 def _table(rows: list[tuple[str, dict[str, object]]], first: str, keys: tuple[MetricInfo, ...]) -> list[str]:
+    """A markdown table; columns without a value in any row (leak r outside cross-dubbing) are left out."""
+    keys = tuple(m for m in keys if any(_fmt(vals.get(m.key), m.digits) != _fmt(None, m.digits) for _, vals in rows))
     head = f"| {first} | " + " | ".join(f"{m.label} {_ARROW[m.better]}" for m in keys) + " |"
     lines = [head, "|" + "---|" * (len(keys) + 1)]
     for name, vals in rows:

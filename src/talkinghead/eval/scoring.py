@@ -63,6 +63,8 @@ class Scores:
         mouth_r: Pearson r of generated vs real mouth opening (lag 0).
         mouth_r_speech: the same over the spoken span only (first to last voice activity of the
             clean speech, ``Reference.speech_span``): lip sync without the silence around it.
+        mouth_r_source: cross-dubbing only (NaN elsewhere): how much of the dubbed video's own mouth shows
+            through, the partial r with it given the real target (:func:`~talkinghead.eval.metrics.leak_correlation`).
         offset: audio-visual offset in frames (lag of best r, ``> 0``: generated is late; None
             for a still mouth).
         offset_r: r at that lag.
@@ -91,6 +93,7 @@ class Scores:
     face_rate: float
     mouth_r: float
     mouth_r_speech: float
+    mouth_r_source: float
     offset: int | None
     offset_r: float
     lmd: float
@@ -229,6 +232,8 @@ def score_frames(ref: Reference, frames: Iterable[np.ndarray], system: str = "ge
         face_rate=gen.detection_rate,
         mouth_r=M.mouth_correlation(g_open, r_open),
         mouth_r_speech=_span_correlation(g_open, r_open, ref.speech_span[:n]),
+        mouth_r_source=float("nan") if ref.source_opening is None
+        else M.leak_correlation(g_open, ref.source_opening[:n], r_open),
         offset=offset,
         offset_r=offset_r,
         lmd=lmd,
@@ -322,7 +327,7 @@ def score_pair(pair: Pair, frames: Iterable[np.ndarray], system: str = "generate
     g_open = M.mouth_opening(gen.landmarks)
     nan = float("nan")
     scores = Scores(
-        frames=n, face_rate=gen.detection_rate, mouth_r=nan, mouth_r_speech=nan, offset=None, offset_r=nan,
+        frames=n, face_rate=gen.detection_rate, mouth_r=nan, mouth_r_speech=nan, mouth_r_source=nan, offset=None, offset_r=nan,
         lmd=nan, lmd_px256=nan,
         jitter=M.jitter(gen.landmarks), jitter_ratio=nan, pose_std=M.head_pose_std(gen.pose), pose_std_ratio=nan,
         blink_rate=M.blink_rate(gen.blink, gen.fps), psnr=nan, ssim=nan,
