@@ -139,3 +139,15 @@ def test_running_is_true_while_the_child_works_and_false_once_it_has_ended() -> 
         assert child.running()
         child.result()
         assert not child.running()
+
+
+def test_a_child_writing_a_large_reply_is_no_longer_running() -> None:
+    import numpy as np
+
+    with Aside(np.zeros, 2_000_000) as child:  # 16 MB: the child waits on the pipe until it is read
+        deadline = time.perf_counter() + 30
+        while child.running() and time.perf_counter() < deadline:
+            time.sleep(0.05)
+        assert not child.running()
+        assert child._proc is not None and child._proc.poll() is None  # still there, writing
+        assert len(child.result()) == 2_000_000

@@ -160,8 +160,18 @@ class Aside:
             self._args = self._here = None  # kept only for this fallback: let large arguments go
 
     def running(self) -> bool:
-        """Whether the child process is still at work (False once it has ended, or if it never started)."""
-        return self._proc is not None and self._proc.poll() is None
+        """Whether the child is still at work: started, not ended, and not yet writing its reply (a reply
+        larger than the pipe holds keeps the child alive until :meth:`result` reads it). False where
+        that cannot be told without waiting (no ``select`` on pipes: Windows)."""
+        if self._proc is None or self._proc.poll() is not None or self._proc.stdout is None:
+            return False
+        import select
+
+        try:
+            replying, _, _ = select.select([self._proc.stdout], [], [], 0)
+        except (OSError, ValueError):
+            return False
+        return not replying
 
     def close(self) -> None:
         """End the child if it is still running (its result is dropped)."""
