@@ -229,6 +229,7 @@ def _serve() -> None:
     try:
         reply = ("ok", fn(*args), records.records)
     except Exception as e:  # raised again in the parent (without the traceback, whose frames hold the arguments)
+        e.__cause__ = e.__context__ = None  # their tracebacks' frames would hold the arguments too
         reply = ("error", e.with_traceback(None), records.records)
     del args  # not held while the reply is pickled (an hour of speech sent for analysis: 230 MB)
     try:

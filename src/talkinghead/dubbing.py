@@ -51,7 +51,7 @@ HANDOVER_FRAMES = 4
 TRACK_STRIDE = 2
 #: Temporal Gaussian (frames) over the dubbed video's track. The warp moves the lips from where the track
 #: says they are, so what smoothing takes off the real lips' motion stays in the picture: the old mouth
-#: shows through (a 1-frame sigma keeps 60% of 4 Hz motion out of the track). Cross-dubbing GRID test
+#: shows through (a 1-frame sigma passes only 60% of 4 Hz motion into the track). Cross-dubbing GRID test
 #: clip A's video with B's speech (``talkinghead eval --sets dub_cross``), 1.0 -> 0.5: leak r (partial
 #: r with A's real mouth given B's) 0.258 -> 0.224 (one-shot, which never sees A: 0.172), mouth r against
 #: B 0.912 -> 0.913, LMD and jitter equal; self-reconstruction r, which the leak raised, 0.918 -> 0.912

@@ -375,7 +375,9 @@ def _run(pipe: TalkingHeadPipeline, audio: str | os.PathLike[str], output: Path,
         if server is not None:
             stack.callback(server.close)
             print(f"live: watch at http://127.0.0.1:{server.port}/", file=sys.stderr)
-        writer = stack.enter_context(VideoWriter(output, fps=config.fps, size=pipe.renderer.output_size, speech=arrivals))
+        # Frames are made and written on this thread: the encoder may use every core (threads=0).
+        writer = stack.enter_context(VideoWriter(output, fps=config.fps, size=pipe.renderer.output_size, speech=arrivals,
+                                                 threads=0))
         last = None
         for t, frame in pipe.stream(received(), lookahead_s, motion=frames, late=is_late):
             ready = time.perf_counter()

@@ -244,3 +244,16 @@ def test_real_odd_frame_rate_video(shared_data: Path) -> None:
     assert len(first) == 3 and first[0].shape == (700, 700, 3) and first[0].dtype == np.uint8
     # On a 25 fps grid the clip covers its duration.
     assert sum(1 for _ in read_video(path, fps=25.0)) == pytest.approx(info.duration_s * 25, abs=2)
+
+
+def test_the_encoder_runs_on_the_threads_it_is_given(tmp_path: Path) -> None:
+    from talkinghead.media.writer import encoder_threads
+
+    frames = [np.full((240, 320, 3), 40 * k, np.uint8) for k in range(3)]  # tall enough for two slices
+    for threads, expected in ((1, b"threads=1 "), (2, b"threads=2 "), (None, f"threads={encoder_threads()} ".encode())):
+        out = tmp_path / f"t{threads}.mp4"
+        with VideoWriter(out, fps=25.0, size=(320, 240), threads=threads) as w:
+            for f in frames:
+                w.write(f)
+        assert expected in out.read_bytes()  # libx264 writes its settings into the stream
+    assert 1 <= encoder_threads() <= max(1, (os.cpu_count() or 1))

@@ -60,8 +60,15 @@ def test_items_are_made_on_this_thread_while_busy_then_ahead_on_another() -> Non
             made_on.append(threading.current_thread().name)
             yield i
 
-    calls = iter([True, True, True])  # busy for the first three items, then free (and never asked again)
-    assert list(prefetched_once_idle(items(), lambda: next(calls, False), name="ahead")) == list(range(10))
+    asked = []
+
+    def busy() -> bool:  # busy for the first three items, then free
+        asked.append(1)
+        return len(asked) <= 3
+
+    assert list(prefetched_once_idle(items(), busy, name="ahead")) == list(range(10))
     here = threading.current_thread().name
     assert made_on[:3] == [here] * 3
     assert made_on[3:] == ["ahead"] * 7
+    assert len(asked) == 4  # never asked again once free
+    assert list(prefetched_once_idle(iter(range(2)), lambda: True)) == [0, 1]  # used up while busy

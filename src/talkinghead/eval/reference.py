@@ -198,19 +198,28 @@ def prepare_reference(clip: Clip, config: EvalConfig = EvalConfig()) -> Referenc
                      boxes=np.asarray(boxes, dtype=np.int64), crops=np.stack(crops), id_frames=id_frames,
                      events=tuple(bilabial_events(clip.words)), pauses=pauses, speech_span=span,
                      mouths=np.stack(mouths), open_mouth=np.nan_to_num(M.mouth_opening(track.landmarks)) > OPEN_MOUTH,
-                     source_opening=None if clip.dub_video is None else _played_opening(clip.dub_video, info.fps,
+                     source_opening=None if clip.dub_video is None else _played_opening(clip.dub_video,
                                                                                          track.num_frames))
 
 
-def _played_opening(video: Path, fps: float, num_frames: int) -> np.ndarray:
-    """float64 ``[num_frames]``: the real mouth opening of ``video`` at each frame a dub of that length shows
-    (frame :func:`~talkinghead.dubbing.pingpong` ``(k)``: forward, then backward)."""
-    from talkinghead.dubbing import pingpong
+def _played_opening(video: Path, num_frames: int) -> np.ndarray:
+    """float64 ``[num_frames]``: the real mouth opening of ``video`` (read at its own rate, as the dub
+    reads it) at each frame a dub of that length shows (frame :func:`~talkinghead.dubbing.pingpong`
+    ``(k)``: forward, then backward).
 
+    Raises:
+        InputError: the video has no frames.
+    """
+    from talkinghead.dubbing import dub_rate, pingpong
+    from talkinghead.media.video import probe_video
+
+    fps = dub_rate(probe_video(video))
     with Tracker(fps) as tracker:
         for frame in video_frames(video, fps):
             tracker.add(frame)
         opening = M.mouth_opening(tracker.track().landmarks)
+    if not len(opening):
+        raise InputError(f"{video}: no video frames")
     return np.array([opening[pingpong(k, len(opening))] for k in range(num_frames)], np.float64)
 
 

@@ -84,6 +84,8 @@ NOGT_METRICS: tuple[MetricInfo, ...] = (
     MetricInfo("rtf", "RTF", "compute s / audio s", "lower", 3),
 )
 _ARROW = {"higher": "↑", "lower": "↓", "1": "→1", "0": "→0", "real": "≈real"}
+#: Columns shown only in tables where some row has them (leak r: cross-dubbing only).
+OPTIONAL_KEYS = frozenset({"mouth_r_source"})
 #: Metrics the real video has on its own (the reference row).
 REAL_KEYS = ("jitter_ratio", "pose_std", "blink_rate", "identity", "loudness_r", "closure", "pause_closed")
 #: Metrics in bars.png.
@@ -246,8 +248,9 @@ def _fmt(v: object, digits: int) -> str:
 
 
 def _table(rows: list[tuple[str, dict[str, object]]], first: str, keys: tuple[MetricInfo, ...]) -> list[str]:
-    """A markdown table; columns without a value in any row (leak r outside cross-dubbing) are left out."""
-    keys = tuple(m for m in keys if any(_fmt(vals.get(m.key), m.digits) != _fmt(None, m.digits) for _, vals in rows))
+    """A markdown table; the columns of :data:`OPTIONAL_KEYS` are left out where no row has a value."""
+    keys = tuple(m for m in keys if m.key not in OPTIONAL_KEYS
+                 or any(_fmt(vals.get(m.key), m.digits) != _fmt(None, m.digits) for _, vals in rows))
     head = f"| {first} | " + " | ".join(f"{m.label} {_ARROW[m.better]}" for m in keys) + " |"
     lines = [head, "|" + "---|" * (len(keys) + 1)]
     for name, vals in rows:

@@ -78,7 +78,7 @@ def prefetched_once_idle(items: Iterable[T], busy: Callable[[], bool], depth: in
 
     Args:
         items: any iterable (consumed on this thread, then on the background thread, never on both).
-        busy: called before each item until it first returns False (cheap: a ``poll`` of the process).
+        busy: called before each item until it first returns False (cheap: :meth:`talkinghead.aside.Aside.running`).
         depth, name: as :func:`prefetched`.
     Yields:
         The items, in order. Errors as :func:`prefetched`.

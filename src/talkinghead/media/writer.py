@@ -53,10 +53,10 @@ def encoder_threads() -> int:
     """libx264 threads for a writer whose frames are made on another thread: the cores this process
     may run on, less one (at least 1).
 
-    libx264's own choice (about 1.5 x cores, frame threads) oversubscribes a 2-core machine where the
-    frames' maker keeps one core busy: on 200 frames of 1280x720 it costs 8.1 ms of CPU a frame against
-    7.3 single-threaded (and 3% more bytes at the same crf). On more cores the encoder still gets all
-    but one.
+    Slice threads on every core (PyAV's default thread type with ``thread_count`` 0) oversubscribe a
+    2-core machine where the frames' maker keeps one core busy: on 200 frames of 1280x720 they cost
+    8.1 ms of CPU a frame against 7.3 single-threaded (and 2-3% more bytes at the same crf: each slice
+    is coded on its own). On more cores the encoder still gets all but one.
     """
     try:
         cores = len(os.sched_getaffinity(0))
@@ -103,8 +103,9 @@ class VideoWriter:
         preset: libx264 speed preset, one of :data:`X264_PRESETS`.
         color: the colour tags written, and the matrix RGB frames are converted with
             (:class:`~talkinghead.media.yuv.ColorTags`; a dubbed video keeps its source's).
-        threads: libx264 threads (0: libx264's own choice, about 1.5 x cores); None:
-            :func:`encoder_threads`, the cores less the one that makes the frames.
+        threads: libx264 threads (0: one slice thread per core, PyAV's default); None:
+            :func:`encoder_threads`, the cores less the one that makes the frames (for frames made on
+            another thread; a caller that makes and writes frames on one thread wants 0).
 
     Raises:
         ValueError: odd or non-positive size, fps <= 0, crf out of range, unknown preset, colour tags

@@ -248,7 +248,7 @@ def warp(image: np.ndarray, map_x: np.ndarray, map_y: np.ndarray) -> np.ndarray:
     """Sample ``image`` (uint8 ``[H, W, 3]``) through a backward map; bilinear, edges replicated.
 
     Maps that are the two channels of one float32 ``[H, W, 2]`` array (as :func:`backward_map` returns
-    them) go to OpenCV as that array: the same pixels, without copying each strided channel out
+    them with ``step`` > 1) go to OpenCV as that array: the same pixels, without copying each strided channel out
     (512x512: 1.32 -> 0.88 ms).
     """
     both = interleaved(map_x, map_y)
@@ -265,6 +265,7 @@ def interleaved(map_x: np.ndarray, map_y: np.ndarray) -> np.ndarray | None:
             or base.ndim != 3 or base.shape[2] != 2 or map_x.shape != base.shape[:2] or not base.flags.c_contiguous):
         return None
     at = base.__array_interface__["data"][0]
-    if map_x.__array_interface__["data"][0] != at or map_y.__array_interface__["data"][0] != at + 4:
+    if (map_x.__array_interface__["data"][0] != at or map_y.__array_interface__["data"][0] != at + 4
+            or map_x.strides != base.strides[:2] or map_y.strides != base.strides[:2]):
         return None
     return base
