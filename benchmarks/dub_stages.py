@@ -99,7 +99,7 @@ def main() -> None:
             for f in decoded:
                 writer.write(copy_frame(f))
 
-    rows["H.264 encode (libx264 veryfast, its threads)"] = per_frame(encode, n)[:2]
+    rows["H.264 encode (libx264 veryfast, the writer's threads: encoder_threads())"] = per_frame(encode, n)[:2]
     (out_dir / "encoded.mp4").unlink()
     (out_dir / "stages.json").write_text(json.dumps({k: {"wall_ms": v[0], "cpu_ms": v[1]} for k, v in rows.items()},
                                                     indent=2))
