@@ -6,7 +6,8 @@ Self-reconstruction as in ``talkinghead eval``'s dub system: each real clip's ow
 with its own speech and transcript (GRID s1 test clips with the s1 person model's mouths, the
 interview clips with mouths from their own frames at least 2 s away), beside one-shot ``generate``
 from its first frame; frames are picked by the aligned phones (p/b/m, AA/AE/AH/AO, UW/OW/W, the
-first pause frame; without phones the most closed and most open real frames) and shown at 2x
+first pause frame; without phones the real mouth's most closed frame in speech and most open frame,
+labelled so) and shown at 2x
 zoom on the mouth (each row on its own tracked face). One PNG per clip.
 """
 
@@ -70,9 +71,11 @@ def main() -> None:
         if during({"UW", "OW", "W"}).any():
             picks["rounded vowel"] = int(np.argmax(np.where(during({"UW", "OW", "W"}), real_open, -np.inf)))
         speaking = ~ref.pauses[:n]
-        # Without phones (no transcript, recognition unreliable): the real mouth's own extremes.
-        picks.setdefault("bilabial", int(np.argmin(np.where(speaking, real_open, np.inf))))
-        picks.setdefault("open vowel", int(np.argmax(real_open)))
+        # Without phones (no transcript, recognition unreliable): the real mouth's own extremes, named as such.
+        if "bilabial" not in picks:
+            picks["most closed in speech"] = int(np.argmin(np.where(speaking, real_open, np.inf)))
+        if "open vowel" not in picks:
+            picks["most open"] = int(np.argmax(real_open))
         picks["pause"] = int(np.argmax(ref.pauses)) if ref.pauses.any() else 0
         dubbed = list(system_frames("dub", ref)[0])
         one_shot = list(system_frames("learned", ref)[0])
