@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import select
 import signal
 import subprocess
 import sys
@@ -165,8 +166,6 @@ class Aside:
         that cannot be told without waiting (no ``select`` on pipes: Windows)."""
         if self._proc is None or self._proc.poll() is not None or self._proc.stdout is None:
             return False
-        import select
-
         try:
             replying, _, _ = select.select([self._proc.stdout], [], [], 0)
         except (OSError, ValueError):

@@ -18,7 +18,7 @@ from talkinghead.eval import metrics as M
 from talkinghead.eval.datasets import DEFAULT_SETS, Clip, bilabial_events
 from talkinghead.eval.mouth_crop import CROP_SIZE, OPEN_MOUTH, mouth_crop
 from talkinghead.eval.systems import DEFAULT_SYSTEMS, SYSTEMS
-from talkinghead.face.track import Track, Tracker, video_frames
+from talkinghead.face.track import Track, Tracker, track_frames, video_frames
 from talkinghead.types import InputError, Speech
 
 
@@ -214,10 +214,7 @@ def _played_opening(video: Path, num_frames: int) -> np.ndarray:
     from talkinghead.media.video import probe_video
 
     fps = dub_rate(probe_video(video))
-    with Tracker(fps) as tracker:
-        for frame in video_frames(video, fps):
-            tracker.add(frame)
-        opening = M.mouth_opening(tracker.track().landmarks)
+    opening = M.mouth_opening(track_frames(video_frames(video, fps), fps).landmarks)
     if not len(opening):
         raise InputError(f"{video}: no video frames")
     return np.array([opening[pingpong(k, len(opening))] for k in range(num_frames)], np.float64)

@@ -327,8 +327,8 @@ def score_pair(pair: Pair, frames: Iterable[np.ndarray], system: str = "generate
     g_open = M.mouth_opening(gen.landmarks)
     nan = float("nan")
     scores = Scores(
-        frames=n, face_rate=gen.detection_rate, mouth_r=nan, mouth_r_speech=nan, mouth_r_source=nan, offset=None, offset_r=nan,
-        lmd=nan, lmd_px256=nan,
+        frames=n, face_rate=gen.detection_rate, mouth_r=nan, mouth_r_speech=nan, mouth_r_source=nan,
+        offset=None, offset_r=nan, lmd=nan, lmd_px256=nan,
         jitter=M.jitter(gen.landmarks), jitter_ratio=nan, pose_std=M.head_pose_std(gen.pose), pose_std_ratio=nan,
         blink_rate=M.blink_rate(gen.blink, gen.fps), psnr=nan, ssim=nan,
         mouth_psnr=nan, mouth_ssim=nan, mouth_psnr_open=nan, mouth_ssim_open=nan,

@@ -18,7 +18,7 @@ import numpy as np
 from talkinghead.face.regions import FACE_OVAL, N_MESH
 from talkinghead.render.mouth import SEAM_DARKNESS, Interior, paint_mouth
 from talkinghead.render.teeth import fill_opening
-from talkinghead.render.warp import STILL_PX, WarpMesh, backward_map, build_warp_mesh, interleaved, warp
+from talkinghead.render.warp import STILL_PX, WarpMesh, backward_map, build_warp_mesh, warp
 
 #: The region worked on, around the face oval's box: this many times its size.
 REGION_SCALE = 1.6
@@ -70,11 +70,8 @@ def reanimate(frame: np.ndarray, source: np.ndarray, target: np.ndarray, interio
         o = np.array([bx0, by0], np.float32)
         map_x, map_y = backward_map(replace(mesh, source=mesh.source - o), moved - o, (by1 - by0, bx1 - bx0),
                                     step=map_step)
-        both = interleaved(map_x, map_y)
-        if both is not None:  # back to the work image's pixels in place (one 2-channel map for OpenCV)
-            both += o
-        else:
-            map_x, map_y = map_x + o[0], map_y + o[1]
+        map_x += o[0]  # back to the work image's pixels, in place: the maps are ours, and where they are the
+        map_y += o[1]  # channels of one array, warp() hands OpenCV that array
         result[by0:by1, bx0:bx1] = warp(clean, map_x, map_y)
     paint_mouth(result, tgt, interior, None, seam)
     out[y0:y1, x0:x1] = result
