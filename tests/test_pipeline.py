@@ -155,8 +155,21 @@ def test_with_reload_the_speech_is_let_go_once_sent_and_the_fallback_loads_it_ag
         result = analysis(StageTimes())
     assert result.speech.samples.shape == demo_speech.samples.shape and not result.speech.samples.any()
     assert result.speech.duration_s == demo_speech.duration_s
-    expected = analyse_speech(demo_speech, None, "acoustic").features.energy
+    # sent as 16-bit PCM (half the memory): the child analyses the speech rounded to 16 bits ...
+    from talkinghead.audio.phones import pcm16_speech
+
+    expected = analyse_speech(pcm16_speech(demo_speech), None, "acoustic").features.energy
     np.testing.assert_array_equal(result.features.energy, expected)
+    assert not np.array_equal(expected, analyse_speech(demo_speech, None, "acoustic").features.energy)  # a 24-bit file
+    # ... which for a 16-bit source is the speech itself: the same features and phones as from float32
+    s16 = Speech(np.round(demo_speech.samples * 32768).clip(-32768, 32767).astype(np.float32) / 32768, 16000)
+    with analysis_aside(Speech(s16.samples.copy(), 16000), DEMO_TRANSCRIPT, "align", reload=lambda: s16) as analysis:
+        sent = analysis(StageTimes())
+    here = analyse_speech(s16, DEMO_TRANSCRIPT, "align")
+    assert sent.phones == here.phones
+    for name in ("mel", "energy", "f0", "formants"):
+        np.testing.assert_array_equal(getattr(sent.features, name), getattr(here.features, name))
+    expected = analyse_speech(demo_speech, None, "acoustic").features.energy
 
     loads = []
     monkeypatch.setattr(sys, "executable", "/bin/false")  # no second process: the fallback reloads

@@ -21,6 +21,9 @@ FEATURE_RATE = 100.0
 N_MELS = 80
 #: Number of MediaPipe face-mesh landmarks (468 mesh + 10 iris).
 N_LANDMARKS = 478
+#: int16 samples of :class:`Speech` stand for ``int16 / PCM16_SCALE`` (the 16-bit PCM convention of
+#: FFmpeg and libsndfile, so a 16-bit file's samples go to int16 and back exactly).
+PCM16_SCALE = 32768.0
 
 
 @dataclass(frozen=True)
@@ -28,7 +31,10 @@ class Speech:
     """Mono speech, decoded and resampled once at the edge.
 
     Attributes:
-        samples: float32 ``[N]`` in [-1, 1].
+        samples: float32 ``[N]`` in [-1, 1]; or int16 ``[N]``, 16-bit PCM standing for ``int16 /``
+            :data:`PCM16_SCALE` (:func:`talkinghead.audio.phones.pcm16_speech`), half the memory: the
+            speech analysis (features, alignment, recognition) takes either, and speech travels to the
+            analysis process this way. Everything else takes float32.
         sample_rate: samples per second (Hz), > 0.
     """
 

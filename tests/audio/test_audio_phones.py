@@ -196,6 +196,12 @@ def test_recognition_shared_by_two_processes_is_the_same_as_by_one(jfk: Speech) 
     one = recognize(jfk, feats, replace(config, processes=1))
     two = recognize(jfk, feats, replace(config, processes=2))
     assert one == two and len(two.words) > 10
+    # as 16-bit PCM (how the analysis process gets it), the later chunks travel as int16 too
+    from talkinghead.audio.phones import pcm16_speech
+
+    pcm = pcm16_speech(jfk)
+    feats = compute_features(pcm)
+    assert recognize(pcm, feats, replace(config, processes=2)) == recognize(pcm, feats, replace(config, processes=1))
 
 
 def test_recognize_silence_and_noise() -> None:
@@ -218,3 +224,29 @@ def test_pcm16_is_the_same_when_converted_block_by_block(monkeypatch) -> None:
     assert np.array_equal(ph._pcm16(Speech(x, 16000)), whole)
     assert whole.dtype == np.int16 and whole[5] == 0 and whole[7] == 32767 and whole[4099] == -32767
     assert np.array_equal(whole[:100], (np.clip(np.nan_to_num(x[:100]), -1, 1) * 32767).astype(np.int16))
+
+
+def test_pcm16_speech_is_exact_for_16_bit_sources_and_analysed_like_float() -> None:
+    """The analysis process gets speech as int16 (half the memory): for a 16-bit source that is the
+    speech itself, so its features and the decoder's input are those of the float32 samples."""
+    from talkinghead.audio import phones as ph
+    from talkinghead.audio.features import compute_features
+    from talkinghead.types import Speech
+
+    rng = np.random.default_rng(1)
+    k = np.clip(rng.standard_normal(24_000) * 6000, -32768, 32767).astype(np.int16)
+    k[:2] = [-32768, 32767]
+    x = k.astype(np.float32) / np.float32(32768)  # what decoding a 16-bit file gives
+    pcm = ph.pcm16_speech(Speech(x, 16000))
+    assert pcm.samples.dtype == np.int16 and np.array_equal(pcm.samples, k) and pcm.sample_rate == 16000
+    assert ph.pcm16_speech(pcm) is pcm
+    np.testing.assert_array_equal(ph._pcm16(pcm), ph._pcm16(Speech(x, 16000)))  # the decoder's input
+    a, b = compute_features(Speech(x, 16000)), compute_features(pcm)
+    for name in ("mel", "energy", "f0", "formants"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    # other speech is rounded to 16 bits (clipped, NaN as 0), and other rates resampled to 16 kHz first
+    y = np.array([0.5 / 32768 + 1e-6, -2.0, 2.0, np.nan, 0.25], np.float32)
+    assert ph.pcm16_speech(Speech(y, 16000)).samples.tolist() == [1, -32768, 32767, 0, 8192]
+    half = ph.pcm16_speech(Speech(x, 8000))
+    assert half.sample_rate == 16000 and abs(len(half.samples) - 2 * len(x)) <= 2
+    assert ph.pcm16_speech(Speech(k, 8000)).sample_rate == 16000

@@ -22,7 +22,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from talkinghead.types import FEATURE_RATE, N_MELS, AudioFeatures, Speech
+from talkinghead.types import FEATURE_RATE, N_MELS, PCM16_SCALE, AudioFeatures, Speech
 
 #: Internal analysis sample rate (Hz) for mel and loudness.
 ANALYSIS_RATE = 16000
@@ -64,8 +64,8 @@ def compute_features(speech: Speech) -> AudioFeatures:
     """Compute log-mel, loudness, F0 and formants at 100 frames per second.
 
     Args:
-        speech: mono float32 samples in [-1, 1] at any sample rate (resampled internally to
-            16 kHz by :func:`resample`).
+        speech: mono float32 samples in [-1, 1] (or int16 PCM, see :class:`~talkinghead.types.Speech`)
+            at any sample rate (resampled internally to 16 kHz by :func:`resample`).
 
     Returns:
         :class:`AudioFeatures` with ``T = ceil(100 * duration_s)`` frames (0 for empty audio):
@@ -237,11 +237,14 @@ def _block_at_16k(x: np.ndarray, sr: int, t0: int, t1: int) -> np.ndarray:
 
 
 def _slice_padded(x: np.ndarray, start: int, n: int) -> np.ndarray:
-    """``x[start:start+n]`` with zeros where the range leaves the array."""
+    """``x[start:start+n]`` as float32 (int16 PCM divided by :data:`PCM16_SCALE`), zeros where the range
+    leaves the array."""
     out = np.zeros(n, np.float32)
     a, b = max(start, 0), min(start + n, len(x))
     if b > a:
         out[a - start : b - start] = x[a:b]
+        if x.dtype == np.int16:
+            out[a - start : b - start] *= np.float32(1.0 / PCM16_SCALE)
     return np.nan_to_num(out, copy=False, nan=0.0, posinf=1.0, neginf=-1.0)
 
 

@@ -142,7 +142,8 @@ def recognize(
     least ``min_posterior`` and at most ``max_repeat_rate`` immediately repeated words.
 
     Args:
-        speech: mono float32 speech at any sample rate (resampled to 16 kHz internally).
+        speech: mono speech (float32, or int16 PCM: :class:`~talkinghead.types.Speech`) at any sample
+            rate (resampled to 16 kHz internally).
         features: features of the same speech, if already computed (saves ~0.01 RTF).
         config: decoder and reliability settings.
 
@@ -160,7 +161,7 @@ def recognize(
         features = compute_features(speech)
     active = speech_activity(features)
     speech_s = float(active.sum()) / features.frame_rate
-    # 16-bit a chunk at a time (where the speech is at 16 kHz, no copy of it is made: an hour is 115 MB).
+    # The decoder's 16-bit input a chunk at a time (where the speech is at 16 kHz no copy of it is made).
     x = _samples_16k(speech)
     duration = speech.duration_s
     words: list[WordSegment] = []
@@ -207,8 +208,8 @@ def _recognize_spans(pcm: np.ndarray, spans: list[tuple[int, int]], config: Reco
                      ) -> list[tuple[list[WordSegment], list[PhoneSegment]]]:
     """Words and phones of each chunk ``pcm[s0:s1]`` (16 kHz, int16 or float in [-1, 1]), in order; with
     ``config.processes`` 2 and more than one chunk, a second process (:class:`talkinghead.aside.Aside`)
-    decodes the last chunks (about half the audio, sent as int16 and not kept here) while this one
-    decodes the first.
+    decodes the last chunks (about half the audio, sent as the speech's own samples, int16 PCM in the
+    analysis process, and not kept here) while this one decodes the first.
 
     pocketsphinx holds the GIL, hence a process, not a thread. Each chunk is decoded from a reset
     feature state (:func:`_decode`), so the result does not depend on how the chunks are shared.
@@ -224,9 +225,8 @@ def _recognize_spans(pcm: np.ndarray, spans: list[tuple[int, int]], config: Reco
 
         s0 = spans[split][0]
 
-        def later() -> tuple:
-            return (_to_pcm16(pcm[s0:spans[-1][1]]), [(a - s0, b - s0) for a, b in spans[split:]],
-                    s0 / DECODER_RATE, config)
+        def later() -> tuple:  # the speech's own samples (int16 PCM where it came to this process that way)
+            return (pcm[s0:spans[-1][1]], [(a - s0, b - s0) for a, b in spans[split:]], s0 / DECODER_RATE, config)
 
         child = Aside(_recognize_span_list, *later(), what="recognition of the later chunks", here=later)
     try:
