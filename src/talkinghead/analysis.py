@@ -41,24 +41,30 @@ def analyse_speech(speech: Speech, transcript: str | None, mode: str, times: Sta
     """Audio features, voice activity and phones for one utterance.
 
     Args:
-        speech: mono speech (any rate; 16 kHz is best).
+        speech: mono speech (any rate; 16 kHz is best), float32 or int16 PCM. It is read as 16-bit
+            PCM at 16 kHz (:func:`~talkinghead.audio.phones.pcm16_speech`: exact for a 16-bit source;
+            others are rounded to 16 bits, -96 dBFS), the same wherever the analysis runs.
         transcript: the words spoken, if known (English).
         mode: one of :data:`PHONE_MODES`.
         times: optional stage timer.
         known: phones already known exactly (text to speech): used instead of ``mode``.
         processes: processes speech recognition may use (1 where other work keeps the second core busy).
     Returns:
-        The Analysis; ``phones.source`` says how phones were found (``"none"``: no phones).
+        The Analysis (its ``speech`` is the one given); ``phones.source`` says how phones were found
+        (``"none"``: no phones).
     """
     from talkinghead.audio.features import compute_features, speech_activity
-    from talkinghead.audio.phones import AlignmentError, align_transcript
+    from talkinghead.audio.phones import AlignmentError, align_transcript, pcm16_speech
     from talkinghead.audio.recognition import RecognitionConfig, recognize
 
     from talkinghead.pipeline import StageTimes
 
     times = times or StageTimes()
     t = time.perf_counter()
-    feats = compute_features(speech)
+    # The analysis reads 16-bit PCM wherever it runs (the analysis process gets the speech so, to
+    # hold half the memory): the same result here, there and in the evaluation.
+    pcm = pcm16_speech(speech)
+    feats = compute_features(pcm)
     active = speech_activity(feats)
     times.add("audio_features", time.perf_counter() - t)
     t = time.perf_counter()
@@ -72,11 +78,11 @@ def analyse_speech(speech: Speech, transcript: str | None, mode: str, times: Sta
         if not transcript:
             raise InputError("--phones align needs --transcript")
         try:
-            phones = align_transcript(speech, transcript)
+            phones = align_transcript(pcm, transcript)
         except AlignmentError as e:
             log.warning("forced alignment failed (%s); the motion follows the audio alone", e)
     elif mode == "recognize":
-        rec = recognize(speech, feats, RecognitionConfig(processes=processes))
+        rec = recognize(pcm, feats, RecognitionConfig(processes=processes))
         if rec.reliable:
             phones = rec.phones
             log.info("recognised: %s", rec.transcript)
@@ -156,8 +162,8 @@ def analysis_aside(speech: Speech, transcript: str | None, mode: str, known: Pho
     The child is ended when the block is left, called or not; where no second process can be
     started the analysis runs in this process when the function is called. Once the result is
     taken nothing here holds the speech any more (the caller may drop it: 230 MB an hour).
-    ``reload``: where given, the speech is sent as 16-bit PCM (:func:`~talkinghead.audio.phones.pcm16_speech`:
-    half the memory in the child; exact for a 16-bit source), nothing here holds it once it is sent
+    ``reload``: where given, the speech is sent as the 16-bit PCM that :func:`analyse_speech` reads (half the
+    memory in the child), nothing here holds it once it is sent
     (so the caller can drop it at once), the fallback in this process analyses ``reload()``, and the Analysis carries only the
     speech's length (:func:`length_only`).
     """
@@ -169,8 +175,8 @@ def analysis_aside(speech: Speech, transcript: str | None, mode: str, known: Pho
     here = None if reload is None else (lambda: (reload(), transcript, mode, known, processes))
     child = started if started is not None else Aside(_analyse_parts, what="speech analysis", defer=True)
     if reload is not None:
-        # Sent as 16-bit PCM: the child holds half the memory (an hour: 115 MB instead of 230). Exact
-        # for a 16-bit source; others are rounded to 16 bits (-96 dBFS) before the analysis.
+        # Sent as the 16-bit PCM the analysis reads: the child holds half the memory (an hour: 115 MB
+        # instead of 230).
         from talkinghead.audio.phones import pcm16_speech
 
         speech = pcm16_speech(speech)

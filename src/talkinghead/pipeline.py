@@ -351,7 +351,11 @@ def generate(
                                                           reload=partial(load_speech, audio)))
             del speech
         else:
-            analysed = partial(analyse_speech, speech, transcript, config.phones, known=phones, processes=1)
+            from talkinghead.audio.phones import pcm16_speech
+
+            # What the analysis reads (half the memory; the float32 samples are let go now).
+            analysed = partial(analyse_speech, pcm16_speech(speech), transcript, config.phones, known=phones,
+                               processes=1)
             del speech  # held by the call until it is made
         pipe = TalkingHeadPipeline(image, config, source=str(portrait or f"person model {person.name}"), person=person)  # type: ignore[union-attr]
         pipe.times = times_merge(times, pipe.times)
