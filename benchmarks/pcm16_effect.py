@@ -2,7 +2,7 @@
 
     python benchmarks/pcm16_effect.py
 
-``analyse_speech`` reads 16-bit PCM (``audio.phones.pcm16_speech``); until commit 49bad9a it read the
+``analyse_speech`` reads 16-bit PCM (``audio.phones.pcm16_speech``); before commit 274ba66 it read the
 float32 samples. For a 16-bit source nothing changes; the evaluation clips' sound is AAC, decoded
 to float, so their analysis input moves by up to half a 16-bit step (-96 dBFS). Per set (the cached
 clips of ``talkinghead train prepare``, landmark space as ``python -m talkinghead.train.compare
