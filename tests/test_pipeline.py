@@ -110,6 +110,30 @@ def test_analysis_falls_back_to_this_process_when_the_second_one_is_lost(demo, m
     np.testing.assert_array_equal(aside.features.energy, analyse_speech(speech, None, "acoustic").features.energy)
 
 
+def test_the_analysis_process_is_ended_when_sending_the_speech_fails(demo, monkeypatch) -> None:
+    """An error while the speech is made 16-bit for the second process leaves no process behind."""
+    import talkinghead.audio.phones as phones
+    from talkinghead.pipeline import analysis_aside
+
+    closed = []
+
+    class Child:
+        def call(self, *args, **kwargs) -> None:
+            raise AssertionError("nothing is sent when the conversion fails")
+
+        def close(self) -> None:
+            closed.append(True)
+
+    def fails(speech):
+        raise MemoryError("no room for the 16-bit copy")
+
+    _, speech = demo
+    monkeypatch.setattr(phones, "pcm16_speech", fails)
+    with pytest.raises(MemoryError), analysis_aside(speech, None, "acoustic", started=Child(), reload=lambda: speech):
+        pass
+    assert closed == [True]
+
+
 def test_once_the_analysis_is_taken_nothing_holds_the_speech(demo) -> None:
     """generate lets the speech go before rendering (230 MB an hour); the analysis' context and its
     second process must not keep it alive for the rest of the run."""

@@ -174,13 +174,14 @@ def analysis_aside(speech: Speech, transcript: str | None, mode: str, known: Pho
 
     here = None if reload is None else (lambda: (reload(), transcript, mode, known, processes))
     child = started if started is not None else Aside(_analyse_parts, what="speech analysis", defer=True)
-    if reload is not None:
-        # Sent as the 16-bit PCM the analysis reads: the child holds half the memory (an hour: 115 MB
-        # instead of 230).
-        from talkinghead.audio.phones import pcm16_speech
-
-        speech = pcm16_speech(speech)
     try:
+        if reload is not None:
+            # Sent as the 16-bit PCM the analysis reads: the child holds half the memory (an hour:
+            # 115 MB instead of 230). Converted inside the block, so the child is ended if it fails;
+            # while it converts this process holds both copies (1.5 times the float speech).
+            from talkinghead.audio.phones import pcm16_speech
+
+            speech = pcm16_speech(speech)
         child.call(speech, transcript, mode, known, processes, here=here)
         del speech
         yield PendingAnalysis(child, held)
