@@ -22,8 +22,30 @@ N_MELS = 80
 #: Number of MediaPipe face-mesh landmarks (468 mesh + 10 iris).
 N_LANDMARKS = 478
 #: int16 samples of :class:`Speech` stand for ``int16 / PCM16_SCALE`` (the 16-bit PCM convention of
-#: FFmpeg and libsndfile, so a 16-bit file's samples go to int16 and back exactly).
+#: FFmpeg and libsndfile, so a 16-bit file's samples go to int16 and back exactly: see
+#: :func:`pcm16_samples`).
 PCM16_SCALE = 32768.0
+#: Samples converted to 16-bit at a time by :func:`pcm16_samples` (bounds its float temporaries).
+PCM16_BLOCK = 1 << 20
+
+
+def pcm16_samples(x: np.ndarray) -> np.ndarray:
+    """Samples as 16-bit PCM by the :data:`PCM16_SCALE` convention, a block at a time.
+
+    Args:
+        x: ``[N]`` samples, float in [-1, 1] (rounded to the nearest step; beyond clipped to
+            -32768..32767; NaN as 0), or int16 (returned as it is, no copy).
+    Returns:
+        int16 ``[N]``: ``x * 32768`` rounded and clipped. A float ``x`` that came from int16 by
+        ``/ 32768`` gives those int16 back exactly.
+    """
+    if x.dtype == np.int16:
+        return x
+    out = np.empty(len(x), np.int16)
+    for i in range(0, len(x), PCM16_BLOCK):
+        b = np.nan_to_num(x[i:i + PCM16_BLOCK], nan=0.0, posinf=1.0, neginf=-1.0)
+        out[i:i + len(b)] = np.clip(np.rint(b * np.float32(PCM16_SCALE)), -32768, 32767)
+    return out
 
 
 @dataclass(frozen=True)

@@ -196,12 +196,16 @@ def test_recognition_shared_by_two_processes_is_the_same_as_by_one(jfk: Speech) 
     one = recognize(jfk, feats, replace(config, processes=1))
     two = recognize(jfk, feats, replace(config, processes=2))
     assert one == two and len(two.words) > 10
-    # as 16-bit PCM (how the analysis process gets it), the later chunks travel as int16 too
+    # as 16-bit PCM (how the analysis process gets it), the later chunks travel as int16 too, and a
+    # 16-bit source is recognised as from its float samples
     from talkinghead.audio.phones import pcm16_speech
 
     pcm = pcm16_speech(jfk)
+    jfk16 = Speech(pcm.samples.astype(np.float32) / np.float32(32768), 16000)  # a 16-bit file, decoded
     feats = compute_features(pcm)
-    assert recognize(pcm, feats, replace(config, processes=2)) == recognize(pcm, feats, replace(config, processes=1))
+    shared = recognize(pcm, feats, replace(config, processes=2))
+    assert shared == recognize(pcm, feats, replace(config, processes=1))
+    assert shared == recognize(jfk16, compute_features(jfk16), replace(config, processes=2))
 
 
 def test_recognize_silence_and_noise() -> None:
@@ -220,18 +224,23 @@ def test_pcm16_is_the_same_when_converted_block_by_block(monkeypatch) -> None:
     x = (np.random.default_rng(0).standard_normal(10_001) * 0.6).astype(np.float32)
     x[[5, 7, 4099]] = [np.nan, np.inf, -np.inf]
     whole = ph._pcm16(Speech(x, 16000))
-    monkeypatch.setattr(ph, "_PCM_BLOCK", 4096)  # blocks end inside the clip and on the last sample
+    pcm = ph.pcm16_speech(Speech(x, 16000)).samples
+    import talkinghead.types as types
+
+    monkeypatch.setattr(ph, "PCM16_BLOCK", 4096)  # blocks end inside the clip and on the last sample
+    monkeypatch.setattr(types, "PCM16_BLOCK", 4096)
     assert np.array_equal(ph._pcm16(Speech(x, 16000)), whole)
+    assert np.array_equal(ph.pcm16_speech(Speech(x, 16000)).samples, pcm)
     assert whole.dtype == np.int16 and whole[5] == 0 and whole[7] == 32767 and whole[4099] == -32767
     assert np.array_equal(whole[:100], (np.clip(np.nan_to_num(x[:100]), -1, 1) * 32767).astype(np.int16))
 
 
-def test_pcm16_speech_is_exact_for_16_bit_sources_and_analysed_like_float() -> None:
+def test_pcm16_speech_is_exact_for_16_bit_sources_and_analysed_like_float(jfk: Speech) -> None:
     """The analysis process gets speech as int16 (half the memory): for a 16-bit source that is the
-    speech itself, so its features and the decoder's input are those of the float32 samples."""
+    speech itself, so its features, the decoder's input and the alignment are those of the float32 samples."""
     from talkinghead.audio import phones as ph
-    from talkinghead.audio.features import compute_features
-    from talkinghead.types import Speech
+    from talkinghead.audio.features import compute_features, resample
+    from talkinghead.types import Speech, pcm16_samples
 
     k = np.random.default_rng(1).permutation(np.arange(-32768, 32768)).astype(np.int16)  # every 16-bit value
     x = k.astype(np.float32) / np.float32(32768)  # what decoding a 16-bit file gives
@@ -239,12 +248,18 @@ def test_pcm16_speech_is_exact_for_16_bit_sources_and_analysed_like_float() -> N
     assert pcm.samples.dtype == np.int16 and np.array_equal(pcm.samples, k) and pcm.sample_rate == 16000
     assert ph.pcm16_speech(pcm) is pcm
     np.testing.assert_array_equal(ph._pcm16(pcm), ph._pcm16(Speech(x, 16000)))  # the decoder's input
-    a, b = compute_features(Speech(x, 16000)), compute_features(pcm)
+    # real speech (voiced, so pitch and formants are not all zero), made 16-bit exact
+    pcm = ph.pcm16_speech(jfk)
+    jfk16 = Speech(pcm.samples.astype(np.float32) / np.float32(32768), 16000)
+    a, b = compute_features(jfk16), compute_features(pcm)
+    assert (a.f0 > 0).mean() > 0.3 and (a.formants > 0).any()
     for name in ("mel", "energy", "f0", "formants"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    assert ph.align(pcm, JFK_TEXT) == ph.align(jfk16, JFK_TEXT)
     # other speech is rounded to 16 bits (clipped, NaN as 0), and other rates resampled to 16 kHz first
     y = np.array([0.5 / 32768 + 1e-6, -2.0, 2.0, np.nan, 0.25], np.float32)
     assert ph.pcm16_speech(Speech(y, 16000)).samples.tolist() == [1, -32768, 32767, 0, 8192]
     half = ph.pcm16_speech(Speech(x, 8000))
-    assert half.sample_rate == 16000 and abs(len(half.samples) - 2 * len(x)) <= 2
+    assert half.sample_rate == 16000
+    np.testing.assert_array_equal(half.samples, pcm16_samples(resample(x, 8000, 16000)))
     assert ph.pcm16_speech(Speech(k, 8000)).sample_rate == 16000

@@ -118,3 +118,17 @@ def test_real_video_audio_track(shared_data: Path) -> None:
     speech = load_speech(shared_data / "videos" / "vrt_face1.mp4")
     assert speech.duration_s == pytest.approx(6.1, abs=0.05)
     assert np.abs(speech.samples).max() > 0.05
+
+
+def test_write_wav_round_trips_16_bit_samples(tmp_path: Path) -> None:
+    """write_wav uses the 16-bit convention the decoder reads (int16 / 32768), so 16-bit speech
+    comes back exactly, from float32 or from int16; louder than full scale is clipped."""
+    from talkinghead.media.audio import write_wav
+
+    k = np.random.default_rng(2).permutation(np.arange(-32768, 32768)).astype(np.int16)  # every 16-bit value
+    x = k.astype(np.float32) / np.float32(32768)
+    for samples in (x, k):
+        back = load_speech(write_wav(Speech(samples, 16000), tmp_path / "a.wav"), 16000, allow_silent=True)
+        np.testing.assert_array_equal(back.samples, x)
+    loud = load_speech(write_wav(Speech(np.array([1.5, -1.5, 0.5] * 800, np.float32), 16000), tmp_path / "b.wav"))
+    assert loud.samples[:3].tolist() == [32767 / 32768, -1.0, 0.5]

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from talkinghead.audio.transcript import normalize_transcript
-from talkinghead.types import PCM16_SCALE, PhoneSegment, PhoneSegments, Speech
+from talkinghead.types import PCM16_BLOCK, PCM16_SCALE, PhoneSegment, PhoneSegments, Speech, pcm16_samples
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -92,7 +92,7 @@ def align(speech: Speech, text: str) -> AlignedTranscript:
     with a logged warning. Audio that is not 16 kHz is resampled (:func:`talkinghead.audio.features.resample`).
 
     Args:
-        speech: mono float32 speech at any sample rate.
+        speech: mono speech at any sample rate: float32 in [-1, 1], or int16 PCM (:func:`pcm16_speech`).
         text: the words spoken, any punctuation/casing (see :func:`normalize_transcript`).
 
     Returns:
@@ -299,8 +299,6 @@ def _timeline(segments: Iterable[PhoneSegment], duration_s: float) -> tuple[Phon
     return tuple(merged)
 
 
-#: Samples converted to 16-bit at a time by :func:`_to_pcm16` (bounds its temporaries).
-_PCM_BLOCK = 1 << 20
 
 
 def pcm16_speech(speech: Speech) -> Speech:
@@ -317,13 +315,9 @@ def pcm16_speech(speech: Speech) -> Speech:
         ValueError: samples are not one-dimensional or the sample rate is invalid.
     """
     x = _samples_16k(speech)
-    if x.dtype == np.int16:
-        return speech if x is speech.samples else Speech(x, DECODER_RATE)
-    out = np.empty(len(x), np.int16)
-    for i in range(0, len(x), _PCM_BLOCK):
-        b = np.nan_to_num(x[i:i + _PCM_BLOCK], nan=0.0, posinf=1.0, neginf=-1.0)
-        out[i:i + len(b)] = np.clip(np.rint(b * np.float32(PCM16_SCALE)), -32768, 32767)
-    return Speech(out, DECODER_RATE)
+    if x.dtype == np.int16 and x is speech.samples:
+        return speech
+    return Speech(pcm16_samples(x), DECODER_RATE)
 
 
 def _pcm16(speech: Speech) -> np.ndarray:
@@ -358,8 +352,8 @@ def _to_pcm16(x: np.ndarray) -> np.ndarray:
     """The decoder's int16 input from speech samples (float in [-1, 1], NaN 0, beyond clipped; or int16 PCM,
     first made float by :func:`_as_float`): ``float x 32767`` truncated, a block at a time."""
     out = np.empty(len(x), np.int16)
-    for i in range(0, len(x), _PCM_BLOCK):  # a block at a time: an hour's float temporaries were 0.7 GB
-        b = np.nan_to_num(_as_float(x[i:i + _PCM_BLOCK]), nan=0.0, posinf=1.0, neginf=-1.0)
+    for i in range(0, len(x), PCM16_BLOCK):  # a block at a time: an hour's float temporaries were 0.7 GB
+        b = np.nan_to_num(_as_float(x[i:i + PCM16_BLOCK]), nan=0.0, posinf=1.0, neginf=-1.0)
         out[i:i + len(b)] = (np.clip(b, -1.0, 1.0) * 32767.0).astype(np.int16)
     return out
 

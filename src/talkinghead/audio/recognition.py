@@ -208,8 +208,9 @@ def _recognize_spans(pcm: np.ndarray, spans: list[tuple[int, int]], config: Reco
                      ) -> list[tuple[list[WordSegment], list[PhoneSegment]]]:
     """Words and phones of each chunk ``pcm[s0:s1]`` (16 kHz, int16 or float in [-1, 1]), in order; with
     ``config.processes`` 2 and more than one chunk, a second process (:class:`talkinghead.aside.Aside`)
-    decodes the last chunks (about half the audio, sent as the speech's own samples, int16 PCM in the
-    analysis process, and not kept here) while this one decodes the first.
+    decodes the last chunks (about half the audio, sent as int16: the speech's own PCM in the analysis
+    process, otherwise the decoder's input made from the float samples; not kept here) while this one
+    decodes the first.
 
     pocketsphinx holds the GIL, hence a process, not a thread. Each chunk is decoded from a reset
     feature state (:func:`_decode`), so the result does not depend on how the chunks are shared.
@@ -225,8 +226,11 @@ def _recognize_spans(pcm: np.ndarray, spans: list[tuple[int, int]], config: Reco
 
         s0 = spans[split][0]
 
-        def later() -> tuple:  # the speech's own samples (int16 PCM where it came to this process that way)
-            return (pcm[s0:spans[-1][1]], [(a - s0, b - s0) for a, b in spans[split:]], s0 / DECODER_RATE, config)
+        def later() -> tuple:  # int16 either way: the speech's own PCM, or float made the decoder's input here
+            part = pcm[s0:spans[-1][1]]
+            ready = part.dtype != np.int16
+            return (_to_pcm16(part) if ready else part, [(a - s0, b - s0) for a, b in spans[split:]],
+                    s0 / DECODER_RATE, config, ready)
 
         child = Aside(_recognize_span_list, *later(), what="recognition of the later chunks", here=later)
     try:
@@ -237,12 +241,14 @@ def _recognize_spans(pcm: np.ndarray, spans: list[tuple[int, int]], config: Reco
             child.close()
 
 
-def _recognize_span_list(pcm: np.ndarray, spans: list[tuple[int, int]], offset_s: float, config: RecognitionConfig
-                         ) -> list[tuple[list[WordSegment], list[PhoneSegment]]]:
-    """Each chunk ``pcm[s0:s1]`` (16 kHz, int16 or float) recognised in turn (times from ``offset_s``)."""
+def _recognize_span_list(pcm: np.ndarray, spans: list[tuple[int, int]], offset_s: float, config: RecognitionConfig,
+                         ready: bool = False) -> list[tuple[list[WordSegment], list[PhoneSegment]]]:
+    """Each chunk ``pcm[s0:s1]`` (16 kHz, int16 PCM or float; ``ready``: int16 that already is the decoder's
+    input, :func:`_to_pcm16`'s output) recognised in turn (times from ``offset_s``)."""
     with _lock:
         decoder = _recognition_decoder(config.beam, config.wbeam, config.pbeam, config.maxhmmpf, config.maxwpf)
-        return [_recognize_chunk(decoder, _to_pcm16(pcm[s0:s1]), offset_s + s0 / DECODER_RATE) for s0, s1 in spans]
+        return [_recognize_chunk(decoder, pcm[s0:s1] if ready else _to_pcm16(pcm[s0:s1]), offset_s + s0 / DECODER_RATE)
+                for s0, s1 in spans]
 
 
 def _recognize_chunk(decoder: Any, pcm: np.ndarray, offset_s: float) -> tuple[list[WordSegment], list[PhoneSegment]]:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from talkinghead.media.files import one_line
-from talkinghead.types import InputError, Speech
+from talkinghead.types import InputError, Speech, pcm16_samples
 
 #: Peak absolute amplitude below which audio counts as silent (about -80 dBFS).
 SILENCE_PEAK = 1e-4
@@ -261,9 +261,11 @@ class ArrayTrack:
 
 
 def write_wav(speech: Speech, path: str | os.PathLike[str]) -> Path:
-    """Write ``speech`` as mono 16-bit PCM wav (the format every tool reads); returns the path."""
+    """Write ``speech`` (float32 in [-1, 1] or int16) as mono 16-bit PCM wav (the format every tool
+    reads), by :func:`~talkinghead.types.pcm16_samples` (so :func:`load_speech` reads 16-bit samples
+    back exactly); returns the path."""
     p = Path(path)
-    pcm = np.round(np.clip(speech.samples, -1.0, 1.0) * 32767.0).astype("<i2")
+    pcm = pcm16_samples(np.asarray(speech.samples)).astype("<i2", copy=False)
     with wave.open(str(p), "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
