@@ -47,22 +47,23 @@ class RecognitionConfig:
     """pocketsphinx word-recognition settings and the reliability rule.
 
     Defaults are tuned for speed on a 2-core CPU; :meth:`pocketsphinx_defaults` gives the
-    library's own search settings. Measured with :func:`recognize` (voice activity, chunking,
-    n-gram pass and phone pass) on 18 clips (12 speech clips in 8 languages, 6 GRID), CPU
-    seconds per audio second: these defaults 0.16 RTF, pocketsphinx defaults 0.41 RTF. Word
-    error on JFK 41% vs 23%; on four other English clips the words differ from the default
-    decoder's by 0-14% (mean 6%). For the n-gram pass alone (whole clips): ``maxhmmpf``
-    30000 -> 4000 is the big saving (0.40 -> 0.16), ``maxwpf=5`` and ``wbeam=1e-20`` save a
-    little more at little measurable cost; ``maxhmmpf`` 2000 gives 0.12 with about 9% more word
-    changes, 1000 gives 0.10 with 20%; narrower ``beam``/``pbeam`` (1e-40 and tighter), ``ds=2``
-    or ``topn=2`` cost 20-80% word changes for 20-40% less time.
+    library's own search settings. Word recognition matters here only for the phones it gives the
+    learned model, so the search was narrowed by what those phones do to the mouth against real
+    faces, not by word error (``python benchmarks/phone_sources.py``: landmark-space mouth r of the
+    shipped model with each setting's phones, GRID s1 validation / unseen GRID speakers /
+    interviews): ``maxhmmpf`` 4000 -> 1000 costs 31% less CPU (the 60 s clip: 12.4 -> 8.6 s) for
+    0.914 / 0.720 / 0.352 -> 0.917 / 0.731 / 0.351; 500 (6.8 s) gave 0.915 / 0.725 / 0.350 but
+    accepted Korean; ``fwdflat`` off (no second search pass) lost 0.015-0.036 on GRID s1.
+    Earlier, by word changes: ``maxhmmpf`` 30000 -> 4000 (0.40 -> 0.16 RTF), ``maxwpf=5`` and
+    ``wbeam=1e-20``; narrower ``beam``/``pbeam`` (1e-40 and tighter), ``ds=2`` or ``topn=2`` cost
+    20-80% word changes for 20-40% less time.
 
-    Reliability rule, measured with these defaults: posteriors of English clips 0.53-0.79
-    except JFK (0.48 measured on 2026-12-02, the same at commit 2388aa8: below
-    ``min_posterior``, so the demo without its transcript runs the learned model without
-    phones), of Mandarin, German, Russian, Japanese 0.23-0.33 (rejected), Korean 0.50 but 17%
-    repeated words (rejected), Spanish 0.60 (wrongly accepted); GRID's fixed grammar defeats
-    the language model (word error 67-117%) and 5 of 6 clips are rejected.
+    Reliability rule, measured with these defaults (``python benchmarks/phone_sources.py
+    --languages``): mean word posteriors of the English clips 0.50-0.81 (JFK 0.50, accepted), of
+    Mandarin, German, Russian, Japanese, Korean and Spanish 0.18-0.46 (rejected; with
+    ``maxhmmpf`` 4000 Spanish scored 0.60 and was accepted, JFK 0.49 and was rejected); GRID's
+    fixed grammar defeats the language model (word error 67-117% measured with 4000), so many of
+    its clips are rejected.
 
     Attributes:
         beam: main pruning beam (probability ratio, 0 < beam < 1; smaller is wider).
@@ -70,6 +71,7 @@ class RecognitionConfig:
         pbeam: phone-transition beam.
         maxhmmpf: maximum active HMMs per frame (the main cost cap).
         maxwpf: maximum distinct word exits per frame.
+        fwdflat: run pocketsphinx's second, flat-lexicon search pass after the tree search.
         max_chunk_s: longest chunk (s) decoded at once; longer speech is split at pauses.
         processes: processes that decode chunks at once (1 or 2; the result is the same).
         min_posterior: smallest duration-weighted mean word posterior of a reliable result.
@@ -80,8 +82,9 @@ class RecognitionConfig:
     beam: float = 1e-48
     wbeam: float = 1e-20
     pbeam: float = 1e-48
-    maxhmmpf: int = 4000
+    maxhmmpf: int = 1000
     maxwpf: int = 5
+    fwdflat: bool = True
     max_chunk_s: float = 20.0
     processes: int = 2
     min_posterior: float = 0.5
@@ -246,7 +249,7 @@ def _recognize_span_list(pcm: np.ndarray, spans: list[tuple[int, int]], offset_s
     """Each chunk ``pcm[s0:s1]`` (16 kHz, int16 PCM or float; ``ready``: int16 that already is the decoder's
     input, :func:`_to_pcm16`'s output) recognised in turn (times from ``offset_s``)."""
     with _lock:
-        decoder = _recognition_decoder(config.beam, config.wbeam, config.pbeam, config.maxhmmpf, config.maxwpf)
+        decoder = _recognition_decoder(config.beam, config.wbeam, config.pbeam, config.maxhmmpf, config.maxwpf, config.fwdflat)
         return [_recognize_chunk(decoder, pcm[s0:s1] if ready else _to_pcm16(pcm[s0:s1]), offset_s + s0 / DECODER_RATE)
                 for s0, s1 in spans]
 
@@ -256,7 +259,7 @@ def _recognize_chunk(decoder: Any, pcm: np.ndarray, offset_s: float) -> tuple[li
     _decode(decoder, pcm)
     words: list[WordSegment] = []
     spelled: list[str] = []
-    for seg in decoder.seg():
+    for seg in decoder.seg() or ():  # None where the search found no hypothesis
         if not _is_word(seg.word):
             continue
         start, end = _t(offset_s, seg.start_frame), _t(offset_s, seg.end_frame + 1)
@@ -302,11 +305,11 @@ def _chunks(active: np.ndarray, energy: np.ndarray, max_frames: int, pad: int = 
 
 def load_recognizer(config: RecognitionConfig = RecognitionConfig()) -> None:
     """Load the decoder and its English trigram model now (about 0.2 s, once per process), not at the first :func:`recognize`."""
-    _recognition_decoder(config.beam, config.wbeam, config.pbeam, config.maxhmmpf, config.maxwpf)
+    _recognition_decoder(config.beam, config.wbeam, config.pbeam, config.maxhmmpf, config.maxwpf, config.fwdflat)
 
 
 @lru_cache(maxsize=2)
-def _recognition_decoder(beam: float, wbeam: float, pbeam: float, maxhmmpf: int, maxwpf: int) -> Any:
+def _recognition_decoder(beam: float, wbeam: float, pbeam: float, maxhmmpf: int, maxwpf: int, fwdflat: bool = True) -> Any:
     """Decoder with the bundled English trigram model (built once per setting)."""
     import pocketsphinx
 
@@ -318,4 +321,5 @@ def _recognition_decoder(beam: float, wbeam: float, pbeam: float, maxhmmpf: int,
         pbeam=pbeam,
         maxhmmpf=maxhmmpf,
         maxwpf=maxwpf,
+        fwdflat=fwdflat,
     )
