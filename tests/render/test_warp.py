@@ -61,8 +61,10 @@ def test_a_translated_face_maps_back_by_the_translation_at_every_step_and_the_bo
             # weights are in 1/32 steps, so a third of the way is off by up to 1/32 px
             tol = 1e-3 if step < 3 else 1 / 32 + 1e-3
             assert np.abs(mx[ys, xs] - (xs - 5.0)).max() < tol and np.abs(my[ys, xs] - (ys + 3.0)).max() < tol
-            # pixels in no moved triangle are the identity (exactly, up to the same 1/32 px)
-            assert mx[0, 0] == 0.0 and my[0, 0] == 0.0 and mx[255, 255] == 255.0 and my[255, 255] == 255.0
+            # pixels in no moved triangle are the identity (exactly, up to float rounding in the
+            # corners and the same 1/32 px elsewhere)
+            corners = [mx[0, 0] - 0.0, my[0, 0] - 0.0, mx[255, 255] - 255.0, my[255, 255] - 255.0]
+            assert np.abs(corners).max() < 1e-4
             assert np.abs(mx[0] - gx[0]).max() < tol and np.abs(my[:, 0] - gy[:, 0]).max() < tol
 
 

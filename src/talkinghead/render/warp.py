@@ -171,7 +171,12 @@ def backward_map(mesh: WarpMesh, target: np.ndarray, size: tuple[int, int], step
         ``(map_x, map_y)`` float32 ``[H, W]`` for :func:`cv2.remap`.
     """
     h, w = size
-    hs, ws = -(-(h - 1) // step) + 1, -(-(w - 1) // step) + 1
+    # Samples sit where cv2.resize's bilinear upsampling by ``step`` puts its source pixels (pixel
+    # centres: sample j at output pixel step*j + (step-1)/2), one more on every side so no output
+    # pixel is clamped at the edge; step 1 samples every pixel.
+    pad = 1 if step > 1 else 0
+    off = (step - 1) / 2.0 - pad * step  # output pixel of sample 0
+    hs, ws = -(-h // step) + 2 * pad, -(-w // step) + 2 * pad
     src = mesh.source.astype(np.float64)
     tgt = target.astype(np.float64)
     tris = mesh.triangles
@@ -206,7 +211,7 @@ def backward_map(mesh: WarpMesh, target: np.ndarray, size: tuple[int, int], step
     ok &= np.sqrt((lin ** 2).sum(axis=(1, 2))) < MAX_MAGNIFICATION
     # Rasterise triangle ids in target space.
     scale = 16.0 / step
-    poly = np.round(tp * scale).astype(np.int32)
+    poly = np.round((tp - off) * scale).astype(np.int32)
     order = np.arange(len(tris))
     if depth is not None:
         n_outer = len(tris) - mesh.num_face_triangles
@@ -216,7 +221,7 @@ def backward_map(mesh: WarpMesh, target: np.ndarray, size: tuple[int, int], step
     fill, polys = cv2.fillConvexPoly, list(poly)  # positional arguments: a third of the loop's cost
     for m in order[ok[order]].tolist():
         fill(ids, polys[m], m, cv2.LINE_8, 4)
-    gx, gy = _sample_grid(hs, ws, step)
+    gx, gy = _sample_grid(hs, ws, step, off)
     # Each pixel's affine map, one coefficient at a time (contiguous gathers, in place).
     coef = np.concatenate([aff.reshape(len(tris), 6), [[1.0, 0.0, 0.0, 0.0, 1.0, 0.0]]]).T.astype(np.float32)
     flat = ids.ravel()
@@ -231,16 +236,20 @@ def backward_map(mesh: WarpMesh, target: np.ndarray, size: tuple[int, int], step
         maps.append(m)
     mx, my = maps
     if step > 1:
-        # Sample k sits at output pixel k * step: upsample exactly, output pixel x reading sample x / step.
-        both = cv2.warpAffine(np.dstack([mx, my]), np.array([[1.0 / step, 0.0, 0.0], [0.0, 1.0 / step, 0.0]]),
-                              (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
+        # Output pixel x reads sample (x + 0.5) / step - 0.5 of the padded grid, bilinearly (exact
+        # for the affine maps inside a triangle): cv2.resize, 4-5x cheaper than the equivalent
+        # warpAffine. The padding's ``step`` pixels on each side are cut off.
+        big = cv2.resize(np.dstack([mx, my]), (ws * step, hs * step), interpolation=cv2.INTER_LINEAR)
+        both = np.ascontiguousarray(big[pad * step:pad * step + h, pad * step:pad * step + w])
         mx, my = both[..., 0], both[..., 1]
     return mx, my
 
 
 @lru_cache(maxsize=8)
-def _sample_grid(hs: int, ws: int, step: int) -> tuple[np.ndarray, np.ndarray]:
-    gx, gy = np.meshgrid((np.arange(ws) * step).astype(np.float32), (np.arange(hs) * step).astype(np.float32))
+def _sample_grid(hs: int, ws: int, step: int, off: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Output-pixel coordinates ``(gx, gy)``, float32 ``[hs, ws]``, of the samples ``step * j + off``."""
+    gx, gy = np.meshgrid((np.arange(ws) * step + off).astype(np.float32),
+                         (np.arange(hs) * step + off).astype(np.float32))
     return gx, gy
 
 
