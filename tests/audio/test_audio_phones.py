@@ -169,6 +169,14 @@ def test_recognize_jfk(jfk: Speech) -> None:
     assert ms
 
 
+def test_recognition_without_the_second_search_pass(jfk: Speech) -> None:
+    """``fwdflat=False`` (tree search only) may find no hypothesis for a chunk: no words there, not a
+    failure; it still finds words and their phones."""
+    rec = recognize(jfk, config=RecognitionConfig(fwdflat=False, max_chunk_s=3.0))
+    check_timeline(rec.phones, jfk.duration_s)
+    assert len(rec.words) > 5 and sum(s.phone != "SIL" for s in rec.phones.segments) > 20
+
+
 def test_recognised_phones_bring_the_mouth_closer_to_the_transcripts(jfk: Speech) -> None:
     """What recognition is for: its phones (even partly wrong words) move the learned mouth more
     like the phones of the true words do than no phones at all."""
