@@ -107,3 +107,38 @@ def test_the_command_ends_at_once_after_writing_and_the_file_is_whole(tmp_path) 
                           str(tmp_path / "missing.wav"), "-o", str(tmp_path / "x.mp4")], capture_output=True, text=True,
                          timeout=120)
     assert bad.returncode != 0 and not (tmp_path / "x.mp4").exists()
+
+
+def _children() -> list[int]:
+    """Live (not zombie) child processes of this one (Linux /proc)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        if int(fields[1]) == os.getpid() and fields[0] != "Z":
+            pids.append(int(entry))
+    return pids
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_generate_ends_its_early_analysis_process_when_it_fails_before_the_job(tmp_path) -> None:
+    """`generate` starts the speech analysis before its own imports; a mistake found before the job
+    (here a person model that is not one) must not leave that process running."""
+    import typer
+
+    from talkinghead import cli
+
+    before = set(_children())
+    bad = tmp_path / "person.thp"
+    bad.write_text("not a person model")
+    assets = Path(__file__).resolve().parents[1] / "src" / "talkinghead" / "assets"
+    with pytest.raises((SystemExit, typer.Exit)):
+        cli._run_generate(assets / "astronaut.png", assets / "jfk.flac", tmp_path / "o.mp4", None, 128, 25.0, 1.0,
+                          False, None, False, 0, "auto", "auto", 0, None, True, person=bad)
+    assert set(_children()) - before == set()
+    assert not (tmp_path / "o.mp4").exists()

@@ -11,6 +11,7 @@ from talkinghead.cli import DEMO_TRANSCRIPT
 from talkinghead.media.audio import load_speech
 from talkinghead.media.image import load_image
 from talkinghead.pipeline import GenerateConfig, TalkingHeadPipeline, analyse_speech
+from talkinghead.types import InputError
 
 ASSETS = Path(str(resources.files("talkinghead") / "assets"))
 
@@ -198,3 +199,32 @@ def test_with_reload_the_speech_is_let_go_once_sent_and_the_fallback_loads_it_ag
         result = analysis(StageTimes())
     assert loads == [1] and "runs in this process" in caplog.text
     np.testing.assert_array_equal(result.features.energy, expected)
+
+
+def test_generate_uses_an_analysis_process_started_before_it_and_ends_it(tmp_path, monkeypatch) -> None:
+    """The CLI starts the analysis process before its imports and hands it to generate, which must
+    use it (not start another) and end it; a job that is not a recording's ends it unused."""
+    import talkinghead.pipeline as pipeline
+    from talkinghead.eval.speed import cut_audio
+    from talkinghead.media.video import probe_video
+    from talkinghead.pipeline import speak_or_play, start_analysis
+
+    one = cut_audio(str(ASSETS / "jfk.flac"), 1.0, str(tmp_path))
+    started = start_analysis(None, "acoustic")
+    proc = started._proc
+    assert proc is not None and proc.poll() is None
+
+    def no_second(*args, **kwargs):
+        raise AssertionError("generate started its own analysis process beside the given one")
+
+    monkeypatch.setattr(pipeline, "start_analysis", no_second)
+    out = tmp_path / "out.mp4"
+    times = speak_or_play(ASSETS / "astronaut.png", out, audio=one, config=GenerateConfig(size=128, phones="acoustic"),
+                          started=started)
+    assert probe_video(out).num_frames == 25 and times.seconds["audio_features"] > 0
+    assert proc.poll() is not None  # ended with the job
+    # a job without a recording (here a bad one: nothing to say) ends it too, before failing
+    unused = start_analysis(None, "acoustic")
+    with pytest.raises(InputError, match="nothing to say"):
+        speak_or_play(ASSETS / "astronaut.png", tmp_path / "x.mp4", started=unused)
+    assert unused._proc is not None and unused._proc.wait(timeout=10) is not None

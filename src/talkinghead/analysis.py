@@ -15,13 +15,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # numpy and the data contracts are imported where used: the CLI imports this module to
+    # start the analysis process before its own heavy imports (:func:`start_analysis`)
+    import numpy as np
 
-from talkinghead.types import AudioFeatures, InputError, PhoneSegments, Speech
-
-if TYPE_CHECKING:
     from talkinghead.aside import Aside
     from talkinghead.pipeline import StageTimes
+    from talkinghead.types import AudioFeatures, PhoneSegments, Speech
 
 log = logging.getLogger("talkinghead")
 
@@ -56,8 +56,8 @@ def analyse_speech(speech: Speech, transcript: str | None, mode: str, times: Sta
     from talkinghead.audio.features import compute_features, speech_activity
     from talkinghead.audio.phones import AlignmentError, align_transcript, pcm16_speech
     from talkinghead.audio.recognition import RecognitionConfig, recognize
-
     from talkinghead.pipeline import StageTimes
+    from talkinghead.types import InputError, PhoneSegments
 
     times = times or StageTimes()
     t = time.perf_counter()
@@ -115,7 +115,10 @@ def warm_up_for(transcript: str | None, mode: str, known: PhoneSegments | None =
 
 def warm_features() -> None:
     """Import the audio features' code and run it once on 0.2 s of silence (a child's warm-up)."""
+    import numpy as np
+
     from talkinghead.audio.features import compute_features, speech_activity
+    from talkinghead.types import Speech
 
     speech_activity(compute_features(Speech(samples=np.zeros(3200, np.float32), sample_rate=16000)))
 
@@ -210,6 +213,10 @@ class PendingAnalysis:
 def length_only(speech: Speech) -> Speech:
     """``speech`` without its samples: a read-only broadcast of zeros of the same length and rate
     (what the motion and the writer need of speech once it is analysed; no memory)."""
+    import numpy as np
+
+    from talkinghead.types import Speech
+
     return Speech(np.broadcast_to(np.float32(0.0), np.shape(speech.samples)), speech.sample_rate)
 
 

@@ -30,6 +30,7 @@ from talkinghead.media.files import check_output, check_writable  # noqa: F401
 from talkinghead.motion.make import load_motion_model, make_motion, make_motion_pieces
 
 if TYPE_CHECKING:
+    from talkinghead.aside import Aside
     from talkinghead.audio.tts import TTSConfig
     from talkinghead.motion.rules import MotionConfig
     from talkinghead.motion.streaming import MotionFrame
@@ -292,6 +293,7 @@ def generate(
     phones: PhoneSegments | None = None,
     person: PersonModel | None = None,
     processes: int = 2,
+    started: Aside | None = None,
 ) -> StageTimes:
     """Make a talking-head mp4 from a portrait and speech.
 
@@ -310,6 +312,9 @@ def generate(
         processes: processes the job may use (2: the speech is analysed in a second process while
             the face is set up, and recognition shares its chunks with a third; 1: all in this
             process, for a worker of a pool that already fills every core).
+        started: the analysis process, already started by the caller with :func:`start_analysis` (this
+            ``transcript``, ``config.phones`` and ``phones``), used instead of starting one here and ended
+            here like it (the CLI starts it before its own imports: about 0.15 s sooner on a short clip).
     Returns:
         Per-stage wall-clock seconds.
     Raises:
@@ -323,7 +328,10 @@ def generate(
         # The speech is analysed in a second process (recognition shares its chunks with a
         # third), started first so that its imports and decoder load overlap all the work here
         # until the speech is loaded (a bad setting found below ends it again at once).
-        started = stack.enter_context(start_analysis(transcript, config.phones, phones)) if processes > 1 else None
+        if started is None and processes > 1:
+            started = start_analysis(transcript, config.phones, phones)
+        if started is not None:
+            stack.enter_context(started)
         config.validate()
         if portrait is None and person is None:
             raise InputError("give a portrait (or a person model)")
@@ -436,18 +444,24 @@ def speak_or_play(
     motion_out: str | os.PathLike[str] | None = None,
     person: PersonModel | None = None,
     processes: int = 2,
+    started: Aside | None = None,
 ) -> StageTimes:
     """The one entry for a job given a recording *or* words to speak (CLI, batch and web page).
 
     Exactly one of ``audio`` (then :func:`generate`, with ``transcript`` if known) and ``text``
     (then :func:`generate_from_text`; the text is what is said, so no transcript). With a
-    ``person`` model, ``portrait`` may be None (their own frame is animated). ``processes``: see :func:`generate`.
+    ``person`` model, ``portrait`` may be None (their own frame is animated). ``processes`` and
+    ``started`` (a recording's analysis process, already started): see :func:`generate`; ``started``
+    is ended unused where the job is not :func:`generate`'s.
 
     Raises:
         InputError: both or neither of ``audio`` and ``text``, a transcript with text, and
             everything :func:`generate` / :func:`generate_from_text` raise.
     """
     text = text if text is None or text.strip() else None
+    if started is not None and (audio is None or text is not None):
+        started.close()  # not a recording's job (or a bad one): the early analysis process is not needed
+        started = None
     if audio is not None and text is not None:
         raise InputError("give a recording or text to speak, not both")
     if audio is None and text is None:
@@ -458,7 +472,7 @@ def speak_or_play(
         return generate_from_text(portrait, text, output, tts, config=config, progress=progress, motion_out=motion_out,
                                   person=person, processes=processes)
     return generate(portrait, audio, output, transcript=transcript, config=config, progress=progress,  # type: ignore[arg-type]
-                    motion_out=motion_out, person=person, processes=processes)
+                    motion_out=motion_out, person=person, processes=processes, started=started)
 
 
 @contextlib.contextmanager
