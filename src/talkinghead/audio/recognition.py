@@ -53,7 +53,8 @@ class RecognitionConfig:
     shipped model with each setting's phones, GRID s1 validation / unseen GRID speakers /
     interviews): ``maxhmmpf`` 4000 -> 1000 costs 31% less CPU (the 60 s clip: 12.4 -> 8.6 s) for
     0.914 / 0.720 / 0.352 -> 0.917 / 0.731 / 0.351; 500 (6.8 s) gave 0.915 / 0.725 / 0.350 but
-    accepted Korean; ``fwdflat`` off (no second search pass) lost 0.015-0.036 on GRID s1.
+    accepted Korean; ``fwdflat`` off (no second search pass) lost 0.015-0.036 on GRID s1; ``topn`` 2
+    (7.6 -> 6.8 s) gave 0.920 / 0.726 / 0.350 and ``ds`` 2 (6.6 s) 0.916 / 0.724 / 0.320: not worth it.
     Earlier, by word changes: ``maxhmmpf`` 30000 -> 4000 (0.40 -> 0.16 RTF), ``maxwpf=5`` and
     ``wbeam=1e-20``; narrower ``beam``/``pbeam`` (1e-40 and tighter), ``ds=2`` or ``topn=2`` cost
     20-80% word changes for 20-40% less time.
@@ -72,6 +73,8 @@ class RecognitionConfig:
         maxhmmpf: maximum active HMMs per frame (the main cost cap).
         maxwpf: maximum distinct word exits per frame.
         fwdflat: run pocketsphinx's second, flat-lexicon search pass after the tree search.
+        topn: Gaussians scored per codebook and frame (pocketsphinx ``-topn``; fewer is cheaper).
+        ds: acoustic scoring every ``ds``-th frame (pocketsphinx ``-ds``; 1 = every frame).
         max_chunk_s: longest chunk (s) decoded at once; longer speech is split at pauses.
         processes: processes that decode chunks at once (1 or 2; the result is the same).
         min_posterior: smallest duration-weighted mean word posterior of a reliable result.
@@ -85,6 +88,8 @@ class RecognitionConfig:
     maxhmmpf: int = 1000
     maxwpf: int = 5
     fwdflat: bool = True
+    topn: int = 4
+    ds: int = 1
     max_chunk_s: float = 20.0
     processes: int = 2
     min_posterior: float = 0.5
@@ -249,7 +254,8 @@ def _recognize_span_list(pcm: np.ndarray, spans: list[tuple[int, int]], offset_s
     """Each chunk ``pcm[s0:s1]`` (16 kHz, int16 PCM or float; ``ready``: int16 that already is the decoder's
     input, :func:`_to_pcm16`'s output) recognised in turn (times from ``offset_s``)."""
     with _lock:
-        decoder = _recognition_decoder(config.beam, config.wbeam, config.pbeam, config.maxhmmpf, config.maxwpf, config.fwdflat)
+        decoder = _recognition_decoder(config.beam, config.wbeam, config.pbeam, config.maxhmmpf, config.maxwpf, config.fwdflat,
+                                       config.topn, config.ds)
         return [_recognize_chunk(decoder, pcm[s0:s1] if ready else _to_pcm16(pcm[s0:s1]), offset_s + s0 / DECODER_RATE)
                 for s0, s1 in spans]
 
@@ -305,11 +311,13 @@ def _chunks(active: np.ndarray, energy: np.ndarray, max_frames: int, pad: int = 
 
 def load_recognizer(config: RecognitionConfig = RecognitionConfig()) -> None:
     """Load the decoder and its English trigram model now (about 0.2 s, once per process), not at the first :func:`recognize`."""
-    _recognition_decoder(config.beam, config.wbeam, config.pbeam, config.maxhmmpf, config.maxwpf, config.fwdflat)
+    _recognition_decoder(config.beam, config.wbeam, config.pbeam, config.maxhmmpf, config.maxwpf, config.fwdflat,
+                         config.topn, config.ds)
 
 
 @lru_cache(maxsize=2)
-def _recognition_decoder(beam: float, wbeam: float, pbeam: float, maxhmmpf: int, maxwpf: int, fwdflat: bool = True) -> Any:
+def _recognition_decoder(beam: float, wbeam: float, pbeam: float, maxhmmpf: int, maxwpf: int, fwdflat: bool = True,
+                         topn: int = 4, ds: int = 1) -> Any:
     """Decoder with the bundled English trigram model (built once per setting)."""
     import pocketsphinx
 
@@ -322,4 +330,6 @@ def _recognition_decoder(beam: float, wbeam: float, pbeam: float, maxhmmpf: int,
         maxhmmpf=maxhmmpf,
         maxwpf=maxwpf,
         fwdflat=fwdflat,
+        topn=topn,
+        ds=ds,
     )
