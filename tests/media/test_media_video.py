@@ -257,3 +257,16 @@ def test_the_encoder_runs_on_the_threads_it_is_given(tmp_path: Path) -> None:
                 w.write(f)
         assert expected in out.read_bytes()  # libx264 writes its settings into the stream
     assert 1 <= encoder_threads() <= max(1, (os.cpu_count() or 1))
+
+
+def test_the_encoder_uses_the_fast_search_by_default_and_the_preset_when_asked(tmp_path: Path) -> None:
+    frames = [np.full((64, 96, 3), 60 * k, np.uint8) for k in range(3)]
+    for params, expected, absent in (("me=dia:partitions=none", (b" me=dia ", b" analyse=0x3:0 "), b" me=hex "),
+                                     ("", (b" me=hex ", b" analyse=0x3:0x113 "), b" me=dia ")):
+        out = tmp_path / f"p{len(params)}.mp4"
+        kwargs = {} if params else {"x264_params": ""}
+        with VideoWriter(out, fps=25.0, size=(96, 64), **kwargs) as w:
+            for f in frames:
+                w.write(f)
+        data = out.read_bytes()  # libx264 writes its settings into the stream
+        assert all(e in data for e in expected) and absent not in data

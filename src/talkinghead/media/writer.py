@@ -46,6 +46,14 @@ X264_PRESETS = (
 )
 #: AAC frame size in samples (one encoder frame).
 _AAC_FRAME = 1024
+#: libx264 settings the writer puts on top of its preset by default: the diamond motion search and
+#: no inter partitions below 8x8 (``python benchmarks/encoder_settings.py``, crf 20 veryfast: encoder
+#: CPU 17% less on a 512x512 render, 31-41% less on three real clips; PSNR 0.09-0.26 dB lower;
+#: bytes -4% to +1%).
+FAST_X264_PARAMS = "me=dia:partitions=none"
+#: FFmpeg's AAC encoder's quantiser search: "fast" costs a third of the default "twoloop" search on
+#: speech (60 s at 128 kb/s: 0.16 vs 0.48 s CPU, SNR 35.7 vs 36.0 dB, 9% more bytes; same script).
+AAC_CODER = "fast"
 
 
 
@@ -74,9 +82,9 @@ class VideoWriter:
             for frame in frames:          # uint8 [512, 512, 3] RGB
                 writer.write(frame)
 
-    Video: libx264, constant quality ``crf``, ``preset``, yuv420p tagged with ``color`` (default
+    Video: libx264, constant quality ``crf``, ``preset`` with ``x264_params`` over it, yuv420p tagged with ``color`` (default
     BT.709 limited range; RGB is converted with its matrix), frame ``i`` shown at ``i / fps`` seconds,
-    libx264 on the cores the frames' maker leaves (``threads``). Audio: AAC-LC with the source's channels (mono
+    libx264 on the cores the frames' maker leaves (``threads``). Audio: AAC-LC (:data:`AAC_CODER`) with the source's channels (mono
     128 kb/s, stereo 160 kb/s) at its sample rate if AAC supports it, else resampled to 48 kHz;
     the first sample is at t = 0, aligned with the first frame. Audio is read from the track
     and encoded up to each frame's end time as the frames are written (memory does not grow
@@ -101,6 +109,8 @@ class VideoWriter:
             it is read no further until more come, and to its end on close.
         crf: libx264 constant rate factor, 0 (lossless) to 51 (worst); 18-23 is visually good.
         preset: libx264 speed preset, one of :data:`X264_PRESETS`.
+        x264_params: libx264 settings over the preset's (``key=value`` joined by ``:``; default
+            :data:`FAST_X264_PARAMS`; ``""`` for the preset alone).
         color: the colour tags written, and the matrix RGB frames are converted with
             (:class:`~talkinghead.media.yuv.ColorTags`; a dubbed video keeps its source's).
         threads: libx264 threads (0: one slice thread per core, PyAV's default); None:
@@ -125,6 +135,7 @@ class VideoWriter:
         preset: str = "veryfast",
         color: ColorTags = BT709,
         threads: int | None = None,
+        x264_params: str = FAST_X264_PARAMS,
     ) -> None:
         import av
 
@@ -171,13 +182,14 @@ class VideoWriter:
             self._tmp.unlink(missing_ok=True)
             raise InputError(f"{self.path}: cannot create the output file ({one_line(e)})") from e
         try:
-            self._setup_streams(crf, preset, track, color, encoder_threads() if threads is None else int(threads))
+            self._setup_streams(crf, preset, x264_params, track, color,
+                                encoder_threads() if threads is None else int(threads))
         except BaseException:
             self.abort()
             raise
 
-    def _setup_streams(self, crf: int, preset: str, track: AudioTrack | ArrayTrack | None, color: ColorTags,
-                       threads: int) -> None:
+    def _setup_streams(self, crf: int, preset: str, x264_params: str, track: AudioTrack | ArrayTrack | None,
+                       color: ColorTags, threads: int) -> None:
         import av
         from av.video.reformatter import VideoReformatter
 
@@ -190,7 +202,7 @@ class VideoWriter:
         cc.colorspace, cc.color_range = color.colorspace, color.color_range
         cc.color_primaries, cc.color_trc = color.primaries, color.trc
         self._color = color
-        cc.options = {"crf": str(int(crf)), "preset": preset}
+        cc.options = {"crf": str(int(crf)), "preset": preset, **({"x264-params": x264_params} if x264_params else {})}
         self._vstream = vs
         self._vtb = 1 / self._rate
         # One reformatter (cached swscale context), single-threaded: letting swscale start
@@ -212,6 +224,7 @@ class VideoWriter:
         a.codec_context.format = "fltp"
         a.codec_context.bit_rate = 128000 if track.channels == 1 else 160000
         a.codec_context.time_base = Fraction(1, self._aac_rate)
+        a.codec_context.options = {"aac_coder": AAC_CODER}
         self._astream = a
         if self._aac_rate != self._speech_rate:
             self._resampler = av.AudioResampler(
