@@ -8,7 +8,8 @@ on this tree (so drift in the machine's speed hits both alike), and the medians 
 Jobs (the demo portrait, 512² unless said):
 
 - 60 s of English (``audio/musetalk_eng.wav``), no transcript; the same at 256²; the same
-  with ``--phones acoustic`` (no recognition);
+  with ``--phones acoustic`` (no recognition); the same with a transcript (the words word
+  recognition hears: the clip has no transcript of its own);
 - the demo (11 s, with its transcript);
 - a 1 s cut of the demo speech (for the fixed cost of a run), and ``talkinghead --help``;
 - ``dub`` of a 1280x720 video with 30 s of speech (made by ``benchmarks/dub_speed.py``).
@@ -34,6 +35,18 @@ DATA = ROOT.parent / "shared" / "data"
 CLI = "import sys; import talkinghead.cli as c; sys.exit(getattr(c, 'run', c.app)())"  # as the command runs (older trees: app)
 
 
+def words(audio: str, work: Path) -> Path:
+    """A file with the words of ``audio`` as word recognition hears them (a stand-in transcript for a
+    clip that has none), made once per run."""
+    from talkinghead.audio.recognition import recognize
+    from talkinghead.media.audio import load_speech
+
+    path = work / "words.txt"
+    if not path.exists():
+        path.write_text(recognize(load_speech(audio)).transcript + "\n")
+    return path
+
+
 def jobs(work: Path) -> list[tuple[str, float, list[str]]]:
     """``(name, audio seconds, talkinghead arguments)`` of each job."""
     from talkinghead.eval.speed import cut_audio
@@ -50,6 +63,7 @@ def jobs(work: Path) -> list[tuple[str, float, list[str]]]:
         ("60 s, no transcript, 512", 60.0, ["generate", portrait, eng, "-o", out, "-q"]),
         ("60 s, no transcript, 256", 60.0, ["generate", portrait, eng, "-o", out, "-q", "--size", "256"]),
         ("60 s, --phones acoustic, 512", 60.0, ["generate", portrait, eng, "-o", out, "-q", "--phones", "acoustic"]),
+        ("60 s, transcript, 512", 60.0, ["generate", portrait, eng, "-o", out, "-q", "-t", f"@{words(eng, work)}"]),
         ("demo 11 s, transcript, 512", 11.0, ["generate", portrait, demo, "-o", out, "-q", "-t", DEMO_TRANSCRIPT]),
         ("1 s, no transcript, 512", 1.0, ["generate", portrait, one, "-o", out, "-q"]),
         ("--help", 0.0, ["--help"]),
