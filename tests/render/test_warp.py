@@ -113,5 +113,7 @@ def test_the_maps_go_to_opencv_as_one_array_with_the_same_pixels_as_two() -> Non
     assert interleaved(mx, my) is not None
     assert interleaved(my, mx) is None  # channels swapped: not the layout OpenCV reads
     assert interleaved(mx.copy(), my.copy()) is None
+    assert interleaved(mx[1:], my[1:]) is not None and interleaved(mx[:, 1:], my[:-1, 1:]) is None
+    assert np.array_equal(interleaved(mx, my), np.dstack([mx, my]))
     img = _image()
     assert np.array_equal(warp(img, mx, my), warp(img, mx.copy(), my.copy()))
