@@ -14,7 +14,8 @@ Jobs (the demo portrait, 512² unless said):
 - a 1 s cut of the demo speech (for the fixed cost of a run), and ``talkinghead --help``;
 - ``dub`` of a 1280x720 video with 30 s of speech (made by ``benchmarks/dub_speed.py``).
 
-``--jobs`` keeps the jobs whose names contain one of the given words. Writes ``side_by_side.json``
+``--jobs`` keeps the jobs whose names contain one of the given comma-separated words, or the one
+job whose name contains the whole value (``--jobs "60 s, no transcript, 512"``). Writes ``side_by_side.json``
 and ``side_by_side.md`` (wall s, RTF, CPU s, peak RSS).
 """
 
@@ -90,7 +91,10 @@ def main() -> None:
         try:
             trees = {"baseline": base / "src", "this": ROOT / "src"}
             runs: dict[str, dict[str, list[tuple[float, float, float]]]] = {}
-            listed = [j for j in jobs(Path(tmp)) if not keep or any(w in j[0] for w in keep)]
+            every = jobs(Path(tmp))
+            if any(args.jobs.strip() and args.jobs.strip() in j[0] for j in every):
+                keep = [args.jobs.strip()]  # a job's whole name (names hold commas)
+            listed = [j for j in every if not keep or any(w in j[0] for w in keep)]
             for k in range(args.repeats):
                 for name, _, cli_args in listed:
                     for which, src in trees.items():
