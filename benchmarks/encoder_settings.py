@@ -3,12 +3,12 @@
     python benchmarks/encoder_settings.py [--repeats 3] [--out reports/encoder_settings]
 
 Video: the demo rendered at 512x512 (JFK, learned motion, first 275 frames) and three real clips of
-``../shared/data/videos`` (512, 844 and 480 px square) are encoded at the writer's crf 20 and
-preset veryfast, single-threaded as the writer's encoder thread runs on 2 cores, with each
-``x264-params`` setting; for each: CPU milliseconds a frame (median of ``--repeats``, the settings
-taken in turn each round), bytes, and PSNR of the decoded frames against the input (all planes).
-Audio: the 60 s English clip (16 kHz mono) encoded to AAC at 128 kb/s with each coder: CPU
-seconds (median), bytes, SNR of the decoded sound. Writes ``encoder_settings.json`` and ``.md``.
+``../shared/data/videos`` (512, 844 and 480 px square) are written by
+:class:`~talkinghead.media.writer.VideoWriter` (crf 20, preset veryfast, one encoder thread as on 2
+cores) with each ``x264_params``; for each: CPU milliseconds a frame (conversion to yuv420p and
+encoding; median of ``--repeats``, the settings taken in turn each round), bytes, and PSNR of the
+decoded RGB frames against the written ones. Audio: the 60 s English clip (16 kHz mono) written with
+each AAC coder: CPU seconds (median), bytes, SNR of the decoded sound. Writes ``encoder_settings.json`` and ``.md``.
 Used for :data:`talkinghead.media.writer.FAST_X264_PARAMS` and ``AAC_CODER``.
 """
 
@@ -17,8 +17,9 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import shutil
+import tempfile
 import time
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -44,63 +45,45 @@ def demo_frames(n: int = 275) -> list[np.ndarray]:
             for i in range(min(n, seq.num_frames))]
 
 
-def yuv_planes(rgb: list[np.ndarray]) -> list[np.ndarray]:
-    """BT.709 limited-range yuv420p of RGB frames, as the writer converts them (swscale)."""
-    import av
-    from av.video.reformatter import VideoReformatter
-
-    ref = VideoReformatter()
-    return [ref.reformat(av.VideoFrame.from_ndarray(a, format="rgb24"), format="yuv420p", dst_colorspace=1,
-                         dst_color_range="MPEG", threads=1).to_ndarray() for a in rgb]
-
-
-def encode_video(yuv: list[np.ndarray], params: str) -> tuple[float, int, float]:
-    """``(CPU ms a frame, bytes, PSNR dB)`` of libx264 crf 20 veryfast with ``params``."""
+def encode_video(rgb: list[np.ndarray], params: str, work: Path) -> tuple[float, int, float]:
+    """``(CPU ms a frame, bytes, PSNR dB)`` of the writer (crf 20, veryfast, one encoder thread) with
+    ``x264_params=params``: RGB frames in, the decoded RGB frames scored against them."""
     import av
 
-    h, w = yuv[0].shape[0] * 2 // 3, yuv[0].shape[1]
-    frames = [av.VideoFrame.from_ndarray(p, format="yuv420p") for p in yuv]
-    buf = io.BytesIO()
-    out = av.open(buf, "w", format="mp4")
-    s = out.add_stream("libx264", rate=25)
-    s.width, s.height, s.pix_fmt = w, h, "yuv420p"
-    s.codec_context.thread_count = 1
-    s.codec_context.options = {"crf": "20", "preset": "veryfast", **({"x264-params": params} if params else {})}
+    from talkinghead.media.writer import VideoWriter
+
+    out = work / "video.mp4"
     t = time.process_time()
-    for i, f in enumerate(frames):
-        f.pts = i
-        out.mux(s.encode(f))
-    out.mux(s.encode(None))
-    out.close()
-    ms = (time.process_time() - t) / len(frames) * 1000
-    buf.seek(0)
-    with av.open(buf) as dec:
-        got = [f.to_ndarray() for f in dec.decode(video=0)]
-    mse = float(np.mean([np.mean((a.astype(np.float64) - b) ** 2) for a, b in zip(yuv, got)]))
-    return ms, len(buf.getvalue()), 10 * np.log10(255.0 ** 2 / mse)
+    with VideoWriter(out, fps=25.0, size=(rgb[0].shape[1], rgb[0].shape[0]), threads=1, x264_params=params) as w:
+        for f in rgb:
+            w.write(f)
+    ms = (time.process_time() - t) / len(rgb) * 1000
+    with av.open(str(out)) as dec:
+        got = [f.to_ndarray(format="rgb24") for f in dec.decode(video=0)]
+    mse = float(np.mean([np.mean((a.astype(np.float64) - b) ** 2) for a, b in zip(rgb, got)]))
+    return ms, out.stat().st_size, 10 * np.log10(255.0 ** 2 / mse)
 
 
-def encode_audio(x: np.ndarray, coder: str) -> tuple[float, int, float]:
-    """``(CPU s, bytes, SNR dB)`` of AAC 128 kb/s mono 16 kHz with ``coder``."""
+def encode_audio(x: np.ndarray, coder: str, work: Path) -> tuple[float, int, float]:
+    """``(CPU s, bytes, SNR dB)`` of the writer's AAC (16 kHz mono, 128 kb/s) with ``coder`` as
+    :data:`~talkinghead.media.writer.AAC_CODER` (one 16x16 frame of video beside it)."""
     import av
 
-    buf = io.BytesIO()
-    out = av.open(buf, "w", format="mp4")
-    a = out.add_stream("aac", rate=16000)
-    a.codec_context.layout, a.codec_context.format, a.codec_context.bit_rate = "mono", "fltp", 128000
-    a.codec_context.options = {"aac_coder": coder}
-    t = time.process_time()
-    for i in range(0, len(x), 1024):
-        f = av.AudioFrame.from_ndarray(np.ascontiguousarray(x[None, i:i + 1024]), format="fltp", layout="mono")
-        f.sample_rate, f.pts, f.time_base = 16000, i, Fraction(1, 16000)
-        out.mux(a.encode(f))
-    out.mux(a.encode(None))
-    out.close()
-    cpu = time.process_time() - t
-    buf.seek(0)
-    with av.open(buf) as dec:
+    import talkinghead.media.writer as writer
+    from talkinghead.types import Speech
+
+    out = work / "audio.mp4"
+    kept, writer.AAC_CODER = writer.AAC_CODER, coder
+    try:
+        t = time.process_time()
+        with writer.VideoWriter(out, fps=25.0, size=(16, 16), speech=Speech(x, 16000), threads=1) as w:
+            w.write(np.zeros((16, 16, 3), np.uint8))
+        cpu = time.process_time() - t
+    finally:
+        writer.AAC_CODER = kept
+    with av.open(str(out)) as dec:
         y = np.concatenate([f.to_ndarray()[0] for f in dec.decode(audio=0)])[:len(x)]
-    return cpu, len(buf.getvalue()), 10 * np.log10(np.sum(x[:len(y)] ** 2) / np.sum((x[:len(y)] - y) ** 2))
+    return cpu, out.stat().st_size, 10 * np.log10(np.sum(x[:len(y)] ** 2) / np.sum((x[:len(y)] - y) ** 2))
 
 
 def main() -> None:
@@ -115,12 +98,12 @@ def main() -> None:
     for name in ("sadtalker_WDA_AlexandriaOcasioCortez_000", "vrt_face2", "liveportrait_d20"):
         clips[name] = list(read_video(DATA / "videos" / f"{name}.mp4"))
     rows = []
+    work = Path(tempfile.mkdtemp())
     for clip, rgb in clips.items():
-        yuv = yuv_planes(rgb)
         runs: dict[str, list[tuple[float, int, float]]] = {p: [] for p in X264}
         for _ in range(args.repeats):
             for p in X264:
-                runs[p].append(encode_video(yuv, p))
+                runs[p].append(encode_video(rgb, p, work))
         for p in X264:
             ms = float(np.median([r[0] for r in runs[p]]))
             rows.append({"clip": clip, "x264_params": p or "(preset)", "ms_per_frame": round(ms, 2),
@@ -129,7 +112,7 @@ def main() -> None:
     x = load_speech(DATA / "audio" / "musetalk_eng.wav").samples.astype(np.float32)
     audio = []
     for coder in AAC:
-        res = [encode_audio(x, coder) for _ in range(args.repeats)]
+        res = [encode_audio(x, coder, work) for _ in range(args.repeats)]
         audio.append({"aac_coder": coder, "cpu_s": round(float(np.median([r[0] for r in res])), 3),
                       "bytes": res[0][1], "snr_db": round(float(res[0][2]), 2), "seconds": round(len(x) / 16000, 1)})
         print(json.dumps(audio[-1]), flush=True)
@@ -140,6 +123,7 @@ def main() -> None:
     lines += ["", "| AAC coder | CPU s | bytes | SNR dB |", "|---|---:|---:|---:|"]
     lines += [f"| {a['aac_coder']} | {a['cpu_s']} | {a['bytes']} | {a['snr_db']} |" for a in audio]
     (args.out / "encoder_settings.md").write_text("\n".join(lines) + "\n")
+    shutil.rmtree(work, ignore_errors=True)
     print("\n".join(lines))
 
 

@@ -47,12 +47,12 @@ X264_PRESETS = (
 #: AAC frame size in samples (one encoder frame).
 _AAC_FRAME = 1024
 #: libx264 settings the writer puts on top of its preset by default: the diamond motion search and
-#: no inter partitions below 8x8 (``python benchmarks/encoder_settings.py``, crf 20 veryfast: encoder
-#: CPU 17% less on a 512x512 render, 31-41% less on three real clips; PSNR 0.09-0.26 dB lower;
-#: bytes -4% to +1%).
+#: no inter partitions below 8x8 (``python benchmarks/encoder_settings.py``, crf 20 veryfast, one
+#: encoder thread: CPU a frame, conversion and encoding, 18% less on a 512x512 render, 21-30% less on
+#: three real clips; PSNR of the decoded RGB 0.03-0.19 dB lower; bytes -4% to +1%).
 FAST_X264_PARAMS = "me=dia:partitions=none"
 #: FFmpeg's AAC encoder's quantiser search: "fast" costs a third of the default "twoloop" search on
-#: speech (60 s at 128 kb/s: 0.16 vs 0.48 s CPU, SNR 35.7 vs 36.0 dB, 9% more bytes; same script).
+#: speech (60 s at 128 kb/s: 0.18 vs 0.46 s CPU, SNR 35.7 vs 36.0 dB, 9% more bytes; same script).
 AAC_CODER = "fast"
 
 
