@@ -36,16 +36,13 @@ DATA = ROOT.parent / "shared" / "data"
 CLI = "import sys; import talkinghead.cli as c; sys.exit(getattr(c, 'run', c.app)())"  # as the command runs (older trees: app)
 
 
-def words(audio: str, work: Path) -> Path:
-    """A file with the words of ``audio`` as word recognition hears them (a stand-in transcript for a
-    clip that has none), made once per run."""
+def write_words(audio: str, path: Path) -> None:
+    """Write the words of ``audio`` as word recognition hears them to ``path`` (a stand-in transcript
+    for a clip that has none)."""
     from talkinghead.audio.recognition import recognize
     from talkinghead.media.audio import load_speech
 
-    path = work / "words.txt"
-    if not path.exists():
-        path.write_text(recognize(load_speech(audio)).transcript + "\n")
-    return path
+    path.write_text(recognize(load_speech(audio)).transcript + "\n")
 
 
 def jobs(work: Path) -> list[tuple[str, float, list[str]]]:
@@ -64,7 +61,7 @@ def jobs(work: Path) -> list[tuple[str, float, list[str]]]:
         ("60 s, no transcript, 512", 60.0, ["generate", portrait, eng, "-o", out, "-q"]),
         ("60 s, no transcript, 256", 60.0, ["generate", portrait, eng, "-o", out, "-q", "--size", "256"]),
         ("60 s, --phones acoustic, 512", 60.0, ["generate", portrait, eng, "-o", out, "-q", "--phones", "acoustic"]),
-        ("60 s, transcript, 512", 60.0, ["generate", portrait, eng, "-o", out, "-q", "-t", f"@{words(eng, work)}"]),
+        ("60 s, transcript, 512", 60.0, ["generate", portrait, eng, "-o", out, "-q", "-t", f"@{work / 'words.txt'}"]),
         ("demo 11 s, transcript, 512", 11.0, ["generate", portrait, demo, "-o", out, "-q", "-t", DEMO_TRANSCRIPT]),
         ("1 s, no transcript, 512", 1.0, ["generate", portrait, one, "-o", out, "-q"]),
         ("--help", 0.0, ["--help"]),
@@ -95,6 +92,10 @@ def main() -> None:
             if any(args.jobs.strip() and args.jobs.strip() in j[0] for j in every):
                 keep = [args.jobs.strip()]  # a job's whole name (names hold commas)
             listed = [j for j in every if not keep or any(w in j[0] for w in keep)]
+            words = Path(tmp) / "words.txt"
+            for _, _, cli_args in listed:  # made only where a job reads them: generate PORTRAIT AUDIO ... -t @words
+                if f"@{words}" in cli_args and not words.exists():
+                    write_words(cli_args[2], words)
             for k in range(args.repeats):
                 for name, _, cli_args in listed:
                     for which, src in trees.items():
