@@ -271,7 +271,7 @@ def interleaved(map_x: np.ndarray, map_y: np.ndarray) -> np.ndarray | None:
     where they are not the two channels of one such array (rows may be further apart than ``2 W``
     values: a window of a larger map, as :func:`backward_map` returns)."""
     base = map_x.base
-    if (base is None or map_y.base is not base or not isinstance(base, np.ndarray) or base.dtype != np.float32
+    if (base is None or map_y.base is not base or not isinstance(base, np.ndarray)
             or map_x.dtype != np.float32 or map_y.dtype != np.float32 or map_x.ndim != 2
             or map_x.shape != map_y.shape or map_x.strides != map_y.strides or map_x.strides[1] != 8
             or map_x.strides[0] < 8 * map_x.shape[1]):
