@@ -15,6 +15,10 @@ its phones, and by its CPU seconds on ``musetalk_eng.wav`` (60 s, one process). 
   (for example ``auto:maxhmmpf=2000``, ``auto:maxhmmpf=2000:fwdflat=0``).
 - ``loop[:lw=W]``: pocketsphinx's phone loop (``allphone``, the bundled English phone trigram) at
   language weight W (default 2): phones, not words, several times cheaper.
+- ``align[:OPTION=VALUE,...]``: forced alignment of the clip's own transcript (its GRID ``.align``
+  file's words; the condition ``generate --transcript`` is in), by :func:`talkinghead.audio.phones.align`
+  with pocketsphinx decoder options changed (for example ``align:topn=2``); clips without a transcript
+  score no phones. Its CPU row is the 60 s clip aligned to the words recognition hears there.
 
 ``--languages`` prints instead, per ``auto`` source, which clips of ``../shared/data/audio`` (8
 languages) recognition accepts. Speech goes to recognition as 16-bit PCM, as in ``generate``. Clips are found by name under
@@ -48,13 +52,34 @@ def phone_loop(lw: float):
     lm = os.path.join(pocketsphinx.get_model_path(), "en-us", "en-us-phone.lm.bin")
     decoder = pocketsphinx.Decoder(allphone=lm, lw=lw, beam=1e-20, pbeam=1e-20, samprate=16000, loglevel="FATAL")
 
-    def run(speech):
+    def run(speech, transcript=None):
         decoder.reinit_feat()  # each clip from a fresh cepstral mean, as the word decoder's chunks
         decoder.start_utt()
         decoder.process_raw(_pcm16(speech).tobytes(), full_utt=True)
         decoder.end_utt()
         segs = [PhoneSegment(_phone_label(s.word), s.start_frame / 100, (s.end_frame + 1) / 100) for s in decoder.seg()]
         return PhoneSegments(_timeline(segs, speech.duration_s), "recognition")
+
+    return run
+
+
+def aligner(opts: dict[str, str]):
+    """A function (speech, transcript) -> PhoneSegments: forced alignment with these decoder options
+    (numbers as numbers), no phones where there is no transcript."""
+    import pocketsphinx
+
+    from talkinghead.audio import phones as ph
+    from talkinghead.types import PhoneSegments
+
+    kw = {k: (float(v) if any(c in v for c in ".e") else int(v)) for k, v in opts.items()}
+    decoder = pocketsphinx.Decoder(samprate=ph.DECODER_RATE, lm=None, loglevel="FATAL", **kw)
+
+    def run(speech, transcript=None):
+        if not transcript:
+            return PhoneSegments((), "none")
+        known = ph._dictionary_words(decoder, ph.normalize_transcript(transcript))
+        words, phones = ph._align_long(decoder, ph._pcm16(speech), known)
+        return PhoneSegments(ph._timeline(phones, speech.duration_s), "alignment")
 
     return run
 
@@ -67,14 +92,16 @@ def source(spec: str):
     kind, *args = spec.split(":")
     opts = dict(a.split("=", 1) for a in args)
     if kind == "none":
-        return lambda speech: PhoneSegments((), "none")
+        return lambda speech, transcript=None: PhoneSegments((), "none")
     if kind == "loop":
         return phone_loop(float(opts.get("lw", 2.0)))
+    if kind == "align":
+        return aligner(opts)
     if kind != "auto":
         raise SystemExit(f"unknown phone source {spec!r}")
     config = _config(RecognitionConfig, opts)
 
-    def run(speech):
+    def run(speech, transcript=None):
         rec = recognize(speech, config=config)
         return rec.phones if rec.reliable else PhoneSegments((), "none")
 
@@ -111,7 +138,7 @@ def _config(cls, opts: dict[str, str]):
 
 def main() -> None:
     from talkinghead.audio.phones import pcm16_speech
-    from talkinghead.eval.datasets import GRID_S1_VALIDATION
+    from talkinghead.eval.datasets import GRID_S1_VALIDATION, read_align
     from talkinghead.eval.metrics import offset_opening, pearson
     from talkinghead.media.audio import load_speech
     from talkinghead.motion.learned import LearnedMotion, learned_motion
@@ -132,12 +159,17 @@ def main() -> None:
     speech = pcm16_speech(load_speech(DATA / "audio" / "musetalk_eng.wav"))
     from talkinghead.types import Speech
 
+    words = None
+    if any(s.startswith("align") for s in specs):  # the 60 s clip has no transcript: what recognition hears
+        from talkinghead.audio.recognition import recognize
+
+        words = recognize(speech).transcript
     for run in runs:  # models loaded before the timing
         run(Speech(speech.samples[:32000], speech.sample_rate))
     cpu = []
     for run in runs:
         t = time.process_time()
-        run(speech)
+        run(speech, words)
         cpu.append(time.process_time() - t)
     model = LearnedMotion.from_file(None)
     files = {p.stem: p for p in DATA.rglob("*.mp4")}
@@ -149,10 +181,12 @@ def main() -> None:
         rows = []
         for clip in cached_clips(ROOT / SETS[name], set(GRID_S1_VALIDATION) if name == "grid_val" else None):
             sp = pcm16_speech(load_speech(files[clip.name]))
+            align = files[clip.name].parent.parent / "align" / f"{clip.name}.align"
+            transcript = " ".join(w.word for w in read_align(align)) if align.exists() else None
             real = offset_opening(clip.offsets)
             row = []
             for run in runs:
-                seq = learned_motion(model, clip.features, run(sp), clip.active, len(real) / clip.fps,
+                seq = learned_motion(model, clip.features, run(sp, transcript), clip.active, len(real) / clip.fps,
                                      MotionConfig(fps=clip.fps), read_ahead_s=0.0)
                 pred = offset_opening(seq.landmark_offsets)
                 k = min(len(pred), len(real))
