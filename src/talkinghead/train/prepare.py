@@ -140,7 +140,7 @@ def process_clip(video: Path) -> ClipData:
         InputError: unreadable video or audio, silent audio, or a face in too few frames.
     """
     from talkinghead.audio.features import compute_features, speech_activity
-    from talkinghead.audio.phones import AlignmentError, align_transcript
+    from talkinghead.audio.phones import TRAINING_ALIGN_TOPN, AlignmentError, align_transcript
     from talkinghead.face.landmarks import FaceLandmarker
     from talkinghead.media.audio import load_speech
     from talkinghead.media.video import probe_video, read_video
@@ -186,7 +186,7 @@ def process_clip(video: Path) -> ClipData:
     text = transcript_for(video)
     if text:
         try:
-            segs = align_transcript(speech, text).segments
+            segs = align_transcript(speech, text, TRAINING_ALIGN_TOPN).segments
             phones = tuple(s.phone for s in segs)
             p0 = np.array([s.start_s for s in segs], np.float32)
             p1 = np.array([s.end_s for s in segs], np.float32)
