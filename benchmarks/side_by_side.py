@@ -12,7 +12,8 @@ Jobs (the demo portrait, 512² unless said):
   recognition hears: the clip has no transcript of its own);
 - the demo (11 s, with its transcript);
 - a 1 s cut of the demo speech (for the fixed cost of a run), and ``talkinghead --help``;
-- ``dub`` of a 1280x720 video with 30 s of speech (made by ``benchmarks/dub_speed.py``).
+- ``dub`` of a 1280x720 video with 30 s of speech (made by ``benchmarks/dub_speed.py``);
+- ``batch`` of four 60 s jobs (``--phones acoustic``) on two worker processes (its RTF: per second of all four).
 
 ``--jobs`` keeps the jobs whose names contain one of the given comma-separated words, or the one
 job whose name contains the whole value (``--jobs "60 s, no transcript, 512"``). Writes ``side_by_side.json``
@@ -45,6 +46,16 @@ def write_words(audio: str, path: Path) -> None:
     path.write_text(recognize(load_speech(audio)).transcript + "\n")
 
 
+def batch_jobs(work: Path, portrait: str, audio: str, n: int = 4) -> Path:
+    """A jobs file in ``work/batch`` of ``n`` copies of ``generate portrait audio --phones acoustic``
+    (their outputs are removed before each run, which would otherwise skip them as done)."""
+    folder = work / "batch"
+    folder.mkdir(exist_ok=True)
+    path = folder / "jobs.csv"
+    path.write_text("portrait,audio,output,phones\n" + "".join(f"{portrait},{audio},out{i}.mp4,acoustic\n" for i in range(n)))
+    return path
+
+
 def jobs(work: Path) -> list[tuple[str, float, list[str]]]:
     """``(name, audio seconds, talkinghead arguments)`` of each job."""
     from talkinghead.eval.speed import cut_audio
@@ -65,6 +76,7 @@ def jobs(work: Path) -> list[tuple[str, float, list[str]]]:
         ("demo 11 s, transcript, 512", 11.0, ["generate", portrait, demo, "-o", out, "-q", "-t", DEMO_TRANSCRIPT]),
         ("1 s, no transcript, 512", 1.0, ["generate", portrait, one, "-o", out, "-q"]),
         ("--help", 0.0, ["--help"]),
+        ("batch, 4 x 60 s, --phones acoustic, 2 workers", 240.0, ["batch", str(batch_jobs(work, portrait, eng)), "-q"]),
     ]
     if video.exists() and speech.exists():
         listed.append(("dub 720p, 30 s", 30.0, ["dub", str(video), str(speech), "-o", out, "-q"]))
@@ -99,6 +111,10 @@ def main() -> None:
             for k in range(args.repeats):
                 for name, _, cli_args in listed:
                     for which, src in trees.items():
+                        if cli_args[0] == "batch":  # a fresh start: finished outputs would be skipped
+                            for f in Path(cli_args[1]).parent.iterdir():
+                                if f.name != "jobs.csv":
+                                    f.unlink()
                         env = {**os.environ, "PYTHONPATH": str(src)}
                         wall, cpu, rss, rc, err = timed_process([sys.executable, "-c", CLI, *cli_args], env=env)
                         if rc != 0:
