@@ -106,20 +106,3 @@ def test_batch_on_a_local_ray_instance(folder: Path) -> None:
         ray.shutdown()
     assert [r.status for r in res] == ["done", "done", "invalid"]
     assert (folder / "a.mp4").stat().st_size > 1000 and (folder / "b.mp4").stat().st_size > 1000
-
-
-def test_pool_workers_share_the_cores_among_their_opencv_threads() -> None:
-    import os
-    from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_context
-
-    import cv2
-
-    from talkinghead.batch import _set_up_worker, worker_threads
-
-    cores = os.cpu_count() or 1
-    assert worker_threads(1) == cores and worker_threads(2 * cores) == 1 and worker_threads(2) == max(1, cores // 2)
-    # the pool's initializer runs in each spawned worker (there, not here)
-    with ProcessPoolExecutor(1, mp_context=get_context("spawn"), initializer=_set_up_worker, initargs=(1,)) as pool:
-        assert pool.submit(cv2.getNumThreads).result() == 1
-    assert cv2.getNumThreads() == cores

@@ -179,38 +179,12 @@ def run_job(job: Job) -> JobResult:
     return JobResult(job.row, str(job.output), "done", round(time.perf_counter() - t0, 2))
 
 
-def worker_threads(workers: int) -> int:
-    """OpenCV threads for each of ``workers`` processes that share this machine's cores: its cores
-    divided among them, at least one."""
-    return max(1, (os.cpu_count() or 1) // max(1, workers))
-
-
-def _set_up_worker(threads: int) -> None:
-    """A pool worker's (or Ray task's) set-up: OpenCV uses ``threads`` threads (:func:`worker_threads`).
-
-    The pool already fills the cores, so OpenCV's own thread pool (by default one thread a core,
-    whose idle workers spin) only takes CPU from the other jobs: four 60 s jobs on two workers,
-    ``python benchmarks/side_by_side.py --jobs batch`` (README, Speed).
-    """
-    import cv2
-
-    cv2.setNumThreads(threads)
-
-
-def _run_one_cpu(job: Job) -> JobResult:
-    """:func:`run_job` as a Ray task of one CPU (OpenCV single-threaded, as in a local pool on a machine of as many cores as workers)."""
-    _set_up_worker(1)
-    return run_job(job)
-
-
 def _local_pool(todo: list[Job], workers: int) -> Iterator[JobResult]:
     """Results of ``todo`` from a local spawn process pool, as they finish."""
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from multiprocessing import get_context
 
-    n = min(workers, len(todo))
-    with ProcessPoolExecutor(max_workers=n, mp_context=get_context("spawn"), initializer=_set_up_worker,
-                             initargs=(worker_threads(n),)) as pool:
+    with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=get_context("spawn")) as pool:
         futures = {pool.submit(run_job, j): j for j in todo}
         try:
             for f in as_completed(futures):
@@ -237,7 +211,7 @@ def _ray_tasks(todo: list[Job], address: str) -> Iterator[JobResult]:
         except (ConnectionError, RuntimeError, ValueError) as e:
             raise InputError(f"--ray {address}: cannot join the Ray cluster ({e})") from e
     try:
-        task = ray.remote(num_cpus=1)(_run_one_cpu)
+        task = ray.remote(num_cpus=1)(run_job)
         refs = {task.remote(j): j for j in todo}
         pending = list(refs)
         while pending:
