@@ -76,7 +76,7 @@ def jobs(work: Path) -> list[tuple[str, float, list[str]]]:
         ("demo 11 s, transcript, 512", 11.0, ["generate", portrait, demo, "-o", out, "-q", "-t", DEMO_TRANSCRIPT]),
         ("1 s, no transcript, 512", 1.0, ["generate", portrait, one, "-o", out, "-q"]),
         ("--help", 0.0, ["--help"]),
-        ("batch, 4 x 60 s, --phones acoustic, 2 workers", 240.0, ["batch", str(batch_jobs(work, portrait, eng)), "-q"]),
+        ("batch: four 1-minute jobs, --phones acoustic, 2 workers", 240.0, ["batch", str(batch_jobs(work, portrait, eng)), "-q"]),
     ]
     if video.exists() and speech.exists():
         listed.append(("dub 720p, 30 s", 30.0, ["dub", str(video), str(speech), "-o", out, "-q"]))
