@@ -17,7 +17,9 @@ Jobs (the demo portrait, 512² unless said):
 
 ``--jobs`` keeps the jobs whose names contain one of the given comma-separated words, or the one
 job whose name contains the whole value (``--jobs "60 s, no transcript, 512"``). Writes ``side_by_side.json``
-and ``side_by_side.md`` (wall s, RTF, CPU s, peak RSS).
+and ``side_by_side.md`` (wall s, RTF, CPU s, peak RSS; and, per job, the median of the repeats' paired
+differences this - baseline and in how many repeats this tree was faster: on a machine whose speed drifts
+by 10-20%, the pairs say more than the two medians).
 """
 
 from __future__ import annotations
@@ -128,15 +130,20 @@ def main() -> None:
     rows, lines = [], [
         f"Machine: {machine()['cpu']}, {machine()['cores']} cores; this tree {here} vs {args.baseline}; "
         f"median of {args.repeats}, whole process", "",
-        "| job | wall s before | wall s now | RTF before | RTF now | CPU s before | CPU s now | peak MiB before | peak MiB now |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| job | wall s before | wall s now | RTF before | RTF now | now - before, median of pairs | faster | "
+        "CPU s before | CPU s now | peak MiB before | peak MiB now |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, seconds, _ in listed:
         med = {w: np.median(np.array(runs[name][w]), axis=0) for w in ("baseline", "this")}
+        # Each repeat runs both trees back to back: their difference cancels most of the machine's drift.
+        diff = np.array([t[0] - b[0] for b, t in zip(runs[name]["baseline"], runs[name]["this"])])
         rtf = {w: (f"{med[w][0] / seconds:.3f}" if seconds else "–") for w in med}
         rows.append({"job": name, "audio_s": seconds, **{f"{w}_{q}": round(float(med[w][i]), 3)
-                     for w in med for i, q in enumerate(("wall_s", "cpu_s", "peak_mib"))}})
+                     for w in med for i, q in enumerate(("wall_s", "cpu_s", "peak_mib"))},
+                     "paired_diff_s": [round(float(d), 3) for d in diff]})
         lines.append(f"| {name} | {med['baseline'][0]:.2f} | {med['this'][0]:.2f} | {rtf['baseline']} | {rtf['this']} | "
+                     f"{np.median(diff):+.2f} | {int((diff < 0).sum())} of {len(diff)} | "
                      f"{med['baseline'][1]:.1f} | {med['this'][1]:.1f} | {med['baseline'][2]:.0f} | {med['this'][2]:.0f} |")
     (out / "side_by_side.json").write_text(json.dumps({"this": here, "baseline": args.baseline, "machine": machine(),
                                                        "repeats": args.repeats, "jobs": rows}, indent=1) + "\n")
