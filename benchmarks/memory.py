@@ -3,7 +3,8 @@
     python benchmarks/memory.py --seconds 60,600,3600 --out reports/memory
 
 The speech is ``musetalk_eng.wav`` (60 s of English) repeated to each length; no transcript,
-512x512. ``talkinghead bench --long`` gives the whole job's peak (``wait4``); this gives each
+512x512. With ``--transcript`` it is given one: the words word recognition hears in the 60 s clip,
+repeated as often as the clip (lengths in whole minutes). ``talkinghead bench --long`` gives the whole job's peak (``wait4``); this gives each
 process's own peak (the main process; the speech-analysis process and the recognition process
 it starts), the peak of their sum at one instant (what the whole job needs of the machine), the
 wall time and the main process's and the job's RSS at a quarter, half and three quarters of the
@@ -44,11 +45,11 @@ def _rss_mib(pid: int) -> float | None:
     return None
 
 
-def run(audio: str, out_mp4: Path) -> dict[str, object]:
-    """Run generate on ``audio``; per-process and whole-job peak RSS (MiB), wall seconds, the main process's
-    and the job's RSS each second."""
+def run(audio: str, out_mp4: Path, extra: tuple[str, ...] = ()) -> dict[str, object]:
+    """Run generate on ``audio`` (with ``extra`` arguments); per-process and whole-job peak RSS (MiB), wall
+    seconds, the main process's and the job's RSS each second."""
     cmd = [sys.executable, "-m", "talkinghead", "generate", str(ROOT / "src" / "talkinghead" / "assets" / "astronaut.png"),
-           audio, "-o", str(out_mp4), "-q"]
+           audio, "-o", str(out_mp4), "-q", *extra]
     t0 = time.perf_counter()
     p = subprocess.Popen(cmd)
     peaks: dict[int, float] = {}
@@ -94,20 +95,33 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", default="60,600")
     ap.add_argument("--out", default="reports/memory")
+    ap.add_argument("--transcript", action="store_true", help="give each run its transcript (lengths in whole minutes)")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for s in [float(x) for x in args.seconds.split(",")]:
-            audio = make_long_audio(str(DATA / "audio" / "musetalk_eng.wav"), s, tmp)
-            r = run(audio, Path(tmp) / "out.mp4")
+            clip = str(DATA / "audio" / "musetalk_eng.wav")
+            audio = make_long_audio(clip, s, tmp)
+            extra: tuple[str, ...] = ()
+            if args.transcript:
+                from talkinghead.audio.recognition import recognize
+                from talkinghead.media.audio import load_speech
+
+                if s % 60:
+                    raise SystemExit("--transcript needs lengths in whole minutes (the 60 s clip repeated)")
+                words = Path(tmp) / "words.txt"
+                words.write_text(" ".join([recognize(load_speech(clip)).transcript] * int(s // 60)) + "\n")
+                extra = ("-t", f"@{words}")
+            r = run(audio, Path(tmp) / "out.mp4", extra)
             row = {"seconds": s, **r, "main_at_quarters_mib": _quarters(r["main_rss_each_s"]),
                    "job_at_quarters_mib": _quarters(r["job_rss_each_s"])}
             rows.append(row)
             print(json.dumps({k: v for k, v in row.items() if not k.endswith("_each_s")}), flush=True)
     (out / "memory.json").write_text(json.dumps(rows, indent=2))
-    lines = ["`python benchmarks/memory.py`: peak RSS per process (MiB), 512x512, no transcript", "",
+    lines = [f"`python benchmarks/memory.py`: peak RSS per process (MiB), 512x512, "
+             f"{'with' if args.transcript else 'no'} transcript", "",
              "| speech s | wall s | RTF | main | analysis | recognition | whole job (sum) | main at 1/4, 1/2, 3/4 of the run "
              "| whole job at 1/4, 1/2, 3/4 |",
              "|---:|---:|---:|---:|---:|---:|---:|---|---|"]
