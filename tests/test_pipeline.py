@@ -98,40 +98,6 @@ def test_analysis_aside_runs_in_a_second_process_and_matches_the_analysis_here(d
     assert time.perf_counter() - t < 2.0
 
 
-def test_with_features_here_alignment_runs_aside_and_the_features_here_with_the_same_result(demo, monkeypatch,
-                                                                                            caplog) -> None:
-    import sys
-
-    from talkinghead import analysis as an
-    from talkinghead.pipeline import StageTimes, analysis_aside
-
-    _, speech = demo
-    ref = analyse_speech(speech, DEMO_TRANSCRIPT, "auto")
-    computed_here = []
-    real = an.speech_features
-    monkeypatch.setattr(an, "speech_features", lambda pcm, times=None: computed_here.append(1) or real(pcm, times))
-    for transcript, expect_here in ((DEMO_TRANSCRIPT, True), (None, False)):  # recognition reads the features
-        computed_here.clear()
-        times = StageTimes()
-        with analysis_aside(speech, transcript, "auto", features_here=True) as analysis:
-            got = analysis(times)
-        assert bool(computed_here) == expect_here
-        assert times.seconds["audio_features"] > 0 and times.seconds["audio_phones"] > 0
-        np.testing.assert_array_equal(got.active, analyse_speech(speech, transcript, "acoustic").active)
-        if transcript:
-            assert got.phones == ref.phones and got.phones.source == "alignment"
-            np.testing.assert_array_equal(got.features.mel, ref.features.mel)
-    # the child finds the phones only (the features come back as None)
-    f, active, phones, _ = an._analyse_parts(speech, DEMO_TRANSCRIPT, "align", None, 1, False)
-    assert f is None and active is None and phones == ref.phones
-    # where the second process is lost, this process aligns as well
-    monkeypatch.setattr(sys, "executable", "/bin/false")
-    with analysis_aside(speech, DEMO_TRANSCRIPT, "align", features_here=True, reload=lambda: speech) as analysis:
-        got = analysis(StageTimes())
-    assert "runs in this process" in caplog.text and got.phones == ref.phones
-    np.testing.assert_array_equal(got.features.energy, ref.features.energy)
-
-
 def test_analysis_falls_back_to_this_process_when_the_second_one_is_lost(demo, monkeypatch, caplog) -> None:
     import sys
 

@@ -53,69 +53,23 @@ def analyse_speech(speech: Speech, transcript: str | None, mode: str, times: Sta
         The Analysis (its ``speech`` is the one given); ``phones.source`` says how phones were found
         (``"none"``: no phones).
     """
-    from talkinghead.audio.phones import pcm16_speech
+    from talkinghead.audio.features import compute_features, speech_activity
+    from talkinghead.audio.phones import AlignmentError, align_transcript, pcm16_speech
+    from talkinghead.audio.recognition import RecognitionConfig, recognize
     from talkinghead.pipeline import StageTimes
+    from talkinghead.types import InputError, PhoneSegments
 
     times = times or StageTimes()
+    t = time.perf_counter()
     # The analysis reads 16-bit PCM wherever it runs (the analysis process gets the speech so, to
     # hold half the memory): the same result here, there and in the evaluation.
     pcm = pcm16_speech(speech)
-    feats, active = speech_features(pcm, times)
-    phones = find_phones(pcm, transcript, mode, times, known, processes, feats)
-    return Analysis(speech=speech, features=feats, active=active, phones=phones)
-
-
-def speech_features(pcm: Speech, times: StageTimes | None = None) -> tuple[AudioFeatures, np.ndarray]:
-    """The audio features of speech and its voice activity (timed as ``audio_features``).
-
-    Args:
-        pcm: speech as :func:`analyse_speech` reads it (16-bit PCM at 16 kHz, :func:`~talkinghead.audio.phones.pcm16_speech`).
-    Returns:
-        ``(features, active)``: :func:`~talkinghead.audio.features.compute_features` and its
-        :func:`~talkinghead.audio.features.speech_activity` (bool ``[T]``, 100 Hz).
-    """
-    from talkinghead.audio.features import compute_features, speech_activity
-
-    t = time.perf_counter()
     feats = compute_features(pcm)
     active = speech_activity(feats)
-    if times is not None:
-        times.add("audio_features", time.perf_counter() - t)
-    return feats, active
-
-
-def phone_source(transcript: str | None, mode: str, known: PhoneSegments | None = None) -> str:
-    """What :func:`find_phones` does with these arguments: ``"known"`` (phones given), ``"align"``
-    (forced alignment of the transcript), ``"recognize"`` (word recognition, which reads the audio
-    features) or ``"none"``."""
-    if known is not None:
-        return "known"
-    if mode == "auto":
-        mode = "align" if transcript else "recognize"
-    return mode if mode in ("align", "recognize") else "none"
-
-
-def find_phones(pcm: Speech, transcript: str | None, mode: str, times: StageTimes | None = None,
-                known: PhoneSegments | None = None, processes: int = 2,
-                features: AudioFeatures | None = None) -> PhoneSegments:
-    """The phones of speech as :func:`analyse_speech` finds them (timed as ``audio_phones``).
-
-    Args:
-        pcm: speech as :func:`analyse_speech` reads it (16-bit PCM at 16 kHz).
-        features: its audio features (read by word recognition only: :func:`phone_source` ``"recognize"``).
-        Others: as :func:`analyse_speech`.
-    Returns:
-        PhoneSegments; ``source`` ``"none"`` where there are none.
-    Raises:
-        InputError: ``mode`` ``align`` without a transcript.
-        ValueError: word recognition without ``features``.
-    """
-    from talkinghead.audio.phones import AlignmentError, align_transcript
-    from talkinghead.audio.recognition import RecognitionConfig, recognize
-    from talkinghead.types import InputError, PhoneSegments
-
+    times.add("audio_features", time.perf_counter() - t)
     t = time.perf_counter()
-    phones = PhoneSegments(segments=(), source="none")
+    none = PhoneSegments(segments=(), source="none")
+    phones = none
     if mode == "auto":
         mode = "align" if transcript else "recognize"
     if known is not None:
@@ -128,17 +82,14 @@ def find_phones(pcm: Speech, transcript: str | None, mode: str, times: StageTime
         except AlignmentError as e:
             log.warning("forced alignment failed (%s); the motion follows the audio alone", e)
     elif mode == "recognize":
-        if features is None:
-            raise ValueError("word recognition needs the audio features")
-        rec = recognize(pcm, features, RecognitionConfig(processes=processes))
+        rec = recognize(pcm, feats, RecognitionConfig(processes=processes))
         if rec.reliable:
             phones = rec.phones
             log.info("recognised: %s", rec.transcript)
         else:
             log.info("speech recognition is unreliable here (not English?); the motion follows the audio alone")
-    if times is not None:
-        times.add("audio_phones", time.perf_counter() - t)
-    return phones
+    times.add("audio_phones", time.perf_counter() - t)
+    return Analysis(speech=speech, features=feats, active=active, phones=phones)
 
 
 def start_analysis(transcript: str | None, mode: str, known: PhoneSegments | None = None) -> Aside:
@@ -157,8 +108,9 @@ def start_analysis(transcript: str | None, mode: str, known: PhoneSegments | Non
 def warm_up_for(transcript: str | None, mode: str, known: PhoneSegments | None = None) -> str:
     """The name of the warm-up in this module that :func:`analyse_speech` with these arguments needs
     (``warm_align``, ``warm_recognize`` or ``warm_features``)."""
-    source = phone_source(transcript, mode, known)
-    return f"warm_{source}" if source in ("align", "recognize") else "warm_features"
+    if mode == "auto":
+        mode = "align" if transcript else "recognize"
+    return "warm_features" if known is not None or mode not in ("align", "recognize") else f"warm_{mode}"
 
 
 def warm_features() -> None:
@@ -190,8 +142,7 @@ def warm_align() -> None:
 @contextlib.contextmanager
 def analysis_aside(speech: Speech, transcript: str | None, mode: str, known: PhoneSegments | None = None,
                    processes: int = 1, started: Aside | None = None,
-                   reload: Callable[[], Speech] | None = None,
-                   features_here: bool = False) -> Iterator[PendingAnalysis]:
+                   reload: Callable[[], Speech] | None = None) -> Iterator[PendingAnalysis]:
     """Run :func:`analyse_speech` in a second process while the caller does other work.
 
     pocketsphinx holds the GIL for the whole decode (a Python thread beside it gets about a
@@ -218,30 +169,23 @@ def analysis_aside(speech: Speech, transcript: str | None, mode: str, known: Pho
     memory in the child), nothing here holds it once it is sent
     (so the caller can drop it at once), the fallback in this process analyses ``reload()``, and the Analysis carries only the
     speech's length (:func:`length_only`).
-    ``features_here``: where the phones come from forced alignment (:func:`phone_source` ``"align"``),
-    which does not read the audio features, this process computes them (:func:`speech_features`,
-    when the function is called, before it waits) while the second one aligns: for a caller whose core
-    is idle then (``generate``; the 60 s clip's features cost 0.5 s of CPU). It holds the 16-bit speech
-    until then.
     """
     from talkinghead.aside import Aside
-    from talkinghead.audio.phones import pcm16_speech
 
     # Given back with the result and then let go: long speech is large.
     held = {"speech": speech if reload is None else length_only(speech)}
 
-    split = features_here and phone_source(transcript, mode, known) == "align"
-    here = None if reload is None else (lambda: (reload(), transcript, mode, known, processes, not split))
+    here = None if reload is None else (lambda: (reload(), transcript, mode, known, processes))
     child = started if started is not None else Aside(_analyse_parts, what="speech analysis", defer=True)
     try:
-        if reload is not None or split:
+        if reload is not None:
             # Sent as the 16-bit PCM the analysis reads: the child holds half the memory (an hour:
             # 115 MB instead of 230). Converted inside the block, so the child is ended if it fails;
             # while it converts this process holds both copies (1.5 times the float speech).
+            from talkinghead.audio.phones import pcm16_speech
+
             speech = pcm16_speech(speech)
-        if split:
-            held["pcm"] = speech
-        child.call(speech, transcript, mode, known, processes, not split, here=here)
+        child.call(speech, transcript, mode, known, processes, here=here)
         del speech
         yield PendingAnalysis(child, held)
     finally:
@@ -256,13 +200,7 @@ class PendingAnalysis:
         self._child, self._held = child, held
 
     def __call__(self, times: StageTimes) -> Analysis:
-        pcm = self._held.pop("pcm", None)
-        if pcm is not None:  # computed here while the second process aligns (``features_here``)
-            here = speech_features(pcm, times)
-            del pcm
         features, active, phones, seconds = self._child.result_or_here()
-        if features is None:
-            features, active = here
         for stage, dt in seconds.items():
             times.add(stage, dt)
         return Analysis(speech=self._held.pop("speech"), features=features, active=active, phones=phones)
@@ -283,14 +221,10 @@ def length_only(speech: Speech) -> Speech:
 
 
 def _analyse_parts(speech: Speech, transcript: str | None, mode: str, known: PhoneSegments | None,
-                   processes: int, features: bool = True) -> tuple:
-    """:func:`analyse_speech` as :func:`analysis_aside` runs it: ``(features, active, phones, stage seconds)``;
-    without ``features`` only the phones (:func:`find_phones`; features and active None)."""
-    from talkinghead.audio.phones import pcm16_speech
+                   processes: int) -> tuple:
+    """:func:`analyse_speech` as :func:`analysis_aside` runs it: ``(features, active, phones, stage seconds)``."""
     from talkinghead.pipeline import StageTimes
 
     times = StageTimes()
-    if not features:
-        return None, None, find_phones(pcm16_speech(speech), transcript, mode, times, known, processes), times.seconds
     a = analyse_speech(speech, transcript, mode, times, known, processes)
     return a.features, a.active, a.phones, times.seconds

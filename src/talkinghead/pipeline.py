@@ -356,7 +356,7 @@ def generate(
             # Sent to the analysis and let go here (an hour is 230 MB); its fallback loads the file again.
             analysed = stack.enter_context(analysis_aside(speech, transcript, config.phones, known=phones,
                                                           processes=processes, started=started,
-                                                          reload=partial(load_speech, audio), features_here=True))
+                                                          reload=partial(load_speech, audio)))
             del speech
         else:
             from talkinghead.audio.phones import pcm16_speech
