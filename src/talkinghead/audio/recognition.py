@@ -55,6 +55,9 @@ class RecognitionConfig:
     0.914 / 0.720 / 0.352 -> 0.917 / 0.731 / 0.351; 500 (6.8 s) gave 0.915 / 0.725 / 0.350 but
     accepted Korean; ``fwdflat`` off (no second search pass) lost 0.015-0.036 on GRID s1; ``topn`` 2
     (7.6 -> 6.8 s) gave 0.920 / 0.726 / 0.350 and ``ds`` 2 (6.6 s) 0.916 / 0.724 / 0.320: not worth it.
+    The language weight (``lw``; ``python benchmarks/phone_sources.py --sources
+    auto,auto:lw=4,auto:lw=10``): pocketsphinx's 6.5 gave 0.917 / 0.731 / 0.351 (7.8 s), 4 gave
+    0.923 / 0.730 / 0.340 (9.5 s), 10 gave 0.913 / 0.711 / 0.303 (6.1 s): its default stays.
     Earlier, by word changes: ``maxhmmpf`` 30000 -> 4000 (0.40 -> 0.16 RTF), ``maxwpf=5`` and
     ``wbeam=1e-20``; narrower ``beam``/``pbeam`` (1e-40 and tighter), ``ds=2`` or ``topn=2`` cost
     20-80% word changes for 20-40% less time.
@@ -75,6 +78,8 @@ class RecognitionConfig:
         fwdflat: run pocketsphinx's second, flat-lexicon search pass after the tree search.
         topn: Gaussians scored per codebook and frame (pocketsphinx ``-topn``; fewer is cheaper).
         ds: acoustic scoring every ``ds``-th frame (pocketsphinx ``-ds``; 1 = every frame).
+        lw: language-model weight of the tree search (pocketsphinx ``-lw``, 6.5); the flat-lexicon and
+            best-path passes' weights (8.5 and 9.5 by default) are scaled with it.
         max_chunk_s: longest chunk (s) decoded at once; longer speech is split at pauses.
         processes: processes that decode chunks at once (1 or 2; the result is the same).
         min_posterior: smallest duration-weighted mean word posterior of a reliable result.
@@ -90,6 +95,7 @@ class RecognitionConfig:
     fwdflat: bool = True
     topn: int = 4
     ds: int = 1
+    lw: float = 6.5
     max_chunk_s: float = 20.0
     processes: int = 2
     min_posterior: float = 0.5
@@ -255,7 +261,7 @@ def _recognize_span_list(pcm: np.ndarray, spans: list[tuple[int, int]], offset_s
     input, :func:`_to_pcm16`'s output) recognised in turn (times from ``offset_s``)."""
     with _lock:
         decoder = _recognition_decoder(config.beam, config.wbeam, config.pbeam, config.maxhmmpf, config.maxwpf, config.fwdflat,
-                                       config.topn, config.ds)
+                                       config.topn, config.ds, config.lw)
         return [_recognize_chunk(decoder, pcm[s0:s1] if ready else _to_pcm16(pcm[s0:s1]), offset_s + s0 / DECODER_RATE)
                 for s0, s1 in spans]
 
@@ -312,12 +318,12 @@ def _chunks(active: np.ndarray, energy: np.ndarray, max_frames: int, pad: int = 
 def load_recognizer(config: RecognitionConfig = RecognitionConfig()) -> None:
     """Load the decoder and its English trigram model now (about 0.2 s, once per process), not at the first :func:`recognize`."""
     _recognition_decoder(config.beam, config.wbeam, config.pbeam, config.maxhmmpf, config.maxwpf, config.fwdflat,
-                         config.topn, config.ds)
+                         config.topn, config.ds, config.lw)
 
 
 @lru_cache(maxsize=2)
 def _recognition_decoder(beam: float, wbeam: float, pbeam: float, maxhmmpf: int, maxwpf: int, fwdflat: bool = True,
-                         topn: int = 4, ds: int = 1) -> Any:
+                         topn: int = 4, ds: int = 1, lw: float = 6.5) -> Any:
     """Decoder with the bundled English trigram model (built once per setting)."""
     import pocketsphinx
 
@@ -332,4 +338,7 @@ def _recognition_decoder(beam: float, wbeam: float, pbeam: float, maxhmmpf: int,
         fwdflat=fwdflat,
         topn=topn,
         ds=ds,
+        lw=lw,
+        fwdflatlw=lw * 8.5 / 6.5,
+        bestpathlw=lw * 9.5 / 6.5,
     )
