@@ -56,8 +56,8 @@ class RecognitionConfig:
     accepted Korean; ``fwdflat`` off (no second search pass) lost 0.015-0.036 on GRID s1; ``topn`` 2
     (7.6 -> 6.8 s) gave 0.920 / 0.726 / 0.350 and ``ds`` 2 (6.6 s) 0.916 / 0.724 / 0.320: not worth it.
     The language weight (``lw``; ``python benchmarks/phone_sources.py --sources
-    auto,auto:lw=4,auto:lw=10``): pocketsphinx's 6.5 gave 0.917 / 0.731 / 0.351 (7.8 s), 4 gave
-    0.923 / 0.730 / 0.340 (9.5 s), 10 gave 0.913 / 0.711 / 0.303 (6.1 s): its default stays.
+    auto,auto:lw=4,auto:lw=10``): pocketsphinx's 6.5 gave 0.917 / 0.731 / 0.351 (7.2-7.8 s), 4 gave
+    0.923 / 0.730 / 0.340 (9.5-10.1 s), 10 gave 0.913 / 0.711 / 0.303 (6.1-6.6 s): its default stays.
     Earlier, by word changes: ``maxhmmpf`` 30000 -> 4000 (0.40 -> 0.16 RTF), ``maxwpf=5`` and
     ``wbeam=1e-20``; narrower ``beam``/``pbeam`` (1e-40 and tighter), ``ds=2`` or ``topn=2`` cost
     20-80% word changes for 20-40% less time.
