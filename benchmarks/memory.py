@@ -100,19 +100,23 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     rows = []
+    clip = str(DATA / "audio" / "musetalk_eng.wav")
+    lengths = [float(x) for x in args.seconds.split(",")]
+    heard = ""
+    if args.transcript:
+        if any(s % 60 for s in lengths):
+            raise SystemExit("--transcript needs lengths in whole minutes (the 60 s clip repeated)")
+        from talkinghead.audio.recognition import recognize
+        from talkinghead.media.audio import load_speech
+
+        heard = recognize(load_speech(clip)).transcript  # once: the clip's words, repeated for each length
     with tempfile.TemporaryDirectory() as tmp:
-        for s in [float(x) for x in args.seconds.split(",")]:
-            clip = str(DATA / "audio" / "musetalk_eng.wav")
+        for s in lengths:
             audio = make_long_audio(clip, s, tmp)
             extra: tuple[str, ...] = ()
             if args.transcript:
-                from talkinghead.audio.recognition import recognize
-                from talkinghead.media.audio import load_speech
-
-                if s % 60:
-                    raise SystemExit("--transcript needs lengths in whole minutes (the 60 s clip repeated)")
                 words = Path(tmp) / "words.txt"
-                words.write_text(" ".join([recognize(load_speech(clip)).transcript] * int(s // 60)) + "\n")
+                words.write_text(" ".join([heard] * int(s // 60)) + "\n")
                 extra = ("-t", f"@{words}")
             r = run(audio, Path(tmp) / "out.mp4", extra)
             row = {"seconds": s, **r, "main_at_quarters_mib": _quarters(r["main_rss_each_s"]),

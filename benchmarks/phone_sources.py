@@ -15,9 +15,9 @@ its phones, and by its CPU seconds on ``musetalk_eng.wav`` (60 s, one process). 
   (for example ``auto:maxhmmpf=2000``, ``auto:maxhmmpf=2000:fwdflat=0``).
 - ``loop[:lw=W]``: pocketsphinx's phone loop (``allphone``, the bundled English phone trigram) at
   language weight W (default 2): phones, not words, several times cheaper.
-- ``align[:OPTION=VALUE,...]``: forced alignment of the clip's own transcript (its GRID ``.align``
-  file's words; the condition ``generate --transcript`` is in), by :func:`talkinghead.audio.phones.align`
-  with pocketsphinx decoder options changed (for example ``align:topn=2``); clips without a transcript
+- ``align[:topn=N]``: forced alignment of the clip's own transcript (its GRID ``.align`` file's
+  words; the condition ``generate --transcript`` is in), by :func:`talkinghead.audio.phones.align_transcript`
+  with ``topn`` Gaussians a codebook (for example ``align:topn=2``); clips without a transcript
   score no phones. Its CPU row is the 60 s clip aligned to the words recognition hears there.
 
 ``--languages`` prints instead, per ``auto`` source, which clips of ``../shared/data/audio`` (8
@@ -64,22 +64,19 @@ def phone_loop(lw: float):
 
 
 def aligner(opts: dict[str, str]):
-    """A function (speech, transcript) -> PhoneSegments: forced alignment with these decoder options
-    (numbers as numbers), no phones where there is no transcript."""
-    import pocketsphinx
-
-    from talkinghead.audio import phones as ph
+    """A function (speech, transcript) -> PhoneSegments: :func:`talkinghead.audio.phones.align_transcript`
+    at the ``topn`` in ``opts`` (default :data:`~talkinghead.audio.phones.ALIGN_TOPN`), no phones where
+    there is no transcript."""
+    from talkinghead.audio.phones import ALIGN_TOPN, align_transcript
     from talkinghead.types import PhoneSegments
 
-    kw = {k: (float(v) if any(c in v for c in ".e") else int(v)) for k, v in opts.items()}
-    decoder = pocketsphinx.Decoder(samprate=ph.DECODER_RATE, lm=None, loglevel="FATAL", **kw)
+    unknown = set(opts) - {"topn"}
+    if unknown:
+        raise SystemExit(f"align takes only topn, not {', '.join(sorted(unknown))}")
+    topn = int(opts.get("topn", ALIGN_TOPN))
 
     def run(speech, transcript=None):
-        if not transcript:
-            return PhoneSegments((), "none")
-        known = ph._dictionary_words(decoder, ph.normalize_transcript(transcript))
-        words, phones = ph._align_long(decoder, ph._pcm16(speech), known)
-        return PhoneSegments(ph._timeline(phones, speech.duration_s), "alignment")
+        return align_transcript(speech, transcript, topn) if transcript else PhoneSegments((), "none")
 
     return run
 

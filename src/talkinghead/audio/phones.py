@@ -44,7 +44,7 @@ _HOP = DECODER_RATE // 100
 SIL = "SIL"
 #: Gaussians scored per codebook of pocketsphinx's acoustic model in forced alignment (its default: 4).
 #: Two cost a sixth less CPU (the 60 s clip aligned to its words: 2.76 -> 2.30 s) for the same mouths
-#: against real faces (`python benchmarks/phone_sources.py --sources none,align,align:topn=2,align:topn=1
+#: against real faces (`python benchmarks/phone_sources.py --sources none,align:topn=4,align:topn=2,align:topn=1
 #: --sets grid_val,s31,others`, landmark space, the shipped model: GRID s1 validation 0.909 / 0.909 / 0.906,
 #: unseen GRID 0.837 / 0.836 / 0.836 at 4 / 2 / 1); one is cheaper still (1.92 s) but a little worse on GRID s1.
 ALIGN_TOPN = 2
