@@ -260,14 +260,19 @@ class TalkingHeadPipeline:
         yield from made(source.finish())
 
     def write(self, motion: MotionSequence | Iterable[MotionSequence], sound: Speech | AudioTrack,
-              output: str | os.PathLike[str], progress: Callable[[int], None] | None = None) -> None:
+              output: str | os.PathLike[str], progress: Callable[[int], None] | None = None,
+              render_processes: int = 0) -> None:
         """Render and encode ``motion`` (or its consecutive pieces) into an mp4 at ``output``, atomically,
         with ``sound`` as its audio.
 
         ``sound`` is the speech as analysed (16 kHz mono) or, better, the input file's own sound
         (:class:`~talkinghead.media.audio.AudioTrack`: its sample rate and channels, streamed).
+        ``render_processes``: where 1 or more (and :func:`~talkinghead.render.workers.render_workers_available`),
+        the frames are rendered in that many forked processes
+        (:class:`~talkinghead.render.workers.RenderWorkers`: the same frames) while this one encodes.
         """
         from talkinghead.media.encode import write_video
+        from talkinghead.render.workers import RenderWorkers, render_workers_available
 
         if isinstance(motion, MotionSequence):
             fps = motion.fps
@@ -277,9 +282,36 @@ class TalkingHeadPipeline:
             if first is None:
                 raise ValueError("no motion to write")
             fps, motion = first.fps, itertools.chain([first], pieces)
-        # frames() times the rendering itself; the motion pieces made between frames are timed as motion
-        timer = lambda stage, seconds: None if stage == "render" else self.times.add(stage, seconds)  # noqa: E731
-        write_video(self.frames(motion), fps, self.renderer.output_size, sound, output, timer, progress)
+        with contextlib.ExitStack() as stack:
+            workers = None
+            if render_processes > 0 and render_workers_available():
+                try:
+                    workers = stack.enter_context(RenderWorkers(self.renderer, render_processes))
+                except OSError as e:  # no process to be had: rendered here
+                    log.warning("rendering in this process (no worker process: %s)", e)
+            if workers is not None:
+                # The wait for each frame is timed as render; the motion pieces made between frames, as motion
+                frames = workers.frames(self._timed_frame_motion(motion))
+                timer = self.times.add
+            else:
+                # frames() times the rendering itself; the motion pieces made between frames are timed as motion
+                frames = self.frames(motion)
+                timer = lambda stage, seconds: None if stage == "render" else self.times.add(stage, seconds)  # noqa: E731
+            write_video(frames, fps, self.renderer.output_size, sound, output, timer, progress)
+
+    def _timed_frame_motion(self, motion: Iterable[MotionSequence]) -> Iterator[tuple[np.ndarray, np.ndarray, float]]:
+        """Each frame's ``(offsets, pose, blink)`` of consecutive motion pieces (the time to make a piece
+        is subtracted from ``render`` and added to ``motion``; pieces made by :func:`make_motion_pieces`
+        already add theirs)."""
+        pieces = iter(motion)
+        while True:
+            t = time.perf_counter()
+            piece = next(pieces, None)
+            self.times.add("render", -(time.perf_counter() - t))  # inside the wait for a frame
+            if piece is None:
+                return
+            for i in range(piece.num_frames):
+                yield piece.landmark_offsets[i], piece.head_pose[i], float(piece.blink[i])
 
 
 def generate(
@@ -386,7 +418,8 @@ def generate(
             bar.set_description_str("rendering")
         # The output plays the input's own sound (its rate and channels), not the 16 kHz analysis copy.
         with AudioTrack(audio) as sound:
-            pipe.write(pieces, sound, output, progress=bar.update if bar is not None else None)
+            pipe.write(pieces, sound, output, progress=bar.update if bar is not None else None,
+                       render_processes=render_processes(processes))
     if motion_out is not None:  # only once the video exists: a failed run leaves nothing
         try:
             if motion_out.suffix.lower() == ".npz":
@@ -493,6 +526,18 @@ def progress_bar(enabled: bool, total: int, desc: str) -> Iterator[Any]:
         yield bar
     finally:
         bar.close()
+
+
+def render_processes(processes: int) -> int:
+    """Rendering processes for a job that may use ``processes`` processes: none (render in this process)
+    for 1, else one per core this process may run on (at least 2); see :class:`~talkinghead.render.workers.RenderWorkers`."""
+    if processes <= 1:
+        return 0
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        cores = os.cpu_count() or 2
+    return max(2, cores)
 
 
 def times_merge(a: StageTimes, b: StageTimes) -> StageTimes:

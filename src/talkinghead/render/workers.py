@@ -1,0 +1,178 @@
+"""Frames rendered in forked worker processes, alternate frames each, handed back in order.
+
+On a 2-core machine the frame maker bounds a long run: one thread renders a frame (5-7 ms at
+512², most of it Python-driven OpenCV calls holding the GIL) while libx264 encodes the one before
+on the other core, which then idles part of the time, and a second rendering thread in the same
+process only contends for the GIL (README, Speed). Processes avoid the GIL: the renderer is
+forked (nothing to import or set up again: the child shares the parent's renderer copy-on-write),
+each worker renders every ``n``-th frame into a ring of shared-memory slots, and the parent copies
+each frame out in order. :meth:`Renderer.render <talkinghead.render.renderer.Renderer.render>` has
+no state from frame to frame, so the frames are those the parent would have made, bit for bit.
+
+Linux and other POSIX systems with ``fork`` only; :func:`render_workers_available` says whether
+they can be used, and callers render in their own process otherwise.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
+    from talkinghead.render.renderer import Renderer
+
+#: Frames each worker may have rendered ahead of the parent (shared-memory slots per worker).
+SLOTS = 3
+
+
+def render_workers_available() -> bool:
+    """True where worker processes can be forked (POSIX with ``fork``; not on Windows or macOS's default)."""
+    return sys.platform.startswith("linux") and hasattr(os, "fork")
+
+
+class RenderWorkers:
+    """``n`` forked processes that render a :class:`~talkinghead.render.renderer.Renderer`'s frames.
+
+    Use as a context manager; :meth:`frames` yields the frames of a stream of per-frame motion in
+    order. Leaving the block (also on an error or Ctrl-C) ends the workers.
+
+    Args:
+        renderer: the set-up renderer (shared with the children by ``fork``).
+        n: worker processes (at least 1).
+    Raises:
+        OSError: a worker cannot be forked (the caller renders in its own process instead).
+    """
+
+    def __init__(self, renderer: Renderer, n: int = 2) -> None:
+        import multiprocessing
+
+        import cv2
+
+        self.renderer = renderer
+        # OpenCV's thread pool cannot be reconfigured in a forked child (it waits for the parent's
+        # pool threads, which the child does not have): one thread is set here before forking, so
+        # the children never use the pool, and the parent's setting is restored by close().
+        self._cv_threads = cv2.getNumThreads()
+        cv2.setNumThreads(1)
+        w, h = renderer.output_size
+        self._shape = (h, w, 3)
+        self._frame_bytes = h * w * 3
+        self._workers: list[tuple[object, Connection, mmap.mmap]] = []
+        ctx = multiprocessing.get_context("fork")
+        try:
+            for _ in range(max(1, n)):
+                ring = mmap.mmap(-1, SLOTS * self._frame_bytes)  # anonymous, MAP_SHARED: seen by the child
+                mine, theirs = ctx.Pipe()
+                proc = ctx.Process(target=_serve, args=(renderer, theirs, ring, self._shape), daemon=True,
+                                   name="talkinghead-render")
+                proc.start()
+                theirs.close()
+                self._workers.append((proc, mine, ring))
+        except BaseException:
+            self.close()
+            raise
+
+    def frames(self, motion: Iterable[tuple[np.ndarray, np.ndarray, float]]) -> Iterator[np.ndarray]:
+        """Rendered frames, in order, of per-frame ``(offsets [478, 3], pose [6], blink)``.
+
+        Yields:
+            uint8 ``[H, W, 3]`` RGB frames (each its own array).
+        Raises:
+            RuntimeError: a worker died (its error, where it reported one).
+        """
+        n = len(self._workers)
+        todo = iter(motion)
+        sent = 0  # frames handed to the workers
+        ended = False
+
+        def send_upto(limit: int) -> None:
+            nonlocal sent, ended
+            while not ended and sent < limit:
+                item = next(todo, None)
+                if item is None:
+                    ended = True
+                    return
+                offsets, pose, blink = item
+                _, conn, _ = self._workers[sent % n]
+                conn.send((sent // n % SLOTS, np.asarray(offsets), np.asarray(pose), float(blink)))
+                sent += 1
+
+        i = 0
+        while True:
+            send_upto(i + n * SLOTS)
+            if i >= sent:
+                return
+            _, conn, ring = self._workers[i % n]
+            try:
+                reply = conn.recv()
+            except (EOFError, OSError) as e:
+                raise RuntimeError("a rendering process died") from e
+            if isinstance(reply, BaseException):
+                raise RuntimeError(f"a rendering process failed: {reply!r}") from reply
+            slot = i // n % SLOTS
+            view = np.frombuffer(ring, np.uint8, self._frame_bytes, slot * self._frame_bytes).reshape(self._shape)
+            frame = view.copy()  # the slot is written again SLOTS frames later
+            del view
+            i += 1
+            yield frame
+
+    def close(self) -> None:
+        """End the workers (idempotent)."""
+        for proc, conn, ring in self._workers:
+            try:
+                conn.send(None)
+            except (OSError, ValueError):
+                pass
+            conn.close()
+        for proc, _, ring in self._workers:
+            proc.join(timeout=2.0)  # type: ignore[attr-defined]
+            if proc.is_alive():  # type: ignore[attr-defined]
+                proc.kill()  # type: ignore[attr-defined]
+                proc.join()  # type: ignore[attr-defined]
+            try:
+                ring.close()
+            except BufferError:  # a frame view still exported: the mapping goes with the object
+                pass
+        self._workers = []
+        if self._cv_threads is not None:
+            import cv2
+
+            cv2.setNumThreads(self._cv_threads)
+            self._cv_threads = None
+
+    def __enter__(self) -> RenderWorkers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _serve(renderer: Renderer, conn: Connection, ring: mmap.mmap, shape: tuple[int, int, int]) -> None:
+    """A worker: render each request ``(slot, offsets, pose, blink)`` into its slot and reply with the slot."""
+    size = int(np.prod(shape))
+    try:
+        while True:
+            try:
+                req = conn.recv()
+            except EOFError:
+                return
+            if req is None:
+                return
+            slot, offsets, pose, blink = req
+            frame = renderer.render(offsets, pose, blink)
+            np.frombuffer(ring, np.uint8, size, slot * size).reshape(shape)[...] = frame
+            conn.send(slot)
+    except KeyboardInterrupt:
+        return
+    except BaseException as e:  # reported to the parent, which raises it
+        try:
+            conn.send(e)
+        except Exception:
+            pass
