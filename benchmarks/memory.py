@@ -6,7 +6,8 @@ The speech is ``musetalk_eng.wav`` (60 s of English) repeated to each length; no
 512x512. With ``--transcript`` it is given one: the words word recognition hears in the 60 s clip,
 repeated as often as the clip (lengths in whole minutes). ``talkinghead bench --long`` gives the whole job's peak (``wait4``); this gives each
 process's own peak (the main process; the speech-analysis process and the recognition process
-it starts), the peak of their sum at one instant (what the whole job needs of the machine), the
+it starts; the rendering processes forked from the main one), the peak of their sum at one instant,
+as RSS and as PSS (what the whole job needs of the machine: forked processes share pages), the
 wall time and the main process's and the job's RSS at a quarter, half and three quarters of the
 run (flat or growing). Writes ``memory.json`` and ``memory.md``.
 """
@@ -25,14 +26,34 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 
 
-def _tree(pid: int) -> list[int]:
-    out = [pid]
+def _tree(pid: int, depth: int = 0) -> list[tuple[int, int]]:
+    """``(pid, depth)`` of a process and its descendants (depth 0: the process itself)."""
+    out = [(pid, depth)]
     try:
         for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
-            out += _tree(int(c))
+            out += _tree(int(c), depth + 1)
     except OSError:
         pass
     return out
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def _pss_mib(pid: int) -> float | None:
+    """Proportional set size: the process's own pages plus its share of pages shared with others (forked
+    rendering processes share most of theirs with the main process, which the RSS of each counts in full)."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        return None
+    return None
 
 
 def _rss_mib(pid: int) -> float | None:
@@ -56,18 +77,22 @@ def run(audio: str, out_mp4: Path, extra: tuple[str, ...] = ()) -> dict[str, obj
     roles: dict[int, str] = {}
     curve: list[float] = []
     job_curve: list[float] = []
-    job_peak = 0.0
+    job_peak = pss_peak = 0.0
     last = 0.0
+    main_cmd = _cmdline(p.pid)
     while p.poll() is None:
-        job = 0.0
-        for i, q in enumerate(_tree(p.pid)):
+        job = pss = 0.0
+        for q, depth in _tree(p.pid):
             rss = _rss_mib(q)
             if rss is None:
                 continue
             job += rss
+            pss += _pss_mib(q) or 0.0
             peaks[q] = max(peaks.get(q, 0.0), rss)
-            roles.setdefault(q, "main" if q == p.pid else "analysis" if i == 1 else "recognition")
-        job_peak = max(job_peak, job)
+            if q not in roles:  # forked rendering processes run the main process's command line
+                roles[q] = ("main" if depth == 0 else "render" if _cmdline(q) == main_cmd
+                            else "analysis" if depth == 1 else "recognition")
+        job_peak, pss_peak = max(job_peak, job), max(pss_peak, pss)
         now = time.perf_counter() - t0
         if now - last >= 1.0:
             curve.append(_rss_mib(p.pid) or 0.0)
@@ -81,6 +106,7 @@ def run(audio: str, out_mp4: Path, extra: tuple[str, ...] = ()) -> dict[str, obj
     for q, v in peaks.items():
         by_role[roles[q]] = max(by_role.get(roles[q], 0.0), v)
     by_role["job"] = job_peak
+    by_role["job_pss"] = pss_peak
     return {"wall_s": wall, "peak_mib": by_role, "main_rss_each_s": curve, "job_rss_each_s": job_curve}
 
 
@@ -126,13 +152,14 @@ def main() -> None:
     (out / "memory.json").write_text(json.dumps(rows, indent=2))
     lines = [f"`python benchmarks/memory.py`: peak RSS per process (MiB), 512x512, "
              f"{'with' if args.transcript else 'no'} transcript", "",
-             "| speech s | wall s | RTF | main | analysis | recognition | whole job (sum) | main at 1/4, 1/2, 3/4 of the run "
-             "| whole job at 1/4, 1/2, 3/4 |",
-             "|---:|---:|---:|---:|---:|---:|---:|---|---|"]
+             "| speech s | wall s | RTF | main | analysis | recognition | each rendering process | whole job (sum of RSS) "
+             "| whole job (sum of PSS) | main at 1/4, 1/2, 3/4 of the run | whole job at 1/4, 1/2, 3/4 |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"]
     for r in rows:
         pk = r["peak_mib"]
         lines.append(f"| {r['seconds']:.0f} | {r['wall_s']:.1f} | {r['wall_s'] / r['seconds']:.3f} | {pk.get('main', 0):.0f} | "
-                     f"{pk.get('analysis', 0):.0f} | {pk.get('recognition', 0):.0f} | {pk.get('job', 0):.0f} | "
+                     f"{pk.get('analysis', 0):.0f} | {pk.get('recognition', 0):.0f} | {pk.get('render', 0):.0f} | "
+                     f"{pk.get('job', 0):.0f} | {pk.get('job_pss', 0):.0f} | "
                      f"{', '.join(f'{v:.0f}' for v in r['main_at_quarters_mib'])} | "
                      f"{', '.join(f'{v:.0f}' for v in r['job_at_quarters_mib'])} |")
     (out / "memory.md").write_text("\n".join(lines) + "\n")

@@ -382,8 +382,8 @@ def generate(
         from talkinghead.motion.rules import num_video_frames
 
         # One bar over the whole job; the face is found and the renderer set up during the analysis.
-        bar = stack.enter_context(progress_bar(progress, num_video_frames(speech.duration_s, config.fps),
-                                               "analysing speech"))
+        n_frames = num_video_frames(speech.duration_s, config.fps)
+        bar = stack.enter_context(progress_bar(progress, n_frames, "analysing speech"))
         if started is not None:
             # Sent to the analysis and let go here (an hour is 230 MB); its fallback loads the file again.
             analysed = stack.enter_context(analysis_aside(speech, transcript, config.phones, known=phones,
@@ -419,7 +419,7 @@ def generate(
         # The output plays the input's own sound (its rate and channels), not the 16 kHz analysis copy.
         with AudioTrack(audio) as sound:
             pipe.write(pieces, sound, output, progress=bar.update if bar is not None else None,
-                       render_processes=render_processes(processes))
+                       render_processes=render_processes(processes, n_frames))
     if motion_out is not None:  # only once the video exists: a failed run leaves nothing
         try:
             if motion_out.suffix.lower() == ".npz":
@@ -528,10 +528,17 @@ def progress_bar(enabled: bool, total: int, desc: str) -> Iterator[Any]:
         bar.close()
 
 
-def render_processes(processes: int) -> int:
-    """Rendering processes for a job that may use ``processes`` processes: none (render in this process)
-    for 1, else one per core this process may run on (at least 2); see :class:`~talkinghead.render.workers.RenderWorkers`."""
-    if processes <= 1:
+#: Fewest frames worth rendering in worker processes: below this, starting them costs more than they
+#: save (`python benchmarks/side_by_side.py --baseline 1ffd258 --repeats 5`, 512²: a 1 s clip, 25 frames,
+#: 0.08 s slower; the demo, 275 frames, 0.35 s faster; 60 s, 1500 frames, 0.9-2.2 s faster).
+RENDER_WORKERS_MIN_FRAMES = 200
+
+
+def render_processes(processes: int, frames: int) -> int:
+    """Rendering processes for a job of ``frames`` frames that may use ``processes`` processes: none (render
+    in this process) for 1 process or fewer than :data:`RENDER_WORKERS_MIN_FRAMES` frames, else one per core
+    this process may run on (at least 2); see :class:`~talkinghead.render.workers.RenderWorkers`."""
+    if processes <= 1 or frames < RENDER_WORKERS_MIN_FRAMES:
         return 0
     try:
         cores = len(os.sched_getaffinity(0))

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from talkinghead.face.landmarks import find_face
+from talkinghead.face.neutral import neutralize
+from talkinghead.media.image import load_image
+from talkinghead.render.renderer import RenderConfig, Renderer
+from talkinghead.render.workers import SLOTS, RenderWorkers, render_workers_available
+
+pytestmark = pytest.mark.skipif(not render_workers_available(), reason="render workers need fork (Linux)")
+
+
+@pytest.fixture(scope="module")
+def renderer(shared_data) -> Renderer:
+    img = load_image(shared_data / "portraits" / "photo" / "sadtalker_people_0.png")
+    face = find_face(img)
+    return Renderer(img, face, neutralize(face), RenderConfig(size=128))
+
+
+def motion(au_offsets, n: int) -> list[tuple[np.ndarray, np.ndarray, float]]:
+    """n frames of an opening and closing jaw, a turning head and a blink."""
+    out = []
+    for i in range(n):
+        s = np.sin(np.pi * i / 6.0) ** 2
+        pose = np.array([2.0 * s, -3.0 * s, 1.0 * s, 0.01 * s, 0.0, 0.0])
+        out.append((au_offsets(jawOpen=0.7 * s, mouthStretch=0.3 * s), pose, float(i % 9 == 4)))
+    return out
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_workers_render_the_same_frames_in_order(renderer, au_offsets, n) -> None:
+    frames_in = motion(au_offsets, 2 * n * SLOTS + 5)  # more frames than the rings hold
+    here = [renderer.render(*m) for m in frames_in]
+    with RenderWorkers(renderer, n) as workers:
+        there = list(workers.frames(iter(frames_in)))
+        assert cv2.getNumThreads() == 1  # the pool is off while the workers live (it cannot be used after fork)
+    assert len(there) == len(here)
+    for a, b in zip(here, there):
+        assert a.dtype == b.dtype and np.array_equal(a, b)
+    assert len({f.tobytes() for f in there}) > 3  # the frames differ from each other: not one frame repeated
+
+
+def test_workers_restore_opencv_threads_and_can_be_reused_for_nothing(renderer) -> None:
+    before = cv2.getNumThreads()
+    with RenderWorkers(renderer, 2) as workers:
+        assert list(workers.frames(iter([]))) == []
+    assert cv2.getNumThreads() == before
+
+
+def test_a_failing_worker_is_reported(renderer, au_offsets) -> None:
+    bad = [(au_offsets(), np.zeros(6), 0.0), (np.zeros((3, 3)), np.zeros(6), 0.0)]  # wrong landmark count
+    with RenderWorkers(renderer, 2) as workers:
+        frames = workers.frames(iter(bad))
+        assert next(frames).shape == (128, 128, 3)
+        with pytest.raises(RuntimeError, match="rendering process failed"):
+            next(frames)
