@@ -15,7 +15,7 @@ Jobs (the demo portrait, 512² unless said):
 - ``dub`` of a 1280x720 video with 30 s of speech (made by ``benchmarks/dub_speed.py``);
 - ``batch`` of four 60 s jobs (``--phones acoustic``) on two worker processes (its RTF: per second of all four).
 
-``--jobs`` keeps the jobs whose names contain one of the given comma-separated words, or the one
+``--jobs`` keeps the jobs whose names contain one of the given comma-separated parts as whole words, or the one
 job whose name contains the whole value (``--jobs "60 s, no transcript, 512"``). Writes ``side_by_side.json``
 and ``side_by_side.md`` (wall s, RTF, CPU s, peak RSS; and, per job, the median of the repeats' paired
 differences this - baseline and in how many repeats this tree was faster: on a machine whose speed drifts
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import os
 import subprocess
 import sys
@@ -105,7 +106,8 @@ def main() -> None:
             every = jobs(Path(tmp))
             if any(args.jobs.strip() and args.jobs.strip() in j[0] for j in every):
                 keep = [args.jobs.strip()]  # a job's whole name (names hold commas)
-            listed = [j for j in every if not keep or any(w in j[0] for w in keep)]
+            # parts match whole words: "1 s" is not part of "demo 11 s"
+            listed = [j for j in every if not keep or any(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", j[0]) for w in keep)]
             words = Path(tmp) / "words.txt"
             for _, _, cli_args in listed:  # made only where a job reads them: generate PORTRAIT AUDIO ... -t @words
                 if f"@{words}" in cli_args and not words.exists():
