@@ -15,6 +15,7 @@ they can be used, and callers render in their own process otherwise.
 
 from __future__ import annotations
 
+import logging
 import mmap
 import os
 import sys
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
     from multiprocessing.connection import Connection
 
     from talkinghead.render.renderer import Renderer
+
+log = logging.getLogger("talkinghead")
 
 #: Frames each worker may have rendered ahead of the parent (shared-memory slots per worker).
 SLOTS = 3
@@ -82,26 +85,33 @@ class RenderWorkers:
     def frames(self, motion: Iterable[tuple[np.ndarray, np.ndarray, float]]) -> Iterator[np.ndarray]:
         """Rendered frames, in order, of per-frame ``(offsets [478, 3], pose [6], blink)``.
 
+        Where a worker dies (killed, out of memory), the rest of the frames are rendered in this
+        process, with a warning: the same frames, later.
+
         Yields:
             uint8 ``[H, W, 3]`` RGB frames (each its own array).
         Raises:
-            RuntimeError: a worker died (its error, where it reported one).
+            Exception: what :meth:`Renderer.render <talkinghead.render.renderer.Renderer.render>` raised
+                in a worker (re-raised here).
         """
         n = len(self._workers)
         todo = iter(motion)
-        sent = 0  # frames handed to the workers
-        ended = False
+        waiting: dict[int, tuple] = {}  # frame index -> its motion, until the frame is back
+        sent = 0
 
         def send_upto(limit: int) -> None:
-            nonlocal sent, ended
-            while not ended and sent < limit:
+            nonlocal sent
+            while sent < limit:
                 item = next(todo, None)
                 if item is None:
-                    ended = True
                     return
                 offsets, pose, blink = item
+                waiting[sent] = (np.asarray(offsets), np.asarray(pose), float(blink))
                 _, conn, _ = self._workers[sent % n]
-                conn.send((sent // n % SLOTS, np.asarray(offsets), np.asarray(pose), float(blink)))
+                try:
+                    conn.send((sent // n % SLOTS, *waiting[sent]))
+                except OSError:  # the worker is gone: reported when its frame is waited for
+                    pass
                 sent += 1
 
         i = 0
@@ -112,16 +122,23 @@ class RenderWorkers:
             _, conn, ring = self._workers[i % n]
             try:
                 reply = conn.recv()
-            except (EOFError, OSError) as e:
-                raise RuntimeError("a rendering process died") from e
+            except (EOFError, OSError):
+                break
             if isinstance(reply, BaseException):
-                raise RuntimeError(f"a rendering process failed: {reply!r}") from reply
+                raise reply
             slot = i // n % SLOTS
             view = np.frombuffer(ring, np.uint8, self._frame_bytes, slot * self._frame_bytes).reshape(self._shape)
             frame = view.copy()  # the slot is written again SLOTS frames later
             del view
+            del waiting[i]
             i += 1
             yield frame
+        log.warning("a rendering process died; rendering the rest of the frames in this process")
+        self.close()
+        for k in sorted(waiting):
+            yield self.renderer.render(*waiting[k])
+        for offsets, pose, blink in todo:
+            yield self.renderer.render(offsets, pose, blink)
 
     def close(self) -> None:
         """End the workers (idempotent)."""
