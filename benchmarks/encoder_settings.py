@@ -15,7 +15,6 @@ Used for :data:`talkinghead.media.writer.FAST_X264_PARAMS` and ``AAC_CODER``.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import shutil
 import tempfile

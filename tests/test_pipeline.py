@@ -41,8 +41,7 @@ def test_auto_motion_is_learned_with_and_without_phones(demo) -> None:
 
 def test_frames_rendered_in_worker_processes_are_the_same_video(demo, tmp_path) -> None:
     from talkinghead.media.video import read_video
-    from talkinghead.pipeline import RENDER_WORKERS_MIN_FRAMES, render_processes
-    from talkinghead.render.workers import render_workers_available
+    from talkinghead.render.workers import RENDER_WORKERS_MIN_FRAMES, render_processes, render_workers_available
 
     if not render_workers_available():
         pytest.skip("render workers need fork (Linux)")

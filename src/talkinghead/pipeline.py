@@ -14,10 +14,10 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -28,6 +28,7 @@ from talkinghead.types import FaceMesh, InputError, MotionSequence, PersonModel,
 from talkinghead.analysis import Analysis, analyse_speech, analysis_aside, length_only, start_analysis  # noqa: F401
 from talkinghead.media.files import check_output, check_writable  # noqa: F401
 from talkinghead.motion.make import load_motion_model, make_motion, make_motion_pieces
+from talkinghead.stages import STAGE_TIMES_ENV, StageTimes, progress_bar, times_merge  # noqa: F401
 
 if TYPE_CHECKING:
     from talkinghead.aside import Aside
@@ -107,23 +108,6 @@ class GenerateConfig:
             raise InputError(f"--mouth must be one of {', '.join(MOUTH_STYLES)}, got {self.mouth!r}")
 
 
-#: Environment variable naming a file where the command line writes a run's :class:`StageTimes`
-#: as JSON (``talkinghead bench`` sets it for the processes it times).
-STAGE_TIMES_ENV = "TALKINGHEAD_STAGE_TIMES"
-
-
-@dataclass
-class StageTimes:
-    """Wall-clock seconds spent per stage of one run (for the real-time factor)."""
-
-    seconds: dict[str, float] = field(default_factory=dict)
-
-    def add(self, stage: str, dt: float) -> None:
-        self.seconds[stage] = self.seconds.get(stage, 0.0) + dt
-
-    @property
-    def total(self) -> float:
-        return float(sum(self.seconds.values()))
 
 
 class TalkingHeadPipeline:
@@ -355,6 +339,7 @@ def generate(
     from talkinghead.media.audio import AudioTrack, load_speech
     from talkinghead.media.image import load_image
     from talkinghead.media.video import ensure_distinct
+    from talkinghead.render.workers import render_processes
 
     with contextlib.ExitStack() as stack:
         # The speech is analysed in a second process (recognition shares its chunks with a
@@ -506,50 +491,3 @@ def speak_or_play(
                                   person=person, processes=processes)
     return generate(portrait, audio, output, transcript=transcript, config=config, progress=progress,  # type: ignore[arg-type]
                     motion_out=motion_out, person=person, processes=processes, started=started)
-
-
-@contextlib.contextmanager
-def progress_bar(enabled: bool, total: int, desc: str) -> Iterator[Any]:
-    """A frame-counting tqdm bar on stderr for a block: yields it (None when not ``enabled``).
-
-    One bar can cover a job's stages: ``bar.set_description_str`` names the next stage; stages
-    that make no frames (speech analysis) show their name and the time elapsed, and the rate
-    and ETA come with the frames (``bar.update``).
-    """
-    if not enabled:
-        yield None
-        return
-    from tqdm import tqdm
-
-    bar = tqdm(total=total, unit="frame", desc=desc, dynamic_ncols=True)
-    try:
-        yield bar
-    finally:
-        bar.close()
-
-
-#: Fewest frames worth rendering in worker processes: below this, starting them costs more than they
-#: save (`python benchmarks/side_by_side.py --baseline 1ffd258 --repeats 5`, 512²: a 1 s clip, 25 frames,
-#: 0.08 s slower; the demo, 275 frames, 0.35 s faster; 60 s, 1500 frames, 0.9-2.2 s faster).
-RENDER_WORKERS_MIN_FRAMES = 200
-
-
-def render_processes(processes: int, frames: int) -> int:
-    """Rendering processes for a job of ``frames`` frames that may use ``processes`` processes: none (render
-    in this process) for 1 process or fewer than :data:`RENDER_WORKERS_MIN_FRAMES` frames, else one per core
-    this process may run on (at least 2); see :class:`~talkinghead.render.workers.RenderWorkers`."""
-    if processes <= 1 or frames < RENDER_WORKERS_MIN_FRAMES:
-        return 0
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # not on Linux
-        cores = os.cpu_count() or 2
-    return max(2, cores)
-
-
-def times_merge(a: StageTimes, b: StageTimes) -> StageTimes:
-    """One StageTimes holding the sums of both."""
-    out = StageTimes(dict(a.seconds))
-    for k, v in b.seconds.items():
-        out.add(k, v)
-    return out

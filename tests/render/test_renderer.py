@@ -5,7 +5,6 @@ import pytest
 
 from talkinghead.face.landmarks import find_face
 from talkinghead.face.neutral import neutralize
-from talkinghead.face.regions import LOWER_INNER_LIP, UPPER_INNER_LIP
 from talkinghead.media.image import load_image
 from talkinghead.render.renderer import RenderConfig, Renderer
 

@@ -40,6 +40,25 @@ def render_workers_available() -> bool:
     return sys.platform.startswith("linux") and hasattr(os, "fork")
 
 
+#: Fewest frames worth rendering in worker processes: below this, starting them costs more than they
+#: save (`python benchmarks/side_by_side.py --baseline 1ffd258 --repeats 5`, 512²: a 1 s clip, 25 frames,
+#: 0.08 s slower; the demo, 275 frames, 0.35 s faster; 60 s, 1500 frames, 0.9-2.2 s faster).
+RENDER_WORKERS_MIN_FRAMES = 200
+
+
+def render_processes(processes: int, frames: int) -> int:
+    """Rendering processes for a job of ``frames`` frames that may use ``processes`` processes: none (render
+    in this process) for 1 process or fewer than :data:`RENDER_WORKERS_MIN_FRAMES` frames, else one per core
+    this process may run on (at least 2); see :class:`RenderWorkers`."""
+    if processes <= 1 or frames < RENDER_WORKERS_MIN_FRAMES:
+        return 0
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        cores = os.cpu_count() or 2
+    return max(2, cores)
+
+
 class RenderWorkers:
     """``n`` forked processes that render a :class:`~talkinghead.render.renderer.Renderer`'s frames.
 
