@@ -39,8 +39,9 @@ def test_auto_motion_is_learned_with_and_without_phones(demo) -> None:
     assert not np.allclose(gap(aligned), gap(learned)) and np.corrcoef(gap(aligned), gap(learned))[0, 1] > 0.8
 
 
-def test_frames_rendered_in_worker_processes_are_the_same_video(demo, tmp_path) -> None:
+def test_frames_rendered_in_worker_processes_are_the_same_video(demo, tmp_path, monkeypatch) -> None:
     from talkinghead.media.video import read_video
+    from talkinghead.pipeline import StageTimes
     from talkinghead.render.workers import RENDER_WORKERS_MIN_FRAMES, render_processes, render_workers_available
 
     if not render_workers_available():
@@ -53,12 +54,21 @@ def test_frames_rendered_in_worker_processes_are_the_same_video(demo, tmp_path) 
     cut = lambda a, b: replace(seq, au=seq.au[a:b], landmark_offsets=seq.landmark_offsets[a:b],  # noqa: E731
                                head_pose=seq.head_pose[a:b], blink=seq.blink[a:b])
     pieces = [cut(0, 100), cut(100, seq.num_frames)]  # consecutive pieces, as generate makes them
+    import talkinghead.render.workers as workers
+
     pipe.write(iter(pieces), speech, tmp_path / "here.mp4")
+    used = []
+    frames = workers.RenderWorkers.frames
+    monkeypatch.setattr(workers.RenderWorkers, "frames", lambda self, m: used.append(len(self._workers)) or frames(self, m))
+    pipe.times = StageTimes()
     pipe.write(iter(pieces), speech, tmp_path / "workers.mp4", render_processes=2)
+    assert used == [2]  # rendered by two worker processes, not here
+    assert pipe.times.seconds["render"] > 0
+    pipe.write(seq, speech, tmp_path / "whole.mp4", render_processes=2)  # one MotionSequence, not pieces
     here, there = list(read_video(tmp_path / "here.mp4")), list(read_video(tmp_path / "workers.mp4"))
     assert len(here) == len(there) == seq.num_frames
     assert all(np.array_equal(a, b) for a, b in zip(here, there))
-    assert pipe.times.seconds["render"] > 0
+    assert all(np.array_equal(a, b) for a, b in zip(here, read_video(tmp_path / "whole.mp4")))
     # generate renders in workers only with a second process to use and enough frames to repay them
     assert render_processes(1, 10_000) == 0 and render_processes(2, RENDER_WORKERS_MIN_FRAMES - 1) == 0
     assert render_processes(2, RENDER_WORKERS_MIN_FRAMES) >= 2

@@ -275,7 +275,7 @@ class TalkingHeadPipeline:
                     log.warning("rendering in this process (no worker process: %s)", e)
             if workers is not None:
                 # The wait for each frame is timed as render; the motion pieces made between frames, as motion
-                frames = workers.frames(self._timed_frame_motion(motion))
+                frames = workers.frames(self._timed_frame_motion([motion] if isinstance(motion, MotionSequence) else motion))
                 timer = self.times.add
             else:
                 # frames() times the rendering itself; the motion pieces made between frames are timed as motion

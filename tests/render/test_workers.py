@@ -73,3 +73,54 @@ def test_a_lost_worker_leaves_the_frames_to_this_process(renderer, au_offsets, c
             got += list(frames)
     assert "rendering process died" in caplog.text
     assert len(got) == 20 and all(np.array_equal(a, renderer.render(*m)) for a, m in zip(got, frames_in))
+
+
+def test_frames_can_be_taken_once(renderer, au_offsets) -> None:
+    with RenderWorkers(renderer, 2) as workers:
+        first = workers.frames(iter(motion(au_offsets, 10)))
+        assert next(first).shape == (128, 128, 3)  # then abandoned, its replies still in the pipes
+        with pytest.raises(RuntimeError, match="once"):
+            next(workers.frames(iter(motion(au_offsets, 10))))
+
+
+def test_workers_end_with_their_parent(shared_data, tmp_path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import sys, time\n"
+        "from talkinghead.face.landmarks import find_face\n"
+        "from talkinghead.face.neutral import neutralize\n"
+        "from talkinghead.media.image import load_image\n"
+        "from talkinghead.render.renderer import RenderConfig, Renderer\n"
+        "from talkinghead.render.workers import RenderWorkers\n"
+        f"img = load_image({str(shared_data / 'portraits' / 'photo' / 'sadtalker_people_0.png')!r})\n"
+        "face = find_face(img)\n"
+        "w = RenderWorkers(Renderer(img, face, neutralize(face), RenderConfig(size=64)), 2)\n"
+        "print(' '.join(str(p.pid) for p, _, _ in w._workers), flush=True)\n"
+        "time.sleep(60)\n")
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        pids = [int(x) for x in parent.stdout.readline().split()]
+        assert len(pids) == 2 and all(os.path.exists(f"/proc/{p}") for p in pids)
+        parent.send_signal(signal.SIGKILL)  # no clean-up of its own: the workers must notice
+        parent.wait()
+        deadline = time.monotonic() + 5.0
+        while time.monotonic() < deadline and any(_alive(p) for p in pids):
+            time.sleep(0.05)
+        assert not any(_alive(p) for p in pids)
+    finally:
+        parent.kill()
+
+
+def _alive(pid: int) -> bool:
+    """The process exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

@@ -18,7 +18,9 @@ from __future__ import annotations
 import logging
 import mmap
 import os
+import pickle
 import sys
+import threading
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
@@ -46,17 +48,22 @@ def render_workers_available() -> bool:
 RENDER_WORKERS_MIN_FRAMES = 200
 
 
+#: Most rendering processes a job forks, however many cores (one encoder takes their frames; each
+#: worker's ring holds three frames). Measured only on 2 cores.
+MAX_RENDER_PROCESSES = 4
+
+
 def render_processes(processes: int, frames: int) -> int:
     """Rendering processes for a job of ``frames`` frames that may use ``processes`` processes: none (render
     in this process) for 1 process or fewer than :data:`RENDER_WORKERS_MIN_FRAMES` frames, else one per core
-    this process may run on (at least 2); see :class:`RenderWorkers`."""
+    this process may run on (at least 2, at most :data:`MAX_RENDER_PROCESSES`); see :class:`RenderWorkers`."""
     if processes <= 1 or frames < RENDER_WORKERS_MIN_FRAMES:
         return 0
     try:
         cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # not on Linux
         cores = os.cpu_count() or 2
-    return max(2, cores)
+    return max(2, min(cores, MAX_RENDER_PROCESSES))
 
 
 class RenderWorkers:
@@ -75,25 +82,25 @@ class RenderWorkers:
     def __init__(self, renderer: Renderer, n: int = 2) -> None:
         import multiprocessing
 
-        import cv2
-
         self.renderer = renderer
-        # OpenCV's thread pool cannot be reconfigured in a forked child (it waits for the parent's
-        # pool threads, which the child does not have): one thread is set here before forking, so
-        # the children never use the pool, and the parent's setting is restored by close().
-        self._cv_threads = cv2.getNumThreads()
-        cv2.setNumThreads(1)
         w, h = renderer.output_size
         self._shape = (h, w, 3)
         self._frame_bytes = h * w * 3
         self._workers: list[tuple[object, Connection, mmap.mmap]] = []
+        self._lock = threading.Lock()
+        self._used = False
+        self._closed = False
+        _opencv_single_thread(True)
         ctx = multiprocessing.get_context("fork")
         try:
             for _ in range(max(1, n)):
                 ring = mmap.mmap(-1, SLOTS * self._frame_bytes)  # anonymous, MAP_SHARED: seen by the child
                 mine, theirs = ctx.Pipe()
-                proc = ctx.Process(target=_serve, args=(renderer, theirs, ring, self._shape), daemon=True,
-                                   name="talkinghead-render")
+                # The child closes this process's ends of every pipe so far (its own and the earlier
+                # workers'): then the end of this process is an end of file to every worker.
+                ours = [c for _, c, _ in self._workers] + [mine]
+                proc = ctx.Process(target=_serve, args=(renderer, theirs, ring, self._shape, ours, os.getpid()),
+                                   daemon=True, name="talkinghead-render")
                 proc.start()
                 theirs.close()
                 self._workers.append((proc, mine, ring))
@@ -113,6 +120,10 @@ class RenderWorkers:
             Exception: what :meth:`Renderer.render <talkinghead.render.renderer.Renderer.render>` raised
                 in a worker (re-raised here).
         """
+        with self._lock:
+            if self._used or self._closed:
+                raise RuntimeError("RenderWorkers.frames() can be used once, before close()")
+            self._used = True
         n = len(self._workers)
         todo = iter(motion)
         waiting: dict[int, tuple] = {}  # frame index -> its motion, until the frame is back
@@ -160,14 +171,22 @@ class RenderWorkers:
             yield self.renderer.render(offsets, pose, blink)
 
     def close(self) -> None:
-        """End the workers (idempotent)."""
-        for proc, conn, ring in self._workers:
+        """End the workers (idempotent; safe to call from two threads: the first one ends them)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            workers, self._workers = self._workers, []
+        for proc, conn, ring in workers:
             try:
                 conn.send(None)
             except (OSError, ValueError):
                 pass
-            conn.close()
-        for proc, _, ring in self._workers:
+            try:
+                conn.close()
+            except OSError:
+                pass
+        for proc, _, ring in workers:
             proc.join(timeout=2.0)  # type: ignore[attr-defined]
             if proc.is_alive():  # type: ignore[attr-defined]
                 proc.kill()  # type: ignore[attr-defined]
@@ -176,12 +195,7 @@ class RenderWorkers:
                 ring.close()
             except BufferError:  # a frame view still exported: the mapping goes with the object
                 pass
-        self._workers = []
-        if self._cv_threads is not None:
-            import cv2
-
-            cv2.setNumThreads(self._cv_threads)
-            self._cv_threads = None
+        _opencv_single_thread(False)
 
     def __enter__(self) -> RenderWorkers:
         return self
@@ -190,8 +204,45 @@ class RenderWorkers:
         self.close()
 
 
-def _serve(renderer: Renderer, conn: Connection, ring: mmap.mmap, shape: tuple[int, int, int]) -> None:
-    """A worker: render each request ``(slot, offsets, pose, blink)`` into its slot and reply with the slot."""
+#: OpenCV's thread count to restore, and how many RenderWorkers hold it at one thread.
+_opencv = {"threads": 0, "holders": 0}
+_opencv_lock = threading.Lock()
+
+
+def _opencv_single_thread(hold: bool) -> None:
+    """Hold (True) or let go of (False) OpenCV at one thread, process-wide; the last to let go restores
+    the count. OpenCV's pool cannot be reconfigured in a forked child (it waits for the parent's pool
+    threads, which the child does not have), so the children are forked with the pool off."""
+    import cv2
+
+    with _opencv_lock:
+        if hold:
+            if _opencv["holders"] == 0:
+                _opencv["threads"] = cv2.getNumThreads()
+                cv2.setNumThreads(1)
+            _opencv["holders"] += 1
+        elif _opencv["holders"] > 0:
+            _opencv["holders"] -= 1
+            if _opencv["holders"] == 0:
+                cv2.setNumThreads(_opencv["threads"])
+
+
+def _serve(renderer: Renderer, conn: Connection, ring: mmap.mmap, shape: tuple[int, int, int],
+           parents_ends: list[Connection], parent: int) -> None:
+    """A worker: render each request ``(slot, offsets, pose, blink)`` into its slot and reply with the slot.
+
+    It ends at a ``None`` request, at the end of its pipe, and with the parent (Linux: SIGKILL when the
+    parent dies); Ctrl-C is the parent's to handle (it ends the workers)."""
+    import signal
+
+    from talkinghead.aside import _die_with_parent
+
+    for c in parents_ends:
+        c.close()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent()
+    if os.getppid() != parent:  # the parent died before that took effect
+        return
     size = int(np.prod(shape))
     try:
         while True:
@@ -205,9 +256,11 @@ def _serve(renderer: Renderer, conn: Connection, ring: mmap.mmap, shape: tuple[i
             frame = renderer.render(offsets, pose, blink)
             np.frombuffer(ring, np.uint8, size, slot * size).reshape(shape)[...] = frame
             conn.send(slot)
-    except KeyboardInterrupt:
-        return
-    except BaseException as e:  # reported to the parent, which raises it
+    except Exception as e:  # reported to the parent, which raises it
+        try:
+            pickle.loads(pickle.dumps(e))
+        except Exception:  # an error that does not travel: its description does
+            e = RuntimeError(f"rendering failed: {e!r}")
         try:
             conn.send(e)
         except Exception:
