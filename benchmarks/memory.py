@@ -44,26 +44,25 @@ def _cmdline(pid: int) -> bytes:
         return b""
 
 
+def _kib_field_mib(path: str, key: str) -> float | None:
+    """A ``key: N kB`` line of a /proc file, in MiB (None where the process is gone)."""
+    try:
+        for line in Path(path).read_text().splitlines():
+            if line.startswith(key):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        return None
+    return None
+
+
 def _pss_mib(pid: int) -> float | None:
     """Proportional set size: the process's own pages plus its share of pages shared with others (forked
     rendering processes share most of theirs with the main process, which the RSS of each counts in full)."""
-    try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1]) / 1024.0
-    except OSError:
-        return None
-    return None
+    return _kib_field_mib(f"/proc/{pid}/smaps_rollup", "Pss:")
 
 
 def _rss_mib(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS"):
-                return int(line.split()[1]) / 1024.0
-    except OSError:
-        return None
-    return None
+    return _kib_field_mib(f"/proc/{pid}/status", "VmRSS")
 
 
 def run(audio: str, out_mp4: Path, extra: tuple[str, ...] = ()) -> dict[str, object]:
