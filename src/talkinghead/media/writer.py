@@ -22,7 +22,7 @@ import numpy as np
 
 from talkinghead.media.audio import ArrayTrack, AudioTrack
 from talkinghead.media.files import one_line, temp_sibling
-from talkinghead.media.yuv import BT709, ColorTags
+from talkinghead.media.yuv import BT709, ColorTags, from_rgb
 from talkinghead.types import InputError, Speech
 
 if TYPE_CHECKING:
@@ -264,10 +264,7 @@ class VideoWriter:
             a = np.asarray(frame)
             if a.dtype != np.uint8 or a.shape != (self.height, self.width, 3):
                 raise ValueError(f"frame must be uint8 [{self.height}, {self.width}, 3] RGB, got {a.dtype} {list(a.shape)}")
-            rgb = av.VideoFrame.from_ndarray(np.ascontiguousarray(a), format="rgb24")
-            yuv = self._reformatter.reformat(
-                rgb, format="yuv420p", dst_colorspace=self._color.matrix, dst_color_range="MPEG", threads=1
-            )
+            yuv = from_rgb(a, self._color, self._reformatter)
         yuv.pts = self._frames
         yuv.time_base = self._vtb
         self._mux(self._vstream.encode(yuv))

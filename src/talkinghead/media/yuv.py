@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -107,6 +108,18 @@ def to_rgb(frame: av.VideoFrame) -> np.ndarray:
     return frame.reformat(format="rgb24", threads=1).to_ndarray()
 
 
+def from_rgb(rgb: np.ndarray, color: ColorTags, reformatter: av.video.reformatter.VideoReformatter | None = None
+             ) -> av.VideoFrame:
+    """uint8 ``[H, W, 3]`` RGB (H and W even) as a yuv420p frame, limited range, in ``color``'s matrix, by
+    swscale on one thread (``reformatter``: a cached one, as a writer keeps; None: the frame's own).
+    The one RGB -> yuv420p conversion of the writer and of :func:`paste_rgb`."""
+    import av
+
+    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+    convert = frame.reformat if reformatter is None else partial(reformatter.reformat, frame)
+    return convert(format="yuv420p", dst_colorspace=color.matrix, dst_color_range="MPEG", threads=1)
+
+
 def even_box(box: tuple[int, int, int, int], size: tuple[int, int]) -> tuple[int, int, int, int]:
     """``(x0, y0, x1, y1)`` grown to even corners inside an image of even ``(height, width)``."""
     x0, y0, x1, y1 = box
@@ -136,7 +149,6 @@ def paste_rgb(frame: av.VideoFrame, box: tuple[int, int, int, int], before: np.n
         before, after: uint8 ``[h, w, 3]`` RGB, the region as read and as it should be.
         color: the matrix to convert with (the file's).
     """
-    import av
     import cv2
 
     x0, y0, x1, y1 = box
@@ -151,8 +163,7 @@ def paste_rgb(frame: av.VideoFrame, box: tuple[int, int, int, int], before: np.n
     h, w = changed.shape
     cx0, cy0 = max(0, bx - _PASTE_MARGIN) & ~1, max(0, by - _PASTE_MARGIN) & ~1
     cx1, cy1 = min(w, (bx + bw + _PASTE_MARGIN + 1) & ~1), min(h, (by + bh + _PASTE_MARGIN + 1) & ~1)
-    rgb = av.VideoFrame.from_ndarray(np.ascontiguousarray(after[cy0:cy1, cx0:cx1]), format="rgb24")
-    new = rgb.reformat(format="yuv420p", dst_colorspace=color.matrix, dst_color_range="MPEG", threads=1)
+    new = from_rgb(after[cy0:cy1, cx0:cx1], color)
     luma = changed[cy0:cy1, cx0:cx1] > 0
     # A chroma sample is rewritten where any of its 2 x 2 pixels changed (a 2 x 2 mean of 0/255 is 0 only if all are 0).
     chroma = cv2.resize(luma.view(np.uint8) * np.uint8(255), ((cx1 - cx0) // 2, (cy1 - cy0) // 2),
