@@ -41,6 +41,14 @@ _NESTED = "TALKINGHEAD_ASIDE_CHILD"
 log = logging.getLogger("talkinghead")
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity; the machine's count where that is not known)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        return os.cpu_count() or 2
+
+
 class WorkerLost(RuntimeError):
     """The second process ended without a result (not started, killed, crashed, or not a working Python)."""
 

@@ -66,11 +66,9 @@ def encoder_threads() -> int:
     8.1 ms of CPU a frame against 7.3 single-threaded (and 2-3% more bytes at the same crf: each slice
     is coded on its own). On more cores the encoder still gets all but one.
     """
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # not on Linux
-        cores = os.cpu_count() or 2
-    return max(1, cores - 1)
+    from talkinghead.aside import usable_cores
+
+    return max(1, usable_cores() - 1)
 
 
 class VideoWriter:

@@ -57,13 +57,11 @@ def render_processes(processes: int, frames: int) -> int:
     """Rendering processes for a job of ``frames`` frames that may use ``processes`` processes: none (render
     in this process) for 1 process or fewer than :data:`RENDER_WORKERS_MIN_FRAMES` frames, else one per core
     this process may run on (at least 2, at most :data:`MAX_RENDER_PROCESSES`); see :class:`RenderWorkers`."""
+    from talkinghead.aside import usable_cores
+
     if processes <= 1 or frames < RENDER_WORKERS_MIN_FRAMES:
         return 0
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # not on Linux
-        cores = os.cpu_count() or 2
-    return max(2, min(cores, MAX_RENDER_PROCESSES))
+    return max(2, min(usable_cores(), MAX_RENDER_PROCESSES))
 
 
 class RenderWorkers:
