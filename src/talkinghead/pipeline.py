@@ -178,9 +178,8 @@ class TalkingHeadPipeline:
     def frames(self, motion: MotionSequence | Iterable[MotionSequence]) -> Iterator[np.ndarray]:
         """Rendered frames, one at a time (uint8 ``[H, W, 3]`` RGB), of a motion or of its consecutive pieces
         (rendering timed as ``render``)."""
-        for piece in [motion] if isinstance(motion, MotionSequence) else motion:
-            for i in range(piece.num_frames):
-                yield self._render(piece.landmark_offsets[i], piece.head_pose[i], float(piece.blink[i]))
+        for offsets, pose, blink in frame_motion(motion):
+            yield self._render(offsets, pose, blink)
 
     def _render(self, offsets: np.ndarray, pose: np.ndarray, blink: float) -> np.ndarray:
         """One frame (:meth:`Renderer.render <talkinghead.render.renderer.Renderer.render>`), timed as ``render``."""
@@ -275,7 +274,7 @@ class TalkingHeadPipeline:
                     log.warning("rendering in this process (no worker process: %s)", e)
             if workers is not None:
                 # The wait for each frame is timed as render; the motion pieces made between frames, as motion
-                frames = workers.frames(self._timed_frame_motion([motion] if isinstance(motion, MotionSequence) else motion))
+                frames = workers.frames(frame_motion(motion, self.times))
                 timer = self.times.add
             else:
                 # frames() times the rendering itself; the motion pieces made between frames are timed as motion
@@ -283,20 +282,24 @@ class TalkingHeadPipeline:
                 timer = lambda stage, seconds: None if stage == "render" else self.times.add(stage, seconds)  # noqa: E731
             write_video(frames, fps, self.renderer.output_size, sound, output, timer, progress)
 
-    def _timed_frame_motion(self, motion: Iterable[MotionSequence]) -> Iterator[tuple[np.ndarray, np.ndarray, float]]:
-        """Each frame's ``(offsets, pose, blink)`` of consecutive motion pieces (the time to make a piece
-        is subtracted from ``render`` and added to ``motion``; pieces made by :func:`make_motion_pieces`
-        already add theirs)."""
-        pieces = iter(motion)
-        while True:
-            t = time.perf_counter()
-            piece = next(pieces, None)
-            self.times.add("render", -(time.perf_counter() - t))  # inside the wait for a frame
-            if piece is None:
-                return
-            for i in range(piece.num_frames):
-                yield piece.landmark_offsets[i], piece.head_pose[i], float(piece.blink[i])
 
+def frame_motion(motion: MotionSequence | Iterable[MotionSequence], times: StageTimes | None = None
+                 ) -> Iterator[tuple[np.ndarray, np.ndarray, float]]:
+    """Each frame's ``(offsets [478, 3], pose [6], blink)`` of a motion or of its consecutive pieces.
+
+    ``times``: where the frames are waited for as ``render`` (rendered elsewhere), the time spent here
+    making the next piece (:func:`make_motion_pieces` adds it as ``motion``) is taken off ``render``.
+    """
+    pieces = iter([motion] if isinstance(motion, MotionSequence) else motion)
+    while True:
+        t = time.perf_counter()
+        piece = next(pieces, None)
+        if times is not None:
+            times.add("render", -(time.perf_counter() - t))  # inside the wait for a frame
+        if piece is None:
+            return
+        for i in range(piece.num_frames):
+            yield piece.landmark_offsets[i], piece.head_pose[i], float(piece.blink[i])
 
 def generate(
     portrait: str | os.PathLike[str] | None,
