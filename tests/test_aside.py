@@ -151,3 +151,70 @@ def test_a_child_writing_a_large_reply_is_no_longer_running() -> None:
         assert not child.running()
         assert child._proc is not None and child._proc.poll() is None  # still there, writing
         assert len(child.result()) == 2_000_000
+
+
+def _pid_and_square(x: int) -> tuple[int, int]:
+    return os.getpid(), x * x
+
+
+def test_fork_map_computes_in_forked_processes_in_the_items_order() -> None:
+    from talkinghead.aside import fork_map
+
+    items = list(range(7))
+    out = fork_map(_pid_and_square, items, 3, cost=lambda x: x)
+    assert out is not None and [sq for _, sq in out] == [x * x for x in items]
+    pids = {pid for pid, _ in out}
+    assert os.getpid() not in pids and 1 < len(pids) <= 3  # the work was shared between children
+    # a closure works too: it is inherited at the fork, never pickled
+    offset = 10
+    assert fork_map(lambda x: x + offset, items, 2) == [x + offset for x in items]
+
+
+def test_fork_map_forks_nothing_where_it_cannot_or_need_not() -> None:
+    import threading
+
+    from talkinghead.aside import fork_map
+
+    assert fork_map(_pid_and_square, [1], 4) is None  # one item
+    assert fork_map(_pid_and_square, [1, 2, 3], 1) is None  # one worker
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:  # another thread's locks would be copied into the children: no fork
+        assert fork_map(_pid_and_square, [1, 2, 3], 2) is None
+    finally:
+        stop.set()
+        other.join()
+
+
+def _fail_on_three(x: int) -> int:
+    if x == 3:
+        raise ValueError("three")
+    return x
+
+
+def test_fork_map_raises_the_workers_error() -> None:
+    from talkinghead.aside import fork_map
+
+    with pytest.raises(ValueError, match="three"):
+        fork_map(_fail_on_three, list(range(6)), 2)
+
+
+def test_fork_map_does_a_lost_workers_part_here(caplog: pytest.LogCaptureFixture) -> None:
+    import signal
+
+    from talkinghead.aside import fork_map
+
+    parent = os.getpid()
+
+    def dies_in_a_child_on_two(x: int) -> tuple[int, int]:
+        if x == 2 and os.getpid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+        time.sleep(0.05)
+        return _pid_and_square(x)
+
+    with caplog.at_level("WARNING", logger="talkinghead"):
+        out = fork_map(dies_in_a_child_on_two, list(range(5)), 2, what="squares")
+    assert out is not None and [sq for _, sq in out] == [0, 1, 4, 9, 16]
+    assert out[2][0] == parent  # done here
+    assert any("squares" in r.getMessage() and "lost" in r.getMessage() for r in caplog.records)

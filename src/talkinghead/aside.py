@@ -18,6 +18,10 @@ written over from another process).
 The first child starts a process group of its own (a nested call's child joins it), so Ctrl-C
 at the terminal reaches only the caller, and :meth:`Aside.close` ends the whole group:
 no grandchild is left decoding. On Linux a child also dies with its parent.
+
+:func:`fork_map` is the other way to use more cores here: many independent calls (speech
+recognition's chunks) shared between forked copies of this process, which need no start-up
+(the decoder already loaded here is theirs too).
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 _SERVE = "from talkinghead.aside import _serve; _serve()"
@@ -47,6 +51,84 @@ def usable_cores() -> int:
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # not on Linux
         return os.cpu_count() or 2
+
+
+def fork_map(fn: Callable[[Any], Any], items: Sequence[Any], workers: int, what: str = "",
+             cost: Callable[[Any], float] | None = None) -> list[Any] | None:
+    """``[fn(item) for item in items]``, computed by ``workers`` forked copies of this process.
+
+    Each worker takes the next item left (the costliest first, by ``cost``), so the work stays
+    shared to its end; the OS shares the cores between the workers (more workers than cores lets
+    a few long items share them too). The children are forked (Linux only): ``fn``, ``items`` and
+    whatever they use (a loaded decoder, the samples) are theirs without copying or pickling; only
+    item numbers go to them and results come back pickled. They ignore Ctrl-C and die with this process.
+
+    Args:
+        fn: called on each item in a child (any callable; it is not pickled).
+        items: the work; at least two for any process to be forked.
+        workers: processes to fork (at most ``len(items)``).
+        what: what the work is, for the warning where a worker is lost.
+        cost: an item's expected cost (any scale), for the order the items are taken in.
+    Returns:
+        The results in the order of ``items``; None, with nothing done, where no process is forked
+        here: ``workers`` or ``items`` under 2, not Linux, or other Python threads running (a forked
+        child would inherit the locks they hold). Items whose worker died (killed, out of memory) are
+        computed in this process, with a warning.
+    Raises:
+        Whatever ``fn`` raised in a worker (the first in the order taken).
+    """
+    global _forked
+    workers = min(workers, len(items))
+    if workers < 2 or not sys.platform.startswith("linux") or threading.active_count() > 1:
+        return None
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    order = sorted(range(len(items)), key=lambda i: -cost(items[i])) if cost is not None else range(len(items))
+    results: dict[int, Any] = {}
+    _forked = (fn, items)  # inherited by the children at the fork (the pool forks them all at its first submit)
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_forked_init)
+    try:
+        futures = {i: pool.submit(_forked_call, i) for i in order}
+        _forked = None
+        lost = []
+        for i, future in futures.items():
+            try:
+                results[i] = future.result()
+            except BrokenProcessPool:
+                lost.append(i)
+    except Exception:  # fn's error: what is not started is dropped, running parts are let finish
+        pool.shutdown(cancel_futures=True)
+        raise
+    except BaseException:  # Ctrl-C: not waited for; running parts end on their own
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    finally:
+        _forked = None
+    pool.shutdown()  # every part is in: the workers and the pool's thread end at once
+    if lost:
+        log.warning("%s: a worker process was lost; %d of %d parts are done in this process",
+                    what or getattr(fn, "__qualname__", "work"), len(lost), len(items))
+        for i in lost:
+            results[i] = fn(items[i])
+    return [results[i] for i in range(len(items))]
+
+
+#: ``(fn, items)`` of the :func:`fork_map` call being forked (read by its children).
+_forked: tuple[Callable[[Any], Any], Sequence[Any]] | None = None
+
+
+def _forked_init() -> None:
+    """A :func:`fork_map` child: dies with its parent, leaves Ctrl-C to it."""
+    _die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _forked_call(i: int) -> Any:
+    assert _forked is not None, "fork_map: called outside a forked child"
+    fn, items = _forked
+    return fn(items[i])
 
 
 class WorkerLost(RuntimeError):

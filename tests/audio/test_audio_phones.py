@@ -222,17 +222,25 @@ def test_recognize_in_short_chunks(jfk: Speech) -> None:
     assert all(a.end_s <= b.start_s + 1e-6 for a, b in zip(rec.words[:-1], rec.words[1:]))
 
 
-def test_recognition_shared_by_two_processes_is_the_same_as_by_one(jfk: Speech) -> None:
+@pytest.mark.parametrize("way", ["forked", "second process"])
+def test_recognition_shared_by_processes_is_the_same_as_by_one(jfk: Speech, way: str,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     from dataclasses import replace
 
+    from talkinghead import aside
     from talkinghead.audio.features import compute_features, speech_activity
 
+    forked = []
+    real = aside.fork_map
+    monkeypatch.setattr(aside, "fork_map", lambda *a, **k: forked.append(real(*a, **k)) or forked[-1]
+                        if way == "forked" else None)
     config = RecognitionConfig(max_chunk_s=3.0)
     feats = compute_features(jfk)
-    assert len(_chunks(speech_activity(feats), feats.energy, 300)) >= 3  # a clip the two processes share
+    assert len(_chunks(speech_activity(feats), feats.energy, 300)) >= 3  # a clip the processes share
     one = recognize(jfk, feats, replace(config, processes=1))
     two = recognize(jfk, feats, replace(config, processes=2))
     assert one == two and len(two.words) > 10
+    assert (len(forked) == 1 and forked[0] is not None) if way == "forked" else not forked  # that way was taken
     # as 16-bit PCM (how the analysis process gets it), the later chunks travel as int16 too, and a
     # 16-bit source is recognised as from its float samples
     from talkinghead.audio.phones import pcm16_speech

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 import numpy as np
@@ -220,15 +220,30 @@ def recognize_phones(
 
 def _recognize_spans(pcm: np.ndarray, spans: list[tuple[int, int]], config: RecognitionConfig
                      ) -> list[tuple[list[WordSegment], list[PhoneSegment]]]:
-    """Words and phones of each chunk ``pcm[s0:s1]`` (16 kHz, int16 or float in [-1, 1]), in order; with
-    ``config.processes`` 2 and more than one chunk, a second process (:class:`talkinghead.aside.Aside`)
-    decodes the last chunks (about half the audio, sent as int16: the speech's own PCM in the analysis
-    process, otherwise the decoder's input made from the float samples; not kept here) while this one
-    decodes the first.
+    """Words and phones of each chunk ``pcm[s0:s1]`` (16 kHz, int16 or float in [-1, 1]), in order.
 
-    pocketsphinx holds the GIL, hence a process, not a thread. Each chunk is decoded from a reset
-    feature state (:func:`_decode`), so the result does not depend on how the chunks are shared.
+    With ``config.processes`` over 1 and more than one chunk the chunks are shared between
+    processes (pocketsphinx holds the GIL, hence processes, not threads):
+
+    - on Linux, :func:`talkinghead.aside.fork_map`: up to one more forked copy of this process than
+      it has cores, each taking the longest chunk left (the decoder, loaded here first, and the
+      samples are theirs at the fork; the OS shares the cores, so three chunks on two cores take
+      half the time of all three, not two thirds);
+    - elsewhere (or where other threads run here), a second process
+      (:class:`talkinghead.aside.Aside`) decodes the last chunks (about half the audio, sent as int16)
+      while this one decodes the first.
+
+    Each chunk is decoded from a reset feature state (:func:`_decode`), so the result does not depend
+    on how the chunks are shared.
     """
+    if config.processes > 1 and len(spans) > 1:
+        from talkinghead.aside import fork_map, usable_cores
+
+        load_recognizer(config)  # once, here: the forked workers share it
+        done = fork_map(partial(_recognize_one, pcm, config=config), spans, usable_cores() + 1,
+                        what="speech recognition", cost=lambda span: span[1] - span[0])
+        if done is not None:
+            return done
     split = len(spans)
     if config.processes > 1 and len(spans) > 1:
         lengths = np.array([s1 - s0 for s0, s1 in spans], np.float64)
@@ -253,6 +268,12 @@ def _recognize_spans(pcm: np.ndarray, spans: list[tuple[int, int]], config: Reco
     finally:
         if child is not None:
             child.close()
+
+
+def _recognize_one(pcm: np.ndarray, span: tuple[int, int], config: RecognitionConfig
+                   ) -> tuple[list[WordSegment], list[PhoneSegment]]:
+    """Words and phones of the one chunk ``pcm[s0:s1]`` (a :func:`_recognize_spans` worker's part)."""
+    return _recognize_span_list(pcm, [span], 0.0, config)[0]
 
 
 def _recognize_span_list(pcm: np.ndarray, spans: list[tuple[int, int]], offset_s: float, config: RecognitionConfig,
