@@ -5,8 +5,9 @@ by :func:`~talkinghead.audio.features.speech_activity`, then forced alignment of
 for phone timings (:mod:`talkinghead.audio.phones`, whose pocketsphinx plumbing this shares).
 Decoder settings are tuned for speed (:class:`RecognitionConfig`); the result carries word
 posteriors and a ``reliable`` flag, because recognition fails on non-English speech and unusual
-grammar, and the caller should then use the language-independent acoustic path. Long speech is
-shared between two processes (:class:`~talkinghead.aside.Aside`).
+grammar, and the caller should then use the language-independent acoustic path. The chunks of
+long speech are shared between processes (:func:`~talkinghead.aside.fork_map`, or where it cannot
+fork a second process, :class:`~talkinghead.aside.Aside`).
 """
 
 from __future__ import annotations
@@ -81,7 +82,8 @@ class RecognitionConfig:
         lw: language-model weight of the tree search (pocketsphinx ``-lw``, 6.5); the flat-lexicon and
             best-path passes' weights (8.5 and 9.5 by default) are scaled with it.
         max_chunk_s: longest chunk (s) decoded at once; longer speech is split at pauses.
-        processes: processes that decode chunks at once (1 or 2; the result is the same).
+        processes: 1 decodes every chunk in this process; more shares the chunks between processes
+            (on Linux, forked: one more than the cores; elsewhere one second process). The result is the same.
         min_posterior: smallest duration-weighted mean word posterior of a reliable result.
         max_repeat_rate: largest fraction of immediately repeated words ("on on") of a reliable result.
         min_words_per_s: fewest words per second of detected speech of a reliable result.
