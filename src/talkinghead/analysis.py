@@ -78,7 +78,7 @@ def analyse_speech(speech: Speech, transcript: str | None, mode: str, times: Sta
         if not transcript:
             raise InputError("--phones align needs --transcript")
         try:
-            phones = align_transcript(pcm, transcript)
+            phones = align_transcript(pcm, transcript, processes=processes)
         except AlignmentError as e:
             log.warning("forced alignment failed (%s); the motion follows the audio alone", e)
     elif mode == "recognize":

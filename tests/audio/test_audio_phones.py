@@ -104,12 +104,40 @@ def test_align_is_rate_independent(shared_data: Path, load_speech: Callable[...,
 
 
 def test_long_alignment_in_chunks_matches_one_pass(jfk: Speech, monkeypatch: pytest.MonkeyPatch) -> None:
-    one = align(jfk, JFK_TEXT)
-    monkeypatch.setattr("talkinghead.audio.phones.MAX_ALIGN_CHUNK_S", 4.0)  # 11 s clip -> chunks cut in pauses
-    chunked = align(jfk, JFK_TEXT)
+    from talkinghead import aside
+
+    one = align(jfk, JFK_TEXT, chunk_s=60.0)
+    chunked = align(jfk, JFK_TEXT, chunk_s=4.0)  # 11 s clip -> chunks of 2-4 s cut in pauses
     check_timeline(chunked.phones, jfk.duration_s)
     assert [w.word for w in chunked.words] == [w.word for w in one.words]
     assert np.mean([abs(a.start_s - b.start_s) for a, b in zip(one.words, chunked.words)]) < 0.03
+    # The chunks aligned by forked processes: the same words, phones and times.
+    forked = []
+    real = aside.fork_map
+    monkeypatch.setattr(aside, "fork_map", lambda *a, **k: forked.append(real(*a, **k)) or forked[-1])
+    assert align(jfk, JFK_TEXT, chunk_s=4.0, processes=2) == chunked
+    assert len(forked) == 1 and forked[0] is not None and len(forked[0]) >= 3  # forked, three chunks or more
+
+
+def test_plan_chunks_cuts_in_pauses() -> None:
+    from talkinghead.audio.long_align import plan_chunks
+
+    # words of 40 frames with a 20-frame pause after every second word, 400 frames in all
+    segs, t = [("<sil>", 0, 10)], 10
+    for i in range(8):
+        segs.append((f"w{i}", t, t + 40))
+        t += 40
+        if i % 2:
+            segs.append(("<sil>", t, t + 20))
+            t += 20
+    chunks = plan_chunks(segs, 400, max_frames=150)
+    assert chunks[0][0] == 0 and chunks[-1][1] == 400
+    assert all(b0 == a1 for (_, b0, _), (a1, _, _) in zip(chunks[:-1], chunks[1:]))  # they tile the clip
+    assert [w for _, _, ws in chunks for w, _, _ in ws] == [f"w{i}" for i in range(8)]
+    for a, b, ws in chunks[:-1]:
+        assert b - a <= 150 and ws
+        assert any(name == "<sil>" and x < b < y for name, x, y in segs)  # cut inside a pause
+    assert plan_chunks([("<sil>", 0, 50)], 50, 150) == [(0, 50, [])]
 
 
 def test_align_skips_unknown_words(jfk: Speech, caplog: pytest.LogCaptureFixture) -> None:

@@ -88,15 +88,16 @@ class AlignedTranscript:
     phones: PhoneSegments
 
 
-def align(speech: Speech, text: str, topn: int = ALIGN_TOPN) -> AlignedTranscript:
+def align(speech: Speech, text: str, topn: int = ALIGN_TOPN, processes: int = 1,
+          chunk_s: float | None = None) -> AlignedTranscript:
     """Force-align a known transcript to speech: timed words and phones.
 
     Two pocketsphinx passes: word alignment of the transcript (``set_align_text``), then
     phone/state alignment (``set_alignment``); see the pocketsphinx 5 documentation of
-    ``Decoder.set_alignment``. The phone pass needs memory that grows faster than linearly
-    with the utterance (measured: +90 MB for 60 s, +2.4 GB for 5 minutes), so clips longer
-    than :data:`MAX_ALIGN_CHUNK_S` (60 s) run it per chunk of 30-60 s, cut in silences found
-    by the word pass over the whole clip; memory then stays flat. Words missing from the CMU dictionary are split
+    ``Decoder.set_alignment``. Clips longer than ``chunk_s`` get the word pass whole and then
+    both passes per chunk of its words, cut in pauses, shared between forked processes where
+    ``processes`` > 1 (:mod:`talkinghead.audio.long_align`: flat memory, less wall time, and the same
+    result with one process or more). Words missing from the CMU dictionary are split
     into dictionary words where possible ("spacesuit" -> "space suit"), otherwise dropped
     with a logged warning. Audio that is not 16 kHz is resampled (:func:`talkinghead.audio.features.resample`).
 
@@ -104,6 +105,9 @@ def align(speech: Speech, text: str, topn: int = ALIGN_TOPN) -> AlignedTranscrip
         speech: mono speech at any sample rate: float32 in [-1, 1], or int16 PCM (:func:`pcm16_speech`).
         text: the words spoken, any punctuation/casing (see :func:`normalize_transcript`).
         topn: Gaussians scored per codebook (:data:`ALIGN_TOPN`; 1-4, pocketsphinx's default is 4).
+        processes: 1: a long clip's chunks are aligned in this process; more: shared between forked processes.
+        chunk_s: longest stretch (s) aligned in one piece (None:
+            :data:`~talkinghead.audio.long_align.ALIGN_CHUNK_S`, 20 s).
 
     Returns:
         :class:`AlignedTranscript`; its phones cover ``[0, speech.duration_s]`` without gaps:
@@ -114,6 +118,8 @@ def align(speech: Speech, text: str, topn: int = ALIGN_TOPN) -> AlignedTranscrip
             align the words to the audio (for example, the text does not match the speech).
         ValueError: samples are not one-dimensional or the sample rate is invalid.
     """
+    from talkinghead.audio.long_align import ALIGN_CHUNK_S, align_long
+
     words = normalize_transcript(text)
     pcm = _pcm16(speech)
     with _lock:
@@ -121,14 +127,15 @@ def align(speech: Speech, text: str, topn: int = ALIGN_TOPN) -> AlignedTranscrip
         known = _dictionary_words(decoder, words)
         if not known:
             raise AlignmentError(f"no word of the transcript {text[:60]!r} is in the pronouncing dictionary")
-        word_segs, phone_segs = _align_long(decoder, pcm, known)
+        word_segs, phone_segs = align_long(decoder, pcm, known, processes,
+                                           ALIGN_CHUNK_S if chunk_s is None else chunk_s)
     return AlignedTranscript(
         words=tuple(word_segs),
         phones=PhoneSegments(segments=_timeline(phone_segs, speech.duration_s), source="alignment"),
     )
 
 
-def align_transcript(speech: Speech, text: str, topn: int = ALIGN_TOPN) -> PhoneSegments:
+def align_transcript(speech: Speech, text: str, topn: int = ALIGN_TOPN, processes: int = 1) -> PhoneSegments:
     """Phones of a known transcript force-aligned to speech (``source="alignment"``).
 
     The phones of :func:`align` (see there for the method, arguments and errors): ARPAbet
@@ -137,51 +144,7 @@ def align_transcript(speech: Speech, text: str, topn: int = ALIGN_TOPN) -> Phone
     Raises:
         AlignmentError: no usable word, or the words could not be aligned to the audio.
     """
-    return align(speech, text, topn).phones
-
-
-#: Longest stretch (s) given to one phone-alignment pass; longer clips are cut in silences.
-MAX_ALIGN_CHUNK_S = 60.0
-
-
-def _align_long(decoder: Any, pcm: np.ndarray, words: Sequence[str]) -> tuple[list[WordSegment], list[PhoneSegment]]:
-    """Word pass over the whole clip, then the phone pass per chunk of at most MAX_ALIGN_CHUNK_S."""
-    max_frames = int(MAX_ALIGN_CHUNK_S * _PS_RATE)
-    if len(pcm) <= max_frames * _HOP:
-        return _align_words(decoder, pcm, " ".join(words))
-    segs = _word_pass(decoder, pcm, " ".join(words))
-    chunks: list[tuple[int, int, list[tuple[str, int, int]]]] = []  # (start frame, end frame, words)
-    start, current = 0, []
-    for name, a, b in segs:
-        is_word = _is_word(name)
-        if is_word:
-            current.append((name, a, b))
-        if current and name == "<sil>" and b - start >= max_frames // 2:
-            cut = (a + b) // 2
-            chunks.append((start, cut, current))
-            start, current = cut, []
-        elif current and is_word and b - start >= max_frames:
-            chunks.append((start, b, current))
-            start, current = b, []
-    n_frames = -(-len(pcm) // _HOP)
-    if current:
-        chunks.append((start, n_frames, current))
-    elif chunks:
-        chunks[-1] = (chunks[-1][0], n_frames, chunks[-1][2])
-    out_words: list[WordSegment] = []
-    out_phones: list[PhoneSegment] = []
-    for a, b, chunk in chunks:
-        text = " ".join(_base_word(name) for name, _, _ in chunk)
-        try:
-            w, p = _align_words(decoder, pcm[a * _HOP : b * _HOP], text, a / _PS_RATE)
-        except AlignmentError:
-            log.warning(
-                "alignment failed for %.1f-%.1f s; spreading phones evenly over its words", a / _PS_RATE, b / _PS_RATE
-            )
-            w, p = _even_alignment(decoder, chunk, 0.0)
-        out_words.extend(w)
-        out_phones.extend(p)
-    return out_words, out_phones
+    return align(speech, text, topn, processes).phones
 
 
 def _word_pass(decoder: Any, pcm: np.ndarray, text: str) -> list[tuple[str, int, int]]:
@@ -210,12 +173,7 @@ def _align_words(
     segs = _word_pass(decoder, pcm, text)
     alignment = _phone_pass(decoder, pcm)
     if alignment is not None:
-        words = [
-            WordSegment(_base_word(w.name), _t(offset_s, w.start), _t(offset_s, w.start + w.duration), 1.0)
-            for w in alignment.words()
-            if _is_word(w.name)
-        ]
-        return words, _phones_from_alignment(alignment, offset_s)
+        return _from_alignment(alignment, offset_s)
     spoken = [(name, a, b) for name, a, b in segs if _is_word(name)]
     if retry and spoken:
         a, b = spoken[0][1], spoken[-1][2]
@@ -262,6 +220,16 @@ def _is_word(name: str) -> bool:
 def _base_word(name: str) -> str:
     """Dictionary spelling without the alternate-pronunciation suffix ("the(2)" -> "the")."""
     return re.sub(r"\(\d+\)$", "", name)
+
+
+def _from_alignment(alignment: Any, offset_s: float) -> tuple[list[WordSegment], list[PhoneSegment]]:
+    """The words and phones of a phone pass's alignment, in seconds from ``offset_s``."""
+    words = [
+        WordSegment(_base_word(w.name), _t(offset_s, w.start), _t(offset_s, w.start + w.duration), 1.0)
+        for w in alignment.words()
+        if _is_word(w.name)
+    ]
+    return words, _phones_from_alignment(alignment, offset_s)
 
 
 def _phones_from_alignment(alignment: Any, offset_s: float) -> list[PhoneSegment]:
