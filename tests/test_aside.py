@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 import pytest
@@ -153,10 +154,15 @@ def test_a_child_writing_a_large_reply_is_no_longer_running() -> None:
         assert len(child.result()) == 2_000_000
 
 
+#: fork_map forks only on Linux (elsewhere it returns None, tested below).
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork_map forks on Linux only")
+
+
 def _pid_and_square(x: int) -> tuple[int, int]:
     return os.getpid(), x * x
 
 
+@linux_only
 def test_fork_map_computes_in_forked_processes_in_the_items_order() -> None:
     from talkinghead.aside import fork_map
 
@@ -193,13 +199,63 @@ def _fail_on_three(x: int) -> int:
     return x
 
 
-def test_fork_map_raises_the_workers_error() -> None:
+def _fail_on_three_or_sleep(x: int) -> int:
+    if x == 3:
+        raise ValueError("three")
+    time.sleep(5.0)
+    return x
+
+
+@linux_only
+def test_fork_map_raises_the_workers_error_at_once() -> None:
     from talkinghead.aside import fork_map
 
     with pytest.raises(ValueError, match="three"):
         fork_map(_fail_on_three, list(range(6)), 2)
+    t = time.perf_counter()
+    with pytest.raises(ValueError, match="three"):  # the others' long items are not waited for
+        fork_map(_fail_on_three_or_sleep, list(range(8)), 3, cost=lambda x: x == 3)
+    assert time.perf_counter() - t < 4.0
 
 
+def _warn_and_double(x: int) -> int:
+    import logging
+
+    logging.getLogger("talkinghead.test").warning("worker saw %d", x)
+    return 2 * x
+
+
+@linux_only
+def test_fork_map_hands_the_workers_log_to_this_process(caplog: pytest.LogCaptureFixture) -> None:
+    from talkinghead.aside import fork_map
+
+    with caplog.at_level("WARNING", logger="talkinghead"):
+        assert fork_map(_warn_and_double, [1, 2, 3], 2) == [2, 4, 6]
+    assert sorted(r.getMessage() for r in caplog.records if r.name == "talkinghead.test") == [
+        f"worker saw {x}" for x in (1, 2, 3)]
+
+
+@linux_only
+def test_fork_map_gives_none_and_leaves_no_process_where_the_fork_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    import multiprocessing
+
+    from talkinghead.aside import fork_map
+
+    real, forks = os.fork, []
+
+    def second_fails() -> int:
+        forks.append(1)
+        if len(forks) == 2:
+            raise BlockingIOError("no more processes")
+        return real()
+
+    monkeypatch.setattr(os, "fork", second_fails)
+    assert fork_map(_pid_and_square, list(range(4)), 3) is None
+    monkeypatch.setattr(os, "fork", real)
+    assert len(forks) == 2 and multiprocessing.active_children() == []  # the first worker was ended
+
+
+@linux_only
 def test_fork_map_does_a_lost_workers_part_here(caplog: pytest.LogCaptureFixture) -> None:
     import signal
 
@@ -216,5 +272,5 @@ def test_fork_map_does_a_lost_workers_part_here(caplog: pytest.LogCaptureFixture
     with caplog.at_level("WARNING", logger="talkinghead"):
         out = fork_map(dies_in_a_child_on_two, list(range(5)), 2, what="squares")
     assert out is not None and [sq for _, sq in out] == [0, 1, 4, 9, 16]
-    assert out[2][0] == parent  # done here
+    assert out[2][0] == parent  # done here (with every other part not done when the pool broke)
     assert any("squares" in r.getMessage() and "lost" in r.getMessage() for r in caplog.records)

@@ -48,7 +48,9 @@ def analyse_speech(speech: Speech, transcript: str | None, mode: str, times: Sta
         mode: one of :data:`PHONE_MODES`.
         times: optional stage timer.
         known: phones already known exactly (text to speech): used instead of ``mode``.
-        processes: processes speech recognition may use (1 where other work keeps the second core busy).
+        processes: 1 where other work keeps the other cores busy: recognition, or the alignment of speech
+            over 20 s, in this process; more: their chunks shared between forked copies of it
+            (:func:`talkinghead.aside.fork_map`).
     Returns:
         The Analysis (its ``speech`` is the one given); ``phones.source`` says how phones were found
         (``"none"``: no phones).

@@ -19,9 +19,9 @@ The first child starts a process group of its own (a nested call's child joins i
 at the terminal reaches only the caller, and :meth:`Aside.close` ends the whole group:
 no grandchild is left decoding. On Linux a child also dies with its parent.
 
-:func:`fork_map` is the other way to use more cores here: many independent calls (speech
-recognition's chunks) shared between forked copies of this process, which need no start-up
-(the decoder already loaded here is theirs too).
+:func:`fork_map` is the other way to use more cores here: many independent calls (the chunks of
+speech recognition and of forced alignment) shared between forked copies of this process, which
+need no start-up (the decoder already loaded here is theirs too).
 """
 
 from __future__ import annotations
@@ -53,6 +53,11 @@ def usable_cores() -> int:
         return os.cpu_count() or 2
 
 
+#: Most processes :func:`fork_map` forks, however many cores (each forked pocketsphinx decoder holds
+#: about 40 MB of its own; measured only on 2 cores, where 3 are used).
+MAX_FORKED = 5
+
+
 def fork_map(fn: Callable[[Any], Any], items: Sequence[Any], workers: int, what: str = "",
              cost: Callable[[Any], float] | None = None) -> list[Any] | None:
     """``[fn(item) for item in items]``, computed by ``workers`` forked copies of this process.
@@ -61,48 +66,57 @@ def fork_map(fn: Callable[[Any], Any], items: Sequence[Any], workers: int, what:
     shared to its end; the OS shares the cores between the workers (more workers than cores lets
     a few long items share them too). The children are forked (Linux only): ``fn``, ``items`` and
     whatever they use (a loaded decoder, the samples) are theirs without copying or pickling; only
-    item numbers go to them and results come back pickled. They ignore Ctrl-C and die with this process.
+    item numbers go to them, and results come back pickled with what ``fn`` logged through the
+    ``talkinghead`` loggers (handed to this process's loggers). They ignore Ctrl-C and die with this process.
 
     Args:
         fn: called on each item in a child (any callable; it is not pickled).
         items: the work; at least two for any process to be forked.
-        workers: processes to fork (at most ``len(items)``).
+        workers: processes to fork (at most ``len(items)`` and :data:`MAX_FORKED`).
         what: what the work is, for the warning where a worker is lost.
         cost: an item's expected cost (any scale), for the order the items are taken in.
     Returns:
         The results in the order of ``items``; None, with nothing done, where no process is forked
-        here: ``workers`` or ``items`` under 2, not Linux, or other Python threads running (a forked
-        child would inherit the locks they hold). Items whose worker died (killed, out of memory) are
+        here: ``workers`` or ``items`` under 2, not Linux, other Python threads running (a forked
+        child would inherit the locks they hold), or the fork failing (no process left over). Where a
+        worker dies (killed, out of memory) the others are ended too, and every item not yet done is
         computed in this process, with a warning.
     Raises:
-        Whatever ``fn`` raised in a worker (the first in the order taken).
+        Whatever ``fn`` raised in a worker (the first in the order taken; the workers are ended at once).
     """
     global _forked
-    workers = min(workers, len(items))
+    workers = min(workers, len(items), MAX_FORKED)
     if workers < 2 or not sys.platform.startswith("linux") or threading.active_count() > 1:
         return None
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
-    order = sorted(range(len(items)), key=lambda i: -cost(items[i])) if cost is not None else range(len(items))
+    order = sorted(range(len(items)), key=lambda i: -cost(items[i])) if cost is not None else list(range(len(items)))
     results: dict[int, Any] = {}
+    lost: list[int] = []
     _forked = (fn, items)  # inherited by the children at the fork (the pool forks them all at its first submit)
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_forked_init)
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_forked_init,
+                               initargs=(os.getpid(),))
     try:
-        futures = {i: pool.submit(_forked_call, i) for i in order}
+        try:
+            futures = {order[0]: pool.submit(_forked_call, order[0])}
+        except OSError as e:  # no process to be had (a limit on processes, no memory)
+            log.debug("fork_map: no worker process (%s)", e)
+            _end(pool)
+            return None
+        futures.update((i, pool.submit(_forked_call, i)) for i in order[1:])
         _forked = None
-        lost = []
         for i, future in futures.items():
             try:
-                results[i] = future.result()
+                results[i], records = future.result()
             except BrokenProcessPool:
                 lost.append(i)
-    except Exception:  # fn's error: what is not started is dropped, running parts are let finish
-        pool.shutdown(cancel_futures=True)
-        raise
-    except BaseException:  # Ctrl-C: not waited for; running parts end on their own
-        pool.shutdown(wait=False, cancel_futures=True)
+                continue
+            for record in records:  # the worker's log, through this process's handlers
+                logging.getLogger(record.name).handle(record)
+    except BaseException:  # fn's error or Ctrl-C: nothing more is computed
+        _end(pool)
         raise
     finally:
         _forked = None
@@ -119,16 +133,43 @@ def fork_map(fn: Callable[[Any], Any], items: Sequence[Any], workers: int, what:
 _forked: tuple[Callable[[Any], Any], Sequence[Any]] | None = None
 
 
-def _forked_init() -> None:
-    """A :func:`fork_map` child: dies with its parent, leaves Ctrl-C to it."""
-    _die_with_parent()
+def _end(pool: Any) -> None:
+    """End a :func:`fork_map` pool now: its workers killed, not waited for to finish their items."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    for proc in procs:
+        try:
+            proc.kill()
+        except (OSError, ValueError, AttributeError):
+            pass
+    pool.shutdown(wait=True, cancel_futures=True)
+    for proc in procs:  # reaped (where the pool's own thread never started, nothing else would)
+        try:
+            proc.join(timeout=5.0)
+        except (OSError, ValueError, AssertionError, AttributeError):
+            pass
+
+
+def _forked_init(parent: int) -> None:
+    """A :func:`fork_map` child: leaves Ctrl-C to its parent, dies with it, and keeps what it logs for it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent()
+    if os.getppid() != parent:  # the parent died before that was asked for
+        os._exit(1)
+    global _collected
+    _collected = _RecordList()
+    log.handlers = [_collected]  # not written here too: the parent hands the records to its own handlers
+    log.propagate = False
 
 
-def _forked_call(i: int) -> Any:
-    assert _forked is not None, "fork_map: called outside a forked child"
+#: A :func:`fork_map` child's log records since its current item began.
+_collected: _RecordList | None = None
+
+
+def _forked_call(i: int) -> tuple[Any, list[logging.LogRecord]]:
+    assert _forked is not None and _collected is not None, "fork_map: called outside a forked child"
     fn, items = _forked
-    return fn(items[i])
+    _collected.records = []
+    return fn(items[i]), _collected.records
 
 
 class WorkerLost(RuntimeError):

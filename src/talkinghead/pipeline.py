@@ -329,8 +329,9 @@ def generate(
             used as they are, no alignment or recognition.
         person: a person model: their mouths are drawn; ``portrait`` None animates their own frame.
         processes: processes the job may use (2: the speech is analysed in a second process while
-            the face is set up, and recognition shares its chunks with a third; 1: all in this
-            process, for a worker of a pool that already fills every core).
+            the face is set up, which shares the chunks of recognition or of the alignment of long speech
+            with copies of itself, and the frames are rendered by forked processes; 1: all in this process,
+            for a worker of a pool that already fills every core).
         started: the analysis process, already started by the caller with :func:`start_analysis` (this
             ``transcript``, ``config.phones`` and ``phones``), used instead of starting one here and ended
             here like it (the CLI starts it before its own imports: about 0.15 s sooner on a short clip).
@@ -345,8 +346,8 @@ def generate(
     from talkinghead.render.workers import render_processes
 
     with contextlib.ExitStack() as stack:
-        # The speech is analysed in a second process (recognition shares its chunks with a
-        # third), started first so that its imports and decoder load overlap all the work here
+        # The speech is analysed in a second process (which shares recognition's chunks with
+        # copies of itself), started first so that its imports and decoder load overlap all the work here
         # until the speech is loaded (a bad setting found below ends it again at once).
         if started is None and processes > 1:
             started = start_analysis(transcript, config.phones, phones)

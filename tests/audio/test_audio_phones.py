@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -116,7 +117,8 @@ def test_long_alignment_in_chunks_matches_one_pass(jfk: Speech, monkeypatch: pyt
     real = aside.fork_map
     monkeypatch.setattr(aside, "fork_map", lambda *a, **k: forked.append(real(*a, **k)) or forked[-1])
     assert align(jfk, JFK_TEXT, chunk_s=4.0, processes=2) == chunked
-    assert len(forked) == 1 and forked[0] is not None and len(forked[0]) >= 3  # forked, three chunks or more
+    if sys.platform.startswith("linux"):
+        assert len(forked) == 1 and forked[0] is not None and len(forked[0]) >= 3  # forked, three chunks or more
 
 
 def test_plan_chunks_cuts_in_pauses() -> None:
@@ -250,7 +252,8 @@ def test_recognize_in_short_chunks(jfk: Speech) -> None:
     assert all(a.end_s <= b.start_s + 1e-6 for a, b in zip(rec.words[:-1], rec.words[1:]))
 
 
-@pytest.mark.parametrize("way", ["forked", "second process"])
+@pytest.mark.parametrize("way", [pytest.param("forked", marks=pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="forks on Linux only")), "second process"])
 def test_recognition_shared_by_processes_is_the_same_as_by_one(jfk: Speech, way: str,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     from dataclasses import replace

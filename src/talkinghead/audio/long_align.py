@@ -2,7 +2,7 @@
 
 :func:`talkinghead.audio.phones.align` hands clips longer than :data:`ALIGN_CHUNK_S` here. One word
 pass (pocketsphinx ``set_align_text``) over the whole clip finds where its words are; the clip is
-cut in the pauses between them into chunks of half :data:`ALIGN_CHUNK_S` to :data:`ALIGN_CHUNK_S`, and
+cut in the pauses between them into chunks of about half :data:`ALIGN_CHUNK_S` to :data:`ALIGN_CHUNK_S`, and
 each chunk's words are aligned again (word pass, then the phone/state pass of ``set_alignment``)
 on the chunk's audio from its first word to its last, :data:`CHUNK_MARGIN` frames either side.
 
@@ -44,7 +44,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("talkinghead.audio.phones")
 
-#: Longest chunk (s) of one alignment pass: longer clips are cut in pauses into chunks of half this to this.
+#: Chunk length (s) of the alignment passes: longer clips are cut in pauses into chunks of about half this to this
+#: (a chunk without a pause ends with the word that reaches this; the last one may be shorter than half).
 ALIGN_CHUNK_S = 20.0
 #: Frames (10 ms) of audio kept before a chunk's first word and after its last (from the whole-clip word pass).
 CHUNK_MARGIN = 3
