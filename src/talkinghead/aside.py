@@ -58,7 +58,7 @@ def usable_cores() -> int:
 MAX_FORKED = 5
 
 
-def fork_map(fn: Callable[[Any], Any], items: Sequence[Any], workers: int, what: str = "",
+def fork_map(fn: Callable[[Any], Any], items: Sequence[Any], workers: int | None = None, what: str = "",
              cost: Callable[[Any], float] | None = None) -> list[Any] | None:
     """``[fn(item) for item in items]``, computed by ``workers`` forked copies of this process.
 
@@ -72,7 +72,8 @@ def fork_map(fn: Callable[[Any], Any], items: Sequence[Any], workers: int, what:
     Args:
         fn: called on each item in a child (any callable; it is not pickled).
         items: the work; at least two for any process to be forked.
-        workers: processes to fork (at most ``len(items)`` and :data:`MAX_FORKED`).
+        workers: processes to fork (at most ``len(items)`` and :data:`MAX_FORKED`); None: one more than the
+            cores this process may run on, so that a few long items share the cores to the end.
         what: what the work is, for the warning where a worker is lost.
         cost: an item's expected cost (any scale), for the order the items are taken in.
     Returns:
@@ -85,7 +86,7 @@ def fork_map(fn: Callable[[Any], Any], items: Sequence[Any], workers: int, what:
         Whatever ``fn`` raised in a worker (the first in the order taken; the workers are ended at once).
     """
     global _forked
-    workers = min(workers, len(items), MAX_FORKED)
+    workers = min(usable_cores() + 1 if workers is None else workers, len(items), MAX_FORKED)
     if workers < 2 or not sys.platform.startswith("linux") or threading.active_count() > 1:
         return None
     import multiprocessing

@@ -75,9 +75,9 @@ def align_long(decoder: Any, pcm: np.ndarray, words: Sequence[str], processes: i
     one = partial(_align_chunk, decoder, pcm)
     out = None
     if processes > 1:
-        from talkinghead.aside import fork_map, usable_cores
+        from talkinghead.aside import fork_map
 
-        out = fork_map(one, chunks, usable_cores() + 1, what="forced alignment", cost=lambda c: c[1] - c[0])
+        out = fork_map(one, chunks, what="forced alignment", cost=lambda c: c[1] - c[0])
     if out is None:
         out = [one(chunk) for chunk in chunks]
     out_words: list[WordSegment] = []

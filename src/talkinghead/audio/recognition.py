@@ -238,16 +238,15 @@ def _recognize_spans(pcm: np.ndarray, spans: list[tuple[int, int]], config: Reco
     Each chunk is decoded from a reset feature state (:func:`_decode`), so the result does not depend
     on how the chunks are shared.
     """
-    if config.processes > 1 and len(spans) > 1:
-        from talkinghead.aside import fork_map, usable_cores
-
-        load_recognizer(config)  # once, here: the forked workers share it
-        done = fork_map(partial(_recognize_one, pcm, config=config), spans, usable_cores() + 1,
-                        what="speech recognition", cost=lambda span: span[1] - span[0])
-        if done is not None:
-            return done
     split = len(spans)
     if config.processes > 1 and len(spans) > 1:
+        from talkinghead.aside import fork_map
+
+        load_recognizer(config)  # once, here: the forked workers share it
+        done = fork_map(partial(_recognize_one, pcm, config=config), spans, what="speech recognition",
+                        cost=lambda span: span[1] - span[0])
+        if done is not None:
+            return done
         lengths = np.array([s1 - s0 for s0, s1 in spans], np.float64)
         before = np.cumsum(lengths)[:-1]  # audio in chunks [0, k) for k = 1..n-1
         split = 1 + int(np.argmin(np.maximum(before, lengths.sum() - before)))
