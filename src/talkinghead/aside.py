@@ -150,11 +150,18 @@ def _end(pool: Any) -> None:
             pass
 
 
-def _forked_init(parent: int) -> None:
-    """A :func:`fork_map` child: leaves Ctrl-C to its parent, dies with it, and keeps what it logs for it."""
+def forked_child(parent: int) -> bool:
+    """Set up a forked worker process (of :func:`fork_map` or the rendering workers): Ctrl-C is left to
+    its parent (which ends its workers), and it dies with the parent (Linux). False where the parent,
+    process ``parent``, died before that was asked for: the worker should end at once."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent()
-    if os.getppid() != parent:  # the parent died before that was asked for
+    return os.getppid() == parent
+
+
+def _forked_init(parent: int) -> None:
+    """A :func:`fork_map` child: :func:`forked_child`, and keeps what it logs for its parent."""
+    if not forked_child(parent):
         os._exit(1)
     global _collected
     _collected = _RecordList()

@@ -231,15 +231,11 @@ def _serve(renderer: Renderer, conn: Connection, ring: mmap.mmap, shape: tuple[i
 
     It ends at a ``None`` request, at the end of its pipe, and with the parent (Linux: SIGKILL when the
     parent dies); Ctrl-C is the parent's to handle (it ends the workers)."""
-    import signal
-
-    from talkinghead.aside import _die_with_parent
+    from talkinghead.aside import forked_child
 
     for c in parents_ends:
         c.close()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _die_with_parent()
-    if os.getppid() != parent:  # the parent died before that took effect
+    if not forked_child(parent):
         return
     size = int(np.prod(shape))
     try:
