@@ -5,7 +5,8 @@ offsets over copies of each clip's features warped along frequency (the log-mel 
 ``--vtln`` warps them: :func:`talkinghead.audio.vtln.warp_mel`) by the given factors, and scores the
 inner-lip gap against the tracked real face without phones (landmark space, as
 ``python -m talkinghead.train.compare --landmark-space`` does), over the whole clip and from the
-first to the last frame of voice activity. Needs the prepared shards of ``train prepare``
+first to the last frame of voice activity (:func:`talkinghead.eval.reference.spoken_span`). Needs
+the prepared shards of ``train prepare``
 (``data_cache/grid``: GRID s1 validation clips; ``data_cache/unseen_*``, ``data_cache/videos``).
 
     python benchmarks/warp_averaging.py [--model src/talkinghead/assets/learned_motion.onnx]
@@ -24,6 +25,7 @@ VARIANTS = {"none": (1.0,), "0.9, 1, 1.1": (0.9, 1.0, 1.1), "0.85, 1, 1.15": (0.
 
 def main() -> None:
     from talkinghead.eval.datasets import GRID_S1_VALIDATION
+    from talkinghead.eval.reference import spoken_span
     from talkinghead.motion.learned import LearnedMotion
     from talkinghead.train.compare import cached_clips, learned_offsets
     from talkinghead.train.motion import offset_opening, pearson
@@ -41,9 +43,6 @@ def main() -> None:
         rows: dict[str, list[tuple[float, float]]] = {v: [] for v in VARIANTS}
         for clip in cached_clips(folder, names):
             true = clip.offsets
-            on = np.flatnonzero(np.asarray(clip.active, bool))
-            a, b = (int(on[0] / clip.features.frame_rate * clip.fps), int(on[-1] / clip.features.frame_rate * clip.fps) + 1) \
-                if len(on) else (0, len(true))
             for v, factors in VARIANTS.items():
                 outs = []
                 for f in factors:
@@ -52,7 +51,8 @@ def main() -> None:
                 off = np.mean(outs, axis=0)
                 n = min(len(off), len(true))
                 gp, gt = offset_opening(off[:n]), offset_opening(true[:n])
-                rows[v].append((pearson(gp, gt, min_std=1e-12), pearson(gp[a:b], gt[a:b], min_std=1e-12)))
+                span = spoken_span(np.asarray(clip.active, bool), clip.features.frame_rate, clip.fps, n)
+                rows[v].append((pearson(gp, gt, min_std=1e-12), pearson(gp[span], gt[span], min_std=1e-12)))
         clips = len(rows["none"])
         print(f"| {name} | {clips} | " + " | ".join(
             f"{np.mean([r for r, _ in rows[v]]):.3f} / {np.mean([s for _, s in rows[v]]):.3f}" for v in VARIANTS) + " |",

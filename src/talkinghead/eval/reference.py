@@ -259,9 +259,15 @@ def speech_frames(speech: Speech, fps: float, num_frames: int) -> tuple[np.ndarr
         a_s, b_s = a / rate, b / rate
         if b_s - a_s >= PAUSE_MIN_S:
             pauses |= (t >= a_s + PAUSE_MARGIN_S) & (t < b_s - PAUSE_MARGIN_S)
+    return pauses, spoken_span(active, rate, fps, num_frames)
+
+
+def spoken_span(active: np.ndarray, rate: float, fps: float, num_frames: int) -> np.ndarray:
+    """Video frames (bool ``[num_frames]`` at ``fps``) whose time falls from the first voice-active frame of
+    ``active`` (bool, at ``rate`` Hz) to the end of the last; all False without voice activity."""
+    t = np.arange(num_frames) / fps
     on = np.flatnonzero(active)
-    span = (t >= on[0] / rate) & (t < (on[-1] + 1) / rate) if on.size else np.zeros(num_frames, bool)
-    return pauses, span
+    return (t >= on[0] / rate) & (t < (on[-1] + 1) / rate) if on.size else np.zeros(num_frames, bool)
 
 
 def pause_closed(opening: np.ndarray, pauses: np.ndarray, closed: float = M.CLOSED_OPENING) -> float | None:
