@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 
 from talkinghead.face.regions import canonical_mesh
-from talkinghead.render.warp import backward_map, build_warp_mesh, warp
+from talkinghead.render.warp import backward_map, build_warp_mesh, fill_triangles, warp
 
 
 def _mesh_px() -> np.ndarray:
@@ -117,3 +117,70 @@ def test_the_maps_go_to_opencv_as_one_array_with_the_same_pixels_as_two() -> Non
     assert np.array_equal(interleaved(mx, my), np.dstack([mx, my]))
     img = _image()
     assert np.array_equal(warp(img, mx, my), warp(img, mx.copy(), my.copy()))
+
+
+def _covering(poly: np.ndarray, order: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Per-sample reference for fill_triangles: a sample is covered by a triangle where each edge's
+    function (in sixteenths) is at least minus half a sample along the edge's larger axis, within
+    half a sample of the triangle's bounding box."""
+    h, w = shape
+    ys, xs = np.mgrid[0:h, 0:w]
+    ref = np.full(shape, -1, np.int64)
+    for m in order:
+        p = poly[m].astype(np.int64)
+        e = np.roll(p, -1, axis=0) - p
+        area = e[0, 0] * (p[2, 1] - p[0, 1]) - e[0, 1] * (p[2, 0] - p[0, 0])
+        if area == 0:
+            continue
+        inside = ((16 * xs >= p[:, 0].min() - 8) & (16 * xs <= p[:, 0].max() + 8)
+                  & (16 * ys >= p[:, 1].min() - 8) & (16 * ys <= p[:, 1].max() + 8))
+        for i in range(3):
+            f = np.sign(area) * (e[i, 0] * (16 * ys - p[i, 1]) - e[i, 1] * (16 * xs - p[i, 0]))
+            inside &= f >= -8 * max(abs(e[i, 0]), abs(e[i, 1]))
+        ref[inside] = m
+    return ref
+
+
+def test_fill_triangles_is_the_per_sample_test_with_later_triangles_on_top() -> None:
+    rng = np.random.default_rng(3)
+    shape = (70, 90)
+    centre = rng.uniform(-4, 94, (400, 1, 2))
+    poly = np.round((centre + rng.normal(0, 2.5, (400, 3, 2))) * 16).astype(np.int32)
+    poly[::40, 1] = poly[::40, 0]  # degenerate: draws nothing
+    poly[::23, 1, 1] = poly[::23, 0, 1]  # a horizontal edge
+    order = rng.permutation(400).astype(np.int32)
+    ids = np.full(shape, -1, np.int32)
+    fill_triangles(ids, poly, order)
+    assert np.array_equal(ids, _covering(poly, order, shape))
+    assert (ids >= 0).mean() > 0.3  # it drew something
+
+
+def test_fill_triangles_covers_a_mesh_without_gaps_like_opencv() -> None:
+    import cv2
+
+    # A 10x8 grid of squares, each split in two, jittered: every sample inside the grid is covered,
+    # and by one of the triangles OpenCV gives it or a neighbour sharing that triangle's corner.
+    rng = np.random.default_rng(4)
+    gx, gy = np.meshgrid(np.arange(11) * 6.0 + 3, np.arange(9) * 6.0 + 3)
+    pts = np.stack([gx, gy], -1) + rng.uniform(-1.5, 1.5, (9, 11, 2))
+    pts[[0, -1]] = np.stack([gx, gy], -1)[[0, -1]]
+    pts[:, [0, -1]] = np.stack([gx, gy], -1)[:, [0, -1]]
+    tris, corner = [], []
+    for r in range(8):
+        for c in range(10):
+            a, b, d, e = (r, c), (r, c + 1), (r + 1, c), (r + 1, c + 1)
+            tris += [[pts[a], pts[b], pts[e]], [pts[a], pts[e], pts[d]]]
+            corner += [{a, b, e}, {a, e, d}]
+    poly = np.round(np.array(tris) * 16).astype(np.int32)
+    order = np.arange(len(poly), dtype=np.int32)
+    ids = np.full((60, 72), -1, np.int32)
+    fill_triangles(ids, poly, order)
+    cv = np.full((60, 72), -1, np.int32)
+    for m in order:
+        cv2.fillConvexPoly(cv, poly[m], int(m), cv2.LINE_8, 4)
+    grid = ids[3:52, 3:64]
+    assert (grid >= 0).all()
+    agree = ids == cv
+    assert agree[3:52, 3:64].mean() > 0.8
+    for y, x in zip(*np.nonzero(~agree & (cv >= 0))):
+        assert corner[ids[y, x]] & corner[cv[y, x]]  # a neighbour's, where they differ

@@ -205,7 +205,7 @@ def backward_map(mesh: WarpMesh, target: np.ndarray, size: tuple[int, int], step
         lin[:, r, 1] = (se2[:, r] * te1[:, 0] - se1[:, r] * te2[:, 0]) * inv_det
     aff = np.zeros((len(tris), 2, 3))
     aff[:, :, :2] = lin
-    aff[:, :, 2] = sp[:, 0] - np.einsum("mij,mj->mi", lin, tp[:, 0])
+    aff[:, :, 2] = sp[:, 0] - lin[:, :, 0] * tp[:, 0, :1] - lin[:, :, 1] * tp[:, 0, 1:]
     # Triangles squashed to (nearly) nothing in the target (a closed eye, lips pressed together)
     # are invisible; their affine map would magnify the rasteriser's edge pixels far away.
     ok &= np.sqrt((lin ** 2).sum(axis=(1, 2))) < MAX_MAGNIFICATION
@@ -218,9 +218,14 @@ def backward_map(mesh: WarpMesh, target: np.ndarray, size: tuple[int, int], step
         far_first = np.argsort(-np.asarray(depth, np.float64)[tris[n_outer:]].mean(axis=1), kind="stable")
         order = np.concatenate([order[:n_outer], n_outer + far_first])
     ids = np.full((hs, ws), len(tris), np.int32)  # no triangle: the identity row appended below
-    fill, polys = cv2.fillConvexPoly, list(poly)  # positional arguments: a third of the loop's cost
-    for m in order[ok[order]].tolist():
-        fill(ids, polys[m], m, cv2.LINE_8, 4)
+    drawn = order[ok[order]]
+    # The large triangles outside the face one OpenCV call each; the face's ~900 small ones (a few
+    # samples each) at once, over them: 0.85 -> 0.15 ms a frame at 256x256.
+    n_big = int((drawn < len(tris) - mesh.num_face_triangles).sum())  # drawn first, in either order
+    fill = cv2.fillConvexPoly  # positional arguments: a third of the loop's cost
+    for m, corners in zip(drawn[:n_big].tolist(), list(poly[drawn[:n_big]])):
+        fill(ids, corners, m, cv2.LINE_8, 4)
+    fill_triangles(ids, poly, drawn[n_big:])
     gx, gy = _sample_grid(hs, ws, step, off)
     # Each pixel's affine map, one coefficient at a time (contiguous gathers, in place).
     coef = np.concatenate([aff.reshape(len(tris), 6), [[1.0, 0.0, 0.0, 0.0, 1.0, 0.0]]]).T.astype(np.float32)
@@ -243,6 +248,73 @@ def backward_map(mesh: WarpMesh, target: np.ndarray, size: tuple[int, int], step
         both = big[pad * step:pad * step + h, pad * step:pad * step + w]  # a window: no copy
         mx, my = both[..., 0], both[..., 1]
     return mx, my
+
+
+def fill_triangles(ids: np.ndarray, poly: np.ndarray, order: np.ndarray) -> None:
+    """Rasterise many small triangles into an id map at once (numpy, no call per triangle).
+
+    A sample belongs to a triangle when it lies inside it or within half a sample outside an edge
+    (measured along the edge's larger axis), and within half a sample of its bounding box: about
+    what ``cv2.fillConvexPoly`` covers with the outline it draws, so a sample where two triangles
+    meet at an angle, or beside a skipped one, is not left out. It is decided exactly, in integer
+    arithmetic, one row of a triangle at a time (edge functions, as a GPU rasteriser's). Where
+    triangles overlap, the later one in ``order`` wins (painter's algorithm). At 256x256 (a
+    130x130 map) the face's ~900 triangles take 0.4 ms instead of 0.85 ms in one OpenCV call
+    each; the cost grows with their area, so triangles spanning the picture stay with OpenCV.
+
+    Args:
+        ids: int32 ``[H, W]`` id map, written in place where a triangle covers a sample.
+        poly: int32 ``[M, 3, 2]`` triangle corners (x, y) in sixteenths of a sample (OpenCV's
+            ``shift=4`` fixed point: sample ``(x, y)`` sits at ``(16 x, 16 y)``).
+        order: int ``[K]`` indices into ``poly`` in drawing order; each covered sample gets the
+            index of the last triangle covering it. Degenerate (zero-area) triangles draw nothing.
+    """
+    h, w = ids.shape
+    if len(order) == 0:
+        return
+    order = np.asarray(order, np.int32)
+    p = poly[order]  # [K, 3, 2]
+    # Exact in int32 while |16 * edge * coordinate| stays far from 2**31 (any face up to 4096 px).
+    dtype = np.int32 if int(np.abs(p).max()) < 1 << 16 and max(h, w) < 1 << 12 else np.int64
+    p = p.astype(dtype)
+    c0, c1, c2 = p[:, 0], p[:, 1], p[:, 2]
+    lo = np.maximum(-((8 - np.minimum(np.minimum(c0, c1), c2)) // 16), 0)  # half a sample around the corners
+    hi = np.minimum((np.maximum(np.maximum(c0, c1), c2) + 8) // 16, np.array([w - 1, h - 1], dtype))
+    # Edge from corner i to i+1 as E(x, y) = a x + b y + c over sample coordinates, signed by the
+    # triangle's orientation so that E >= 0 on its inner side: ex (16 y - ay) - ey (16 x - ax).
+    ex, ey = (np.roll(p, -1, axis=1) - p).transpose(2, 0, 1)  # [K, 3] each
+    orient = np.sign(ey[:, 0] * ex[:, 2] - ex[:, 0] * ey[:, 2])  # sign of (b - a) x (c - a); 0: degenerate
+    ea, eb = -16 * ey * orient[:, None], 16 * ex * orient[:, None]
+    # Moved out by half a sample (along the larger axis of each edge), like the outline OpenCV draws
+    # around a filled polygon: a sample between two triangles that meet at an angle, or beside a
+    # skipped (turned-over) one, is still covered.
+    ec = (ey * p[:, :, 0] - ex * p[:, :, 1]) * orient[:, None] + 8 * np.maximum(np.abs(ex), np.abs(ey))
+    # One row of a triangle's bounding box at a time: the run of samples inside it, solved exactly.
+    rows = np.where(orient != 0, np.maximum(hi[:, 1] - lo[:, 1] + 1, 0), 0)
+    k = np.repeat(np.arange(len(p), dtype=np.int32), rows)
+    y = np.arange(len(k), dtype=dtype) - np.repeat((np.cumsum(rows) - rows).astype(dtype), rows) + lo[k, 1]
+    # Along the row E = a x + r >= 0 for each edge: x >= -r / a where a > 0, x <= -r / a where a < 0.
+    # The quotient of two integers under 2**31 is rounded up or down exactly in float64 (its distance
+    # to the next integer, at least 2**-31, is far larger than the rounding error at |x| < 4096).
+    x0, x1 = lo[k, 0].astype(np.float64), hi[k, 0].astype(np.float64)
+    yf = y.astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for i in range(3):
+            a = ea[:, i].astype(np.float64)[k]
+            r = eb[:, i].astype(np.float64)[k] * yf + ec[:, i].astype(np.float64)[k]
+            q = -r / a  # +-inf or nan where a is 0 (a horizontal edge): decided by r alone
+            x0 = np.where(a > 0, np.maximum(x0, np.ceil(q)), x0)
+            x1 = np.where(a < 0, np.minimum(x1, np.floor(q)), x1)
+            x1[(a == 0) & (r < 0)] = -1.0  # the row lies outside a horizontal edge
+    x0, x1 = x0.astype(dtype), x1.astype(dtype)
+    n = np.maximum(x1 - x0 + 1, 0)
+    kk = np.repeat(k, n)
+    at = (np.repeat(y * w + x0, n) + np.arange(int(n.sum()), dtype=dtype)
+          - np.repeat((np.cumsum(n) - n).astype(dtype), n))
+    best = np.full(h * w, -1, np.int32)
+    np.maximum.at(best, at, kk)
+    hit = np.flatnonzero(best >= 0)
+    ids.ravel()[hit] = order[best[hit]]
 
 
 @lru_cache(maxsize=8)
