@@ -76,7 +76,7 @@ def test_live_link_csv_and_json_layout(tmp_path: Path) -> None:
     doc = json.loads((tmp_path / "face.json").read_text())
     assert doc["fps"] == 25.0 and doc["names"] == list(ARKIT_NAMES) and len(doc["frames"]) == 30
     assert len(doc["frames"][0]) == 52 and doc["head_pose_deg"][0] == [10.0, -20.0, 5.0]
-    with pytest.raises(InputError, match="face.txt: export to .csv"):
+    with pytest.raises(InputError, match="face.txt: export to .npz, .csv"):
         export_motion(m, tmp_path / "face.txt")
     # a fractional frame rate still gives every row its own timecode
     export_motion(_motion(("jawOpen",), f=50, fps=12.5), tmp_path / "f12.csv")

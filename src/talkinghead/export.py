@@ -122,16 +122,22 @@ def write_json(motion: MotionSequence, path: str | os.PathLike[str]) -> None:
 
 
 def export_motion(motion: MotionSequence, path: str | os.PathLike[str]) -> None:
-    """Write ``motion`` by the file's suffix: ``.csv`` (Live Link Face) or ``.json``.
+    """Write ``motion`` by the file's suffix: ``.npz`` (the whole MotionSequence, :meth:`MotionSequence.save
+    <talkinghead.types.MotionSequence.save>`), ``.csv`` (Live Link Face) or ``.json``.
 
     Raises:
         InputError: another suffix, or the file cannot be written.
     """
     p = Path(path)
     suffix = p.suffix.lower()
-    if suffix == ".csv":
-        write_live_link_csv(motion, p)
-    elif suffix == ".json":
-        write_json(motion, p)
-    else:
-        raise InputError(f"{p}: export to .csv (Live Link Face) or .json")
+    try:
+        if suffix == ".npz":
+            motion.save(p)
+        elif suffix == ".csv":
+            write_live_link_csv(motion, p)
+        elif suffix == ".json":
+            write_json(motion, p)
+        else:
+            raise InputError(f"{p}: export to .npz, .csv (Live Link Face) or .json")
+    except OSError as e:
+        raise InputError(f"{p}: cannot write the motion file ({e.strerror or e})") from e

@@ -320,7 +320,9 @@ def generate(
         portrait: image file (jpg/png/webp/bmp...) with a face.
         audio: speech file (wav/flac/mp3/m4a/ogg, or a video whose audio track is used).
         output: mp4 path to write (H.264 + AAC); written to a temporary file, then renamed.
-        transcript: the words spoken (English), for exact phone alignment.
+        transcript: the words spoken (English), for exact phone alignment. Without one (and without
+            ``phones``), speech over :data:`~talkinghead.long_speech.LONG_SPEECH_S` is made in segments of
+            about two minutes, cross-faded at quiet moments (:mod:`talkinghead.long_speech`): memory stays flat.
         config: settings (size, fps, head motion, blinks...).
         progress: show a progress bar on stderr.
         motion_out: also save the motion here: ``.npz`` (the whole MotionSequence), ``.csv`` (ARKit
@@ -366,13 +368,28 @@ def generate(
         times = StageTimes()
         t = time.perf_counter()
         image = load_image(portrait) if portrait is not None else person.portrait  # type: ignore[union-attr]
-        speech = load_speech(audio)
+        segments = None
+        if transcript is None and phones is None:  # read as a stream: long speech is made in segments
+            from talkinghead.long_speech import SpeechSegments
+
+            segments = stack.enter_context(SpeechSegments(audio, config.fps))
+            speech = segments.whole()
+        else:
+            speech = load_speech(audio)
         times.add("load", time.perf_counter() - t)
         from talkinghead.motion.rules import num_video_frames
 
         # One bar over the whole job; the face is found and the renderer set up during the analysis.
-        n_frames = num_video_frames(speech.duration_s, config.fps)
+        n_frames = num_video_frames(speech.duration_s if speech is not None else segments.reader.stated_s,  # type: ignore[union-attr]
+                                    config.fps)
         bar = stack.enter_context(progress_bar(progress, n_frames, "analysing speech"))
+        source = str(portrait or f"person model {person.name}")  # type: ignore[union-attr]
+        if speech is None:  # over LONG_SPEECH_S: analysed, moved and rendered a segment at a time
+            from talkinghead.long_speech import make_long
+
+            done, seq = make_long(segments, image, audio, output, config, bar, source, times,  # type: ignore[arg-type]
+                                  person=person, processes=processes, started=started, keep_motion=motion_out is not None)
+            return _save_motion(seq, motion_out, done)
         if started is not None:
             # Sent to the analysis and let go here (an hour is 230 MB); its fallback loads the file again.
             analysed = stack.enter_context(analysis_aside(speech, transcript, config.phones, known=phones,
@@ -386,7 +403,7 @@ def generate(
             analysed = partial(analyse_speech, pcm16_speech(speech), transcript, config.phones, known=phones,
                                processes=1)
             del speech  # held by the call until it is made
-        pipe = TalkingHeadPipeline(image, config, source=str(portrait or f"person model {person.name}"), person=person)  # type: ignore[union-attr]
+        pipe = TalkingHeadPipeline(image, config, source=source, person=person)
         pipe.times = times_merge(times, pipe.times)
         if started is not None:  # while the analysis runs (an ONNX session, scipy): off the critical path
             t = time.perf_counter()
@@ -409,17 +426,16 @@ def generate(
         with AudioTrack(audio) as sound:
             pipe.write(pieces, sound, output, progress=bar.update if bar is not None else None,
                        render_processes=render_processes(processes, n_frames))
-    if motion_out is not None:  # only once the video exists: a failed run leaves nothing
-        try:
-            if motion_out.suffix.lower() == ".npz":
-                seq.save(motion_out)
-            else:
-                from talkinghead.export import export_motion
+    return _save_motion(seq if motion_out is not None else None, motion_out, pipe.times)
 
-                export_motion(seq, motion_out)
-        except OSError as e:
-            raise InputError(f"{motion_out}: cannot write the motion file ({e.strerror or e})") from e
-    return pipe.times
+
+def _save_motion(seq: MotionSequence | None, motion_out: Path | None, times: StageTimes) -> StageTimes:
+    """Write ``--motion-out`` (only once the video exists: a failed run leaves nothing); gives back ``times``."""
+    if motion_out is not None and seq is not None:
+        from talkinghead.export import export_motion
+
+        export_motion(seq, motion_out)
+    return times
 
 
 def generate_from_text(

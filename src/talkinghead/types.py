@@ -263,6 +263,12 @@ class MotionSequence:
                    head_pose=np.concatenate([p.head_pose for p in pieces]),
                    blink=np.concatenate([p.blink for p in pieces]), source=a.source)
 
+    def slice(self, start: int, stop: int | None = None) -> MotionSequence:
+        """Frames ``[start, stop)`` (views of the arrays, same rate, names and source)."""
+        s = slice(start, stop)
+        return MotionSequence(fps=self.fps, au_names=self.au_names, au=self.au[s], landmark_offsets=self.landmark_offsets[s],
+                              head_pose=self.head_pose[s], blink=self.blink[s], source=self.source)
+
     def curve(self, name: str) -> np.ndarray:
         """One action-unit curve ``[F]`` by name. Raises KeyError if absent."""
         if name not in self.au_names:

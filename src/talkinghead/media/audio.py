@@ -65,15 +65,25 @@ def load_speech(
         raise
     except (av.FFmpegError, OSError, ValueError, UnicodeDecodeError) as e:
         raise InputError(f"{p}: cannot decode audio (unreadable or corrupt file: {one_line(e)})") from e
-    if samples.size == 0:
-        raise InputError(f"{p}: audio is empty (no samples could be decoded)")
     np.clip(samples, -1.0, 1.0, out=samples)
+    return checked_speech(samples, sample_rate, p, allow_silent)
+
+
+def checked_speech(samples: np.ndarray, sample_rate: int, path: Path, allow_silent: bool = False) -> Speech:
+    """Decoded speech (float32 ``[N]``, clipped to [-1, 1]) as a :class:`Speech`, after :func:`load_speech`'s checks.
+
+    Raises:
+        InputError: (naming ``path``) no samples, non-finite samples, or silent (peak below
+            :data:`SILENCE_PEAK`, unless ``allow_silent``).
+    """
+    if samples.size == 0:
+        raise InputError(f"{path}: audio is empty (no samples could be decoded)")
     peak = float(np.max(np.abs(samples)))
     if not np.isfinite(peak):
-        raise InputError(f"{p}: audio contains non-finite samples (corrupt file)")
+        raise InputError(f"{path}: audio contains non-finite samples (corrupt file)")
     if peak < SILENCE_PEAK and not allow_silent:
         raise InputError(
-            f"{p}: audio is silent (peak {peak:.1e} < {SILENCE_PEAK:.0e} over {samples.size / sample_rate:.2f} s)"
+            f"{path}: audio is silent (peak {peak:.1e} < {SILENCE_PEAK:.0e} over {samples.size / sample_rate:.2f} s)"
         )
     return Speech(samples=samples, sample_rate=sample_rate)
 
@@ -93,8 +103,7 @@ def _decode_mono(path: Path, sample_rate: int) -> np.ndarray:
         stream.thread_type = "AUTO"
         # Planar float at the target rate, source layout kept: the mono mix is a plain channel
         # mean below (swresample's own downmix uses 1/sqrt(2) gains and can exceed 1).
-        seconds = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else \
-            (container.duration / 1e6 if container.duration else 0.0)
+        seconds = _stated_seconds(container, stream)
         # Written into one array sized from the file's stated duration (grown if it is short, a
         # nonsense duration clamped), not gathered and joined: an hour at 16 kHz is 230 MB, which
         # joining would hold twice. Pages are only taken as samples are written.
@@ -108,6 +117,13 @@ def _decode_mono(path: Path, sample_rate: int) -> np.ndarray:
             n += len(mono)
     out.resize(n, refcheck=False)  # shrinks in place
     return out
+
+
+def _stated_seconds(container: Any, stream: Any) -> float:
+    """The duration (s) a file's header states for its audio stream (or the container), 0 if none."""
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    return container.duration / 1e6 if container.duration else 0.0
 
 
 def _resampled_blocks(frames: Iterator[Any], layout: str | None, rate: int) -> Iterator[np.ndarray]:
@@ -150,16 +166,22 @@ class AudioTrack:
     the two stay aligned to the sample. Memory: the decoder's current block only, however long
     the file.
 
+    With ``speech_rate``, it streams instead the speech as :func:`load_speech` decodes it (the same
+    samples, bit for bit: the channels' mean at that rate, clipped to [-1, 1]), for speech too long
+    to hold whole (:mod:`talkinghead.long_speech`).
+
     Args:
         path: audio or video file with an audio stream.
+        speech_rate: None (the file's own sound), or the sample rate (Hz) of mono analysis speech.
     Attributes:
-        sample_rate: Hz, the stream's own rate.
-        channels: 1 or 2.
+        sample_rate: Hz, the stream's own rate (or ``speech_rate``).
+        channels: 1 or 2 (1 with ``speech_rate``).
+        stated_s: the duration the file states (s; 0 if it states none): what is read may differ.
     Raises:
         InputError: missing file, unreadable media, or no audio stream.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], speech_rate: int | None = None) -> None:
         import av
 
         self.path = Path(path)
@@ -177,7 +199,12 @@ class AudioTrack:
                 raise InputError(f"{self.path}: the audio stream has no sample rate")
             self.channels = 1 if (stream.codec_context.channels or 1) == 1 else 2
             self.layout = "mono" if self.channels == 1 else "stereo"
-            self._blocks = _resampled_blocks(self._container.decode(stream), self.layout, self.sample_rate)
+            self.stated_s = _stated_seconds(self._container, stream)
+            self._speech = speech_rate is not None
+            if self._speech:  # as load_speech: resampled in the source's layout, then the channels' mean
+                self.sample_rate, self.channels, self.layout = int(speech_rate), 1, "mono"
+            self._blocks = _resampled_blocks(self._container.decode(stream), None if self._speech else self.layout,
+                                             self.sample_rate)
         except InputError:
             self.close()
             raise
@@ -199,7 +226,10 @@ class AudioTrack:
         if block is None:
             self._ended = True
             return
-        a = block.astype(np.float32, copy=False).reshape(self.channels, -1)
+        if self._speech:
+            a = np.clip(_to_mono(block), -1.0, 1.0)[None]
+        else:
+            a = block.astype(np.float32, copy=False).reshape(self.channels, -1)
         self._buffer.append(a)
         self._buffered += a.shape[1]
 

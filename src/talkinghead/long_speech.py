@@ -1,0 +1,292 @@
+"""Speech too long to hold whole, made in segments: memory that stays flat however long it is.
+
+Up to :data:`LONG_SPEECH_S` of speech is analysed whole (:func:`talkinghead.pipeline.generate`).
+Longer speech without a transcript is decoded as a stream (:class:`SpeechSegments`) and cut about
+every :data:`SEGMENT_S` at its quietest moment within :data:`SEARCH_S` of the mark (a pause, where
+the mouth rests). Each segment, with :data:`OVERLAP_S` more on each side of a cut, is analysed,
+moved and rendered on its own, and the two motions over an overlap are cross-faded
+(:func:`talkinghead.motion.joins.cross_fade`), as the learned model's own windows are joined. The
+next segment is analysed in a second process while this one renders. What changes against
+analysing the whole: voice activity's thresholds, the network's input normalisation (already per
+60 s window) and the head pose's statistics come from two minutes of speech instead of all of it.
+A transcript cannot be split without aligning it, so speech with one is analysed whole (its
+alignment works in chunks: :mod:`talkinghead.audio.long_align`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from talkinghead.types import InputError, MotionSequence, Speech
+
+if TYPE_CHECKING:
+    from talkinghead.aside import Aside
+    from talkinghead.media.audio import AudioTrack
+    from talkinghead.person.model import PersonModel
+    from talkinghead.pipeline import GenerateConfig, StageTimes
+
+log = logging.getLogger("talkinghead")
+
+#: Speech longer than this (s) is made in segments (when it comes without a transcript).
+LONG_SPEECH_S = 600.0
+#: Length (s) of a segment, about: each cut moves to the quietest moment within SEARCH_S of its mark.
+SEGMENT_S = 120.0
+#: How far (s) a cut may move from its mark to find a quiet moment.
+SEARCH_S = 10.0
+#: Speech (s) on each side of a cut that both segments analyse; their motions are cross-faded over it.
+OVERLAP_S = 2.0
+#: Analysis sample rate (Hz): what :func:`talkinghead.media.audio.load_speech` gives the analysis.
+RATE = 16000
+
+
+@dataclass(frozen=True)
+class SpeechSegment:
+    """One segment of long speech.
+
+    Attributes:
+        first_frame: the video frame at which its samples start.
+        speech: its samples (mono float32 at :data:`RATE`), from ``first_frame`` to ``cut`` plus the
+            overlap (to the end of the speech for the last segment).
+        cut: the video frame at the middle of the overlap with the next segment (None: the last).
+    """
+
+    first_frame: int
+    speech: Speech
+    cut: int | None
+
+
+class SpeechSegments:
+    """A speech file decoded as a stream and cut into overlapping segments at quiet moments.
+
+    The samples are those :func:`~talkinghead.media.audio.load_speech` gives (the same decoder, bit
+    for bit); memory holds :data:`LONG_SPEECH_S` of speech at first (to tell whether the speech is
+    long), then about one segment. Use :meth:`whole` first, then iterate.
+
+    Args:
+        path: the speech file (any format :func:`~talkinghead.media.audio.load_speech` reads).
+        fps: video frame rate: segments start and are cut on frame boundaries.
+        long_s, segment_s, search_s, overlap_s: see :data:`LONG_SPEECH_S` and the others (None: those).
+    Raises:
+        InputError: as :func:`~talkinghead.media.audio.load_speech` (while reading: a long file that
+            turns out silent throughout, when its end is reached).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], fps: float, long_s: float | None = None,
+                 segment_s: float | None = None, search_s: float | None = None, overlap_s: float | None = None) -> None:
+        from talkinghead.media.audio import AudioTrack
+
+        self.path, self.fps = Path(path), float(fps)
+        # The module's constants as they are when called (a test may shorten them).
+        self.long_s = LONG_SPEECH_S if long_s is None else long_s
+        segment_s = SEGMENT_S if segment_s is None else segment_s
+        search_s = SEARCH_S if search_s is None else search_s
+        overlap_s = OVERLAP_S if overlap_s is None else overlap_s
+        self.segment, self.search, self.overlap = (max(1, int(round(s * fps))) for s in (segment_s, search_s, overlap_s))
+        if self.search >= self.segment // 2 or self.overlap >= self.search:
+            raise ValueError("segments need overlap < search < segment / 2")
+        self.reader: AudioTrack = AudioTrack(path, speech_rate=RATE)
+        self._buf = np.zeros(0, np.float32)  # samples from frame self._start on
+        self._start = 0
+        self._ended = False
+        self.peak = 0.0
+
+    def close(self) -> None:
+        """Release the decoder. Idempotent."""
+        self.reader.close()
+
+    def __enter__(self) -> SpeechSegments:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _sample(self, frame: int) -> int:
+        """The first sample of a video frame."""
+        return int(round(frame * RATE / self.fps))
+
+    def _fill(self, samples: int) -> None:
+        """Decode until the buffer holds ``samples`` samples (or the speech ends)."""
+        want = samples - len(self._buf)
+        if want <= 0 or self._ended:
+            return
+        block = self.reader.read(want)[0]
+        if len(block) < want:
+            self._ended = True
+        if len(block):
+            self.peak = max(self.peak, float(np.max(np.abs(block))))
+            self._buf = np.concatenate([self._buf, block])
+
+    def whole(self) -> Speech | None:
+        """The whole speech if it lasts at most ``long_s`` (checked as :func:`load_speech` checks it), else None.
+
+        A file whose header states a duration well over ``long_s`` is taken at its word (nothing is
+        read yet); otherwise up to ``long_s`` is read to see whether it ends.
+        """
+        from talkinghead.media.audio import checked_speech
+
+        if self.reader.stated_s > 1.05 * self.long_s + 1.0:
+            return None
+        self._fill(int(self.long_s * RATE) + 1)
+        if not self._ended:
+            return None
+        return checked_speech(self._buf, RATE, self.path)
+
+    def __iter__(self) -> Iterator[SpeechSegment]:
+        """The segments in order: each ends ``overlap`` frames past its cut, and the next starts ``overlap`` before it."""
+        first, mark = 0, self.segment
+        while True:
+            # Enough to cut within the search window and add the overlap, or to see the end coming
+            # within half a segment past the mark (a short last segment is joined to this one).
+            self._fill(self._sample(mark + max(self.search + self.overlap, self.segment // 2)) - self._sample(self._start))
+            end = self._start + int(len(self._buf) * self.fps / RATE)  # frames held, to the last whole one
+            if self._ended and end <= mark + self.segment // 2:
+                from talkinghead.media.audio import SILENCE_PEAK
+
+                if self.peak < SILENCE_PEAK:
+                    raise InputError(f"{self.path}: audio is silent (peak {self.peak:.1e} < {SILENCE_PEAK:.0e} throughout)")
+                samples = self._buf[self._sample(first) - self._sample(self._start):]
+                yield SpeechSegment(first, Speech(samples.copy(), RATE), None)
+                return
+            cut = self._quietest(mark - self.search, mark + self.search)
+            at = self._sample(self._start)
+            yield SpeechSegment(first, Speech(self._buf[self._sample(first) - at:self._sample(cut + self.overlap) - at].copy(), RATE), cut)
+            first, mark = cut - self.overlap, cut + self.segment
+            self._buf = self._buf[self._sample(first) - at:].copy()
+            self._start = first
+
+    def _quietest(self, lo: int, hi: int) -> int:
+        """The frame in ``[lo, hi)`` at the middle of the quietest 0.2 s (mean power over frames)."""
+        at = self._sample(self._start)
+        starts = np.array([self._sample(f) - at for f in range(lo, hi + 1)])
+        x = self._buf[starts[0]:starts[-1]].astype(np.float64)
+        power = np.add.reduceat(x * x, starts[:-1] - starts[0]) / np.diff(starts)
+        k = max(1, int(round(0.2 * self.fps)))
+        smooth = np.convolve(power, np.ones(k) / k, mode="same")
+        return lo + int(np.argmin(smooth))
+
+
+def make_long(segments: SpeechSegments, image: np.ndarray, audio: str | os.PathLike[str], output: Path,
+              config: GenerateConfig, bar: object | None, source: str, times: StageTimes,
+              person: PersonModel | None = None, processes: int = 2, started: Aside | None = None,
+              keep_motion: bool = False) -> tuple[StageTimes, MotionSequence | None]:
+    """Render long speech segment by segment into ``output`` (what :func:`~talkinghead.pipeline.generate`
+    does for speech over :data:`LONG_SPEECH_S` without a transcript).
+
+    Args:
+        segments: the speech, after :meth:`SpeechSegments.whole` said it is long.
+        image: the portrait (uint8 RGB); ``source`` names it in errors.
+        audio: the speech file: the output plays its own sound.
+        output: the mp4 to write (atomically).
+        config: generation settings.
+        bar: the job's progress bar (or None).
+        times: stage times so far (loading), merged into the pipeline's.
+        person, processes, started: as :func:`~talkinghead.pipeline.generate`.
+        keep_motion: also return the whole motion (for ``--motion-out``; it grows with the length).
+    Returns:
+        ``(stage times, the whole motion or None)``.
+    """
+    from talkinghead.media.audio import AudioTrack
+    from talkinghead.pipeline import TalkingHeadPipeline, load_motion_model, times_merge
+    from talkinghead.render.workers import render_processes
+
+    with contextlib.ExitStack() as stack:
+        parts = iter(segments)
+        segment = next(parts)
+        wait = stack.enter_context(_analysed(segment, config, processes, started))
+        pipe = TalkingHeadPipeline(image, config, source=source, person=person)
+        pipe.times = times_merge(times, pipe.times)
+        t = time.perf_counter()
+        load_motion_model(config)
+        pipe.times.add("motion", time.perf_counter() - t)
+        kept: list[MotionSequence] | None = [] if keep_motion else None
+        motion = stack.enter_context(contextlib.closing(
+            _motion(pipe, parts, segment, wait, config, processes, bar, kept)))
+        with AudioTrack(audio) as sound:
+            pipe.write(motion, sound, output, progress=getattr(bar, "update", None),
+                       render_processes=render_processes(processes, int(segments.long_s * config.fps)))
+    return pipe.times, (MotionSequence.concatenate(kept) if kept else None)
+
+
+def _motion(pipe: object, parts: Iterator[SpeechSegment], segment: SpeechSegment, wait: Callable,
+            config: GenerateConfig, processes: int, bar: object | None,
+            kept: list[MotionSequence] | None) -> Iterator[MotionSequence]:
+    """The motion of the segments, in pieces, cross-faded over their overlaps; each next segment's
+    analysis is started before this one's motion is made (it runs while this one renders)."""
+    from talkinghead.analysis import length_only
+    from talkinghead.motion.joins import cross_fade
+
+    tail: MotionSequence | None = None
+    index = 0
+    nxt_stack = contextlib.ExitStack()
+    try:
+        while True:
+            analysis = wait(pipe.times)  # type: ignore[attr-defined]
+            analysis = replace(analysis, speech=length_only(analysis.speech))
+            nxt = next(parts, None)
+            done, nxt_stack = nxt_stack, contextlib.ExitStack()
+            done.close()  # the finished analysis process
+            if nxt is not None:
+                wait = nxt_stack.enter_context(_analysed(nxt, config, min(processes, 2), None, forks=False))
+            # Each segment its own head wander and blinks (one seed for all would repeat them every segment).
+            pipe.config = replace(config, seed=config.seed + index)  # type: ignore[attr-defined]
+            index += 1
+            if bar is not None and tail is None:
+                bar.set_description_str("rendering")  # type: ignore[attr-defined]
+            # The segment's pieces as they are made (a window of the learned model at a time): the first
+            # frames cross-faded with the last segment's tail, the frames past the next one's start kept.
+            stop = None if nxt is None else nxt.first_frame - segment.first_frame
+            pos, head, rest = 0, tail, []
+            for piece in pipe.motion_pieces(analysis):  # type: ignore[attr-defined]
+                if head is not None:
+                    if piece.num_frames < head.num_frames:
+                        raise RuntimeError("a segment's first motion piece is shorter than the overlap")
+                    out = cross_fade(head, piece.slice(0, head.num_frames))
+                    pos, piece, head = head.num_frames, piece.slice(head.num_frames), None
+                    yield _kept(out, kept)
+                keep = piece.num_frames if stop is None else min(piece.num_frames, max(stop - pos, 0))
+                if keep:
+                    yield _kept(piece.slice(0, keep), kept)
+                if keep < piece.num_frames:
+                    rest.append(piece.slice(keep))
+                pos += piece.num_frames
+            del analysis
+            if nxt is None:
+                return
+            tail = MotionSequence.concatenate(rest)  # a copy: the segment's pieces are let go
+            segment = replace(nxt, speech=length_only(nxt.speech))  # its analysis has the samples
+    finally:
+        nxt_stack.close()
+
+
+def _kept(piece: MotionSequence, kept: list[MotionSequence] | None) -> MotionSequence:
+    """``piece``, with a copy of it added to ``kept`` (the whole motion, for ``--motion-out``) where that is a list."""
+    if kept is not None:
+        kept.append(MotionSequence.concatenate([piece]))
+    return piece
+
+
+@contextlib.contextmanager
+def _analysed(segment: SpeechSegment, config: GenerateConfig, processes: int,
+              started: Aside | None, forks: bool = True) -> Iterator[Callable]:
+    """A segment's analysis, running in a second process where ``processes`` > 1 (in this one when
+    called otherwise): yields the function that waits for it, ``(times) -> Analysis``. ``forks``: the
+    second process may share recognition with forked copies of itself (else it recognises alone)."""
+    from talkinghead.analysis import analyse_speech, analysis_aside
+    from talkinghead.audio.phones import pcm16_speech
+
+    if processes > 1:
+        with analysis_aside(segment.speech, None, config.phones, processes=processes if forks else 1,
+                            started=started) as pending:
+            yield pending
+    else:
+        pcm = pcm16_speech(segment.speech)
+        yield lambda times: analyse_speech(pcm, None, config.phones, times, processes=1)

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+import talkinghead.long_speech as long_speech
+from talkinghead.long_speech import RATE, SpeechSegments
+from talkinghead.media.audio import load_speech, write_wav
+from talkinghead.pipeline import GenerateConfig, generate
+from talkinghead.types import InputError, MotionSequence, Speech
+
+ASSETS = Path(str(resources.files("talkinghead") / "assets"))
+JFK = ASSETS / "jfk.flac"
+SHORT = dict(long_s=5.0, segment_s=4.0, search_s=1.0, overlap_s=0.4)  # the demo's 11 s in three segments
+
+
+def test_segments_overlap_at_quiet_cuts_and_hold_the_decoded_speech() -> None:
+    speech = load_speech(JFK).samples
+    with SpeechSegments(JFK, 25.0, **SHORT) as cutter:
+        assert cutter.whole() is None  # 11 s is over long_s: it is long
+        segments = list(cutter)
+    assert len(segments) == 3 and segments[-1].cut is None and segments[0].first_frame == 0
+    level = np.sqrt(np.convolve(speech.astype(np.float64) ** 2, np.ones(3200) / 3200, mode="same"))
+    mark = 100  # frames: each cut within the search (1 s) of its mark, a segment (4 s) past the last cut
+    for seg, nxt in zip(segments, segments[1:]):
+        assert abs(seg.cut - mark) <= 25
+        mark = seg.cut + 100
+        assert nxt.first_frame == seg.cut - 10  # the next starts an overlap (0.4 s) before the cut ...
+        assert len(seg.speech.samples) == (seg.cut + 10 - seg.first_frame) * 640  # ... where this one ends
+        assert level[seg.cut * 640] < np.median(level)  # cut where it is quiet
+    for seg in segments:  # each segment is the decoded speech over its stretch, bit for bit
+        start = seg.first_frame * 640
+        assert np.array_equal(seg.speech.samples, speech[start:start + len(seg.speech.samples)])
+    assert segments[-1].first_frame * 640 + len(segments[-1].speech.samples) == len(speech)
+
+
+def test_short_speech_is_read_whole_as_load_speech_reads_it() -> None:
+    with SpeechSegments(JFK, 25.0, long_s=12.0) as cutter:
+        whole = cutter.whole()
+    assert whole is not None and whole.sample_rate == RATE
+    assert np.array_equal(whole.samples, load_speech(JFK).samples)
+
+
+def test_long_silence_is_refused_when_its_end_is_reached(tmp_path: Path) -> None:
+    quiet = write_wav(Speech(np.zeros(RATE * 12, np.float32), RATE), tmp_path / "quiet.wav")
+    with SpeechSegments(quiet, 25.0, **SHORT) as cutter:
+        assert cutter.whole() is None
+        with pytest.raises(InputError, match="quiet.wav: audio is silent"):
+            list(cutter)
+
+
+def _mouth(seq: MotionSequence) -> np.ndarray:
+    return seq.landmark_offsets[:, 14, 1] - seq.landmark_offsets[:, 13, 1]
+
+
+def test_long_speech_is_made_in_segments_that_join_without_a_seam(tmp_path: Path, monkeypatch) -> None:
+    config = GenerateConfig(size=128, phones="acoustic")
+    generate(ASSETS / "astronaut.png", JFK, tmp_path / "whole.mp4", config=config, motion_out=tmp_path / "whole.npz")
+    for name, value in (("LONG_SPEECH_S", 5.0), ("SEGMENT_S", 4.0), ("SEARCH_S", 1.0), ("OVERLAP_S", 0.4)):
+        monkeypatch.setattr(long_speech, name, value)
+    generate(ASSETS / "astronaut.png", JFK, tmp_path / "long.mp4", config=config, motion_out=tmp_path / "long.npz")
+    whole, long = MotionSequence.load(tmp_path / "whole.npz"), MotionSequence.load(tmp_path / "long.npz")
+    assert long.num_frames == whole.num_frames == 275
+    with av.open(str(tmp_path / "long.mp4")) as c:
+        assert c.streams.video[0].frames == 275
+        assert abs(float(c.streams.audio[0].duration * c.streams.audio[0].time_base) - 11.0) < 0.05
+    # The same lips (segments analysed alone differ a little from the whole), no jump where they join
+    assert np.corrcoef(_mouth(whole), _mouth(long))[0, 1] > 0.9
+    steps = np.abs(np.diff(long.landmark_offsets, axis=0)).max(axis=(1, 2))
+    assert steps.max() < 1.5 * np.abs(np.diff(whole.landmark_offsets, axis=0)).max()
+    assert np.abs(np.diff(long.head_pose[:, :3], axis=0)).max() < 1.5 * np.abs(np.diff(whole.head_pose[:, :3], axis=0)).max() + 0.1
