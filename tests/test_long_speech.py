@@ -38,11 +38,18 @@ def test_segments_overlap_at_quiet_cuts_and_hold_the_decoded_speech() -> None:
     assert segments[-1].first_frame * 640 + len(segments[-1].speech.samples) == len(speech)
 
 
-def test_short_speech_is_read_whole_as_load_speech_reads_it() -> None:
+@pytest.mark.parametrize("stated", [True, False])
+def test_short_speech_is_read_whole_as_load_speech_reads_it(stated: bool) -> None:
     with SpeechSegments(JFK, 25.0, long_s=12.0) as cutter:
+        if not stated:  # a file that states no duration: read up to long_s to see whether it ends
+            cutter.reader.stated_s = 0.0
         whole = cutter.whole()
     assert whole is not None and whole.sample_rate == RATE
     assert np.array_equal(whole.samples, load_speech(JFK).samples)
+    with SpeechSegments(JFK, 25.0, long_s=8.0) as cutter:
+        if not stated:
+            cutter.reader.stated_s = 0.0
+        assert cutter.whole() is None  # 11 s: long
 
 
 def test_long_silence_is_refused_when_its_end_is_reached(tmp_path: Path) -> None:

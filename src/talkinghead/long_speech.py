@@ -128,13 +128,18 @@ class SpeechSegments:
     def whole(self) -> Speech | None:
         """The whole speech if it lasts at most ``long_s`` (checked as :func:`load_speech` checks it), else None.
 
-        A file whose header states a duration well over ``long_s`` is taken at its word (nothing is
-        read yet); otherwise up to ``long_s`` is read to see whether it ends.
+        A file is taken at its header's word: one that states a duration well over ``long_s`` is long
+        (nothing is read yet), one that states a shorter one is loaded whole by :func:`load_speech`
+        (as before there were segments). Only where none is stated, up to ``long_s`` is read to see
+        whether it ends.
         """
-        from talkinghead.media.audio import checked_speech
+        from talkinghead.media.audio import checked_speech, load_speech
 
-        if self.reader.stated_s > 1.05 * self.long_s + 1.0:
+        stated = self.reader.stated_s
+        if stated > 1.05 * self.long_s + 1.0:
             return None
+        if stated > 0:
+            return load_speech(self.path)
         self._fill(int(self.long_s * RATE) + 1)
         if not self._ended:
             return None
@@ -201,7 +206,9 @@ def make_long(segments: SpeechSegments, image: np.ndarray, audio: str | os.PathL
     with contextlib.ExitStack() as stack:
         parts = iter(segments)
         segment = next(parts)
-        wait = stack.enter_context(_analysed(segment, config, processes, started))
+        first = contextlib.ExitStack()  # the first analysis: ended by _motion once its result is in
+        stack.callback(first.close)
+        wait = first.enter_context(_analysed(segment, config, processes, started))
         pipe = TalkingHeadPipeline(image, config, source=source, person=person)
         pipe.times = times_merge(times, pipe.times)
         t = time.perf_counter()
@@ -209,7 +216,7 @@ def make_long(segments: SpeechSegments, image: np.ndarray, audio: str | os.PathL
         pipe.times.add("motion", time.perf_counter() - t)
         kept: list[MotionSequence] | None = [] if keep_motion else None
         motion = stack.enter_context(contextlib.closing(
-            _motion(pipe, parts, segment, wait, config, processes, bar, kept)))
+            _motion(pipe, parts, segment, wait, first, config, processes, bar, kept)))
         with AudioTrack(audio) as sound:
             pipe.write(motion, sound, output, progress=getattr(bar, "update", None),
                        render_processes=render_processes(processes, int(segments.long_s * config.fps)))
@@ -217,16 +224,17 @@ def make_long(segments: SpeechSegments, image: np.ndarray, audio: str | os.PathL
 
 
 def _motion(pipe: object, parts: Iterator[SpeechSegment], segment: SpeechSegment, wait: Callable,
-            config: GenerateConfig, processes: int, bar: object | None,
+            nxt_stack: contextlib.ExitStack, config: GenerateConfig, processes: int, bar: object | None,
             kept: list[MotionSequence] | None) -> Iterator[MotionSequence]:
-    """The motion of the segments, in pieces, cross-faded over their overlaps; each next segment's
-    analysis is started before this one's motion is made (it runs while this one renders)."""
+    """The motion of the segments, in pieces, cross-faded over their overlaps. ``wait`` gives the first
+    segment's analysis (``nxt_stack`` ends its process); each next segment's analysis is started
+    before this one's motion is made (it runs while this one renders), in a process that recognises
+    alone (forked decoders beside the rendering would take memory, not time: 900 s took as long)."""
     from talkinghead.analysis import length_only
     from talkinghead.motion.joins import cross_fade
 
     tail: MotionSequence | None = None
     index = 0
-    nxt_stack = contextlib.ExitStack()
     try:
         while True:
             analysis = wait(pipe.times)  # type: ignore[attr-defined]
