@@ -68,8 +68,8 @@ class SpeechSegments:
     """A speech file decoded as a stream and cut into overlapping segments at quiet moments.
 
     The samples are those :func:`~talkinghead.media.audio.load_speech` gives (the same decoder, bit
-    for bit); memory holds :data:`LONG_SPEECH_S` of speech at first (to tell whether the speech is
-    long), then about one segment. Use :meth:`whole` first, then iterate.
+    for bit); memory holds about one segment of it (and, for a file that states no duration, up to
+    :data:`LONG_SPEECH_S` at first, to tell whether it is long). Use :meth:`whole` first, then iterate.
 
     Args:
         path: the speech file (any format :func:`~talkinghead.media.audio.load_speech` reads).
@@ -203,6 +203,8 @@ def make_long(segments: SpeechSegments, image: np.ndarray, audio: str | os.PathL
     from talkinghead.pipeline import TalkingHeadPipeline, load_motion_model, times_merge
     from talkinghead.render.workers import render_processes
 
+    log.info("%s: over %.0f s of speech, made in segments of about %.0f s", segments.path, segments.long_s,
+             segments.segment / segments.fps)
     with contextlib.ExitStack() as stack:
         parts = iter(segments)
         segment = next(parts)
