@@ -80,3 +80,21 @@ def test_long_speech_is_made_in_segments_that_join_without_a_seam(tmp_path: Path
     steps = np.abs(np.diff(long.landmark_offsets, axis=0)).max(axis=(1, 2))
     assert steps.max() < 1.5 * np.abs(np.diff(whole.landmark_offsets, axis=0)).max()
     assert np.abs(np.diff(long.head_pose[:, :3], axis=0)).max() < 1.5 * np.abs(np.diff(whole.head_pose[:, :3], axis=0)).max() + 0.1
+
+
+def test_the_last_segment_gives_the_frames_of_the_whole_speech(tmp_path: Path) -> None:
+    from talkinghead.motion.rules import num_video_frames
+
+    samples = load_speech(JFK).samples[:257600 - 16000]  # 15.1 s: 377.5 frames, a half frame
+    path = write_wav(Speech(np.concatenate([samples, samples[:16000]]), RATE), tmp_path / "half.wav")
+    n = len(load_speech(path).samples)
+    for fps in (25.0, 30.0, 24.0):
+        with SpeechSegments(path, fps, **SHORT) as cutter:
+            assert cutter.whole() is None
+            last = list(cutter)[-1]
+        assert last.first_frame + last.frames == num_video_frames(n / RATE, fps)
+
+
+def test_a_directory_gets_load_speechs_message(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="is a directory, not an audio file"):
+        SpeechSegments(tmp_path, 25.0)

@@ -1,6 +1,7 @@
 """Speech too long to hold whole, made in segments: memory that stays flat however long it is.
 
-Up to :data:`LONG_SPEECH_S` of speech is analysed whole (:func:`talkinghead.pipeline.generate`).
+Up to :data:`LONG_SPEECH_S` of speech is analysed whole (:func:`talkinghead.pipeline.generate`; a
+file is judged by the duration its header states, with 5% and 1 s of slack: 631 s for 600).
 Longer speech without a transcript is decoded as a stream (:class:`SpeechSegments`) and cut about
 every :data:`SEGMENT_S` at its quietest moment within :data:`SEARCH_S` of the mark (a pause, where
 the mouth rests). Each segment, with :data:`OVERLAP_S` more on each side of a cut, is analysed,
@@ -57,18 +58,21 @@ class SpeechSegment:
         speech: its samples (mono float32 at :data:`RATE`), from ``first_frame`` to ``cut`` plus the
             overlap (to the end of the speech for the last segment).
         cut: the video frame at the middle of the overlap with the next segment (None: the last).
+        frames: for the last segment, how many frames it must give so that the video has as many as
+            the whole speech would (:func:`~talkinghead.motion.rules.num_video_frames`); None otherwise.
     """
 
     first_frame: int
     speech: Speech
     cut: int | None
+    frames: int | None = None
 
 
 class SpeechSegments:
     """A speech file decoded as a stream and cut into overlapping segments at quiet moments.
 
     The samples are those :func:`~talkinghead.media.audio.load_speech` gives (the same decoder, bit
-    for bit); memory holds about one segment of it (and, for a file that states no duration, up to
+    for bit); memory holds up to about one and a half segments of it (and, for a file that states no duration, up to
     :data:`LONG_SPEECH_S` at first, to tell whether it is long). Use :meth:`whole` first, then iterate.
 
     Args:
@@ -93,6 +97,8 @@ class SpeechSegments:
         self.segment, self.search, self.overlap = (max(1, int(round(s * fps))) for s in (segment_s, search_s, overlap_s))
         if self.search >= self.segment // 2 or self.overlap >= self.search:
             raise ValueError("segments need overlap < search < segment / 2")
+        if self.path.is_dir():
+            raise InputError(f"{self.path}: is a directory, not an audio file")
         self.reader: AudioTrack = AudioTrack(path, speech_rate=RATE)
         self._buf = np.zeros(0, np.float32)  # samples from frame self._start on
         self._start = 0
@@ -122,7 +128,10 @@ class SpeechSegments:
         if len(block) < want:
             self._ended = True
         if len(block):
-            self.peak = max(self.peak, float(np.max(np.abs(block))))
+            peak = float(np.max(np.abs(block)))
+            if not np.isfinite(peak):
+                raise InputError(f"{self.path}: audio contains non-finite samples (corrupt file)")
+            self.peak = max(self.peak, peak)
             self._buf = np.concatenate([self._buf, block])
 
     def whole(self) -> Speech | None:
@@ -143,7 +152,9 @@ class SpeechSegments:
         self._fill(int(self.long_s * RATE) + 1)
         if not self._ended:
             return None
-        return checked_speech(self._buf, RATE, self.path)
+        speech, self._buf = self._buf, np.zeros(0, np.float32)  # handed over: not held here while it renders
+        self.close()
+        return checked_speech(speech, RATE, self.path)
 
     def __iter__(self) -> Iterator[SpeechSegment]:
         """The segments in order: each ends ``overlap`` frames past its cut, and the next starts ``overlap`` before it."""
@@ -158,8 +169,11 @@ class SpeechSegments:
 
                 if self.peak < SILENCE_PEAK:
                     raise InputError(f"{self.path}: audio is silent (peak {self.peak:.1e} < {SILENCE_PEAK:.0e} throughout)")
+                from talkinghead.motion.rules import num_video_frames
+
                 samples = self._buf[self._sample(first) - self._sample(self._start):]
-                yield SpeechSegment(first, Speech(samples.copy(), RATE), None)
+                total = num_video_frames((self._sample(self._start) + len(self._buf)) / RATE, self.fps)
+                yield SpeechSegment(first, Speech(samples.copy(), RATE), None, frames=total - first)
                 return
             cut = self._quietest(mark - self.search, mark + self.search)
             at = self._sample(self._start)
@@ -175,7 +189,8 @@ class SpeechSegments:
         x = self._buf[starts[0]:starts[-1]].astype(np.float64)
         power = np.add.reduceat(x * x, starts[:-1] - starts[0]) / np.diff(starts)
         k = max(1, int(round(0.2 * self.fps)))
-        smooth = np.convolve(power, np.ones(k) / k, mode="same")
+        kernel = np.ones(k)
+        smooth = np.convolve(power, kernel, mode="same") / np.convolve(np.ones_like(power), kernel, mode="same")
         return lo + int(np.argmin(smooth))
 
 
@@ -230,7 +245,7 @@ def _motion(pipe: object, parts: Iterator[SpeechSegment], segment: SpeechSegment
             kept: list[MotionSequence] | None) -> Iterator[MotionSequence]:
     """The motion of the segments, in pieces, cross-faded over their overlaps. ``wait`` gives the first
     segment's analysis (``nxt_stack`` ends its process); each next segment's analysis is started
-    before this one's motion is made (it runs while this one renders), in a process that recognises
+    once this one's first piece is handed over (it runs while this one renders), in a process that recognises
     alone (forked decoders beside the rendering would take memory, not time: 900 s took as long)."""
     from talkinghead.analysis import length_only
     from talkinghead.motion.joins import cross_fade
@@ -244,8 +259,10 @@ def _motion(pipe: object, parts: Iterator[SpeechSegment], segment: SpeechSegment
             nxt = next(parts, None)
             done, nxt_stack = nxt_stack, contextlib.ExitStack()
             done.close()  # the finished analysis process
-            if nxt is not None:
-                wait = nxt_stack.enter_context(_analysed(nxt, config, min(processes, 2), None, forks=False))
+            # The next segment's analysis starts once a piece of this one has been handed over: the
+            # writer forks its rendering processes before it asks for the second piece, so none is
+            # forked beside that analysis' sender thread (a fork with other threads running is unsafe).
+            started_next = nxt is None
             # Each segment its own head wander and blinks (one seed for all would repeat them every segment).
             pipe.config = replace(config, seed=config.seed + index)  # type: ignore[attr-defined]
             index += 1
@@ -253,8 +270,8 @@ def _motion(pipe: object, parts: Iterator[SpeechSegment], segment: SpeechSegment
                 bar.set_description_str("rendering")  # type: ignore[attr-defined]
             # The segment's pieces as they are made (a window of the learned model at a time): the first
             # frames cross-faded with the last segment's tail, the frames past the next one's start kept.
-            stop = None if nxt is None else nxt.first_frame - segment.first_frame
-            pos, head, rest = 0, tail, []
+            stop = segment.frames if nxt is None else nxt.first_frame - segment.first_frame
+            pos, head, rest, last = 0, tail, [], None
             for piece in pipe.motion_pieces(analysis):  # type: ignore[attr-defined]
                 if head is not None:
                     if piece.num_frames < head.num_frames:
@@ -262,13 +279,22 @@ def _motion(pipe: object, parts: Iterator[SpeechSegment], segment: SpeechSegment
                     out = cross_fade(head, piece.slice(0, head.num_frames))
                     pos, piece, head = head.num_frames, piece.slice(head.num_frames), None
                     yield _kept(out, kept)
+                    if not started_next:
+                        wait, started_next = nxt_stack.enter_context(_analysed(nxt, config, processes, None, forks=False)), True
                 keep = piece.num_frames if stop is None else min(piece.num_frames, max(stop - pos, 0))
                 if keep:
                     yield _kept(piece.slice(0, keep), kept)
+                    if not started_next:
+                        wait, started_next = nxt_stack.enter_context(_analysed(nxt, config, processes, None, forks=False)), True
                 if keep < piece.num_frames:
                     rest.append(piece.slice(keep))
                 pos += piece.num_frames
+                last = piece.slice(piece.num_frames - 1) if piece.num_frames else last
+            if nxt is None and stop is not None and pos < stop:  # rounding left the last segment a frame short
+                yield _kept(MotionSequence.concatenate([last] * (stop - pos)), kept)
             del analysis
+            if not started_next:
+                wait = nxt_stack.enter_context(_analysed(nxt, config, processes, None, forks=False))
             if nxt is None:
                 return
             tail = MotionSequence.concatenate(rest)  # a copy: the segment's pieces are let go
