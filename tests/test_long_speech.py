@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import talkinghead.long_speech as long_speech
-from talkinghead.long_speech import RATE, SpeechSegments
+from talkinghead.audio.features import ANALYSIS_RATE as RATE
+from talkinghead.long_speech import SpeechSegments
 from talkinghead.media.audio import load_speech, write_wav
 from talkinghead.pipeline import GenerateConfig, generate
 from talkinghead.types import InputError, MotionSequence, Speech

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from talkinghead.audio.features import ANALYSIS_RATE
 from talkinghead.types import InputError, MotionSequence, Speech
 
 if TYPE_CHECKING:
@@ -45,8 +46,6 @@ SEGMENT_S = 120.0
 SEARCH_S = 10.0
 #: Speech (s) on each side of a cut that both segments analyse; their motions are cross-faded over it.
 OVERLAP_S = 2.0
-#: Analysis sample rate (Hz): what :func:`talkinghead.media.audio.load_speech` gives the analysis.
-RATE = 16000
 
 
 @dataclass(frozen=True)
@@ -55,7 +54,7 @@ class SpeechSegment:
 
     Attributes:
         first_frame: the video frame at which its samples start.
-        speech: its samples (mono float32 at :data:`RATE`), from ``first_frame`` to ``cut`` plus the
+        speech: its samples (mono float32 at :data:`ANALYSIS_RATE`), from ``first_frame`` to ``cut`` plus the
             overlap (to the end of the speech for the last segment).
         cut: the video frame at the middle of the overlap with the next segment (None: the last).
         frames: for the last segment, how many frames it must give so that the video has as many as
@@ -99,7 +98,7 @@ class SpeechSegments:
             raise ValueError("segments need overlap < search < segment / 2")
         if self.path.is_dir():
             raise InputError(f"{self.path}: is a directory, not an audio file")
-        self.reader: AudioTrack = AudioTrack(path, speech_rate=RATE)
+        self.reader: AudioTrack = AudioTrack(path, speech_rate=ANALYSIS_RATE)
         self._buf = np.zeros(0, np.float32)  # samples from frame self._start on
         self._start = 0
         self._ended = False
@@ -117,10 +116,12 @@ class SpeechSegments:
 
     def _sample(self, frame: int) -> int:
         """The first sample of a video frame."""
-        return int(round(frame * RATE / self.fps))
+        return int(round(frame * ANALYSIS_RATE / self.fps))
 
     def _fill(self, samples: int) -> None:
         """Decode until the buffer holds ``samples`` samples (or the speech ends)."""
+        from talkinghead.media.audio import finite_peak
+
         want = samples - len(self._buf)
         if want <= 0 or self._ended:
             return
@@ -128,10 +129,7 @@ class SpeechSegments:
         if len(block) < want:
             self._ended = True
         if len(block):
-            peak = float(np.max(np.abs(block)))
-            if not np.isfinite(peak):
-                raise InputError(f"{self.path}: audio contains non-finite samples (corrupt file)")
-            self.peak = max(self.peak, peak)
+            self.peak = max(self.peak, finite_peak(block, self.path))
             self._buf = np.concatenate([self._buf, block])
 
     def whole(self) -> Speech | None:
@@ -149,12 +147,12 @@ class SpeechSegments:
             return None
         if stated > 0:
             return load_speech(self.path)
-        self._fill(int(self.long_s * RATE) + 1)
+        self._fill(int(self.long_s * ANALYSIS_RATE) + 1)
         if not self._ended:
             return None
         speech, self._buf = self._buf, np.zeros(0, np.float32)  # handed over: not held here while it renders
         self.close()
-        return checked_speech(speech, RATE, self.path)
+        return checked_speech(speech, ANALYSIS_RATE, self.path)
 
     def __iter__(self) -> Iterator[SpeechSegment]:
         """The segments in order: each ends ``overlap`` frames past its cut, and the next starts ``overlap`` before it."""
@@ -163,7 +161,7 @@ class SpeechSegments:
             # Enough to cut within the search window and add the overlap, or to see the end coming
             # within half a segment past the mark (a short last segment is joined to this one).
             self._fill(self._sample(mark + max(self.search + self.overlap, self.segment // 2)) - self._sample(self._start))
-            end = self._start + int(len(self._buf) * self.fps / RATE)  # frames held, to the last whole one
+            end = self._start + int(len(self._buf) * self.fps / ANALYSIS_RATE)  # frames held, to the last whole one
             if self._ended and end <= mark + self.segment // 2:
                 from talkinghead.media.audio import SILENCE_PEAK
 
@@ -172,12 +170,12 @@ class SpeechSegments:
                 from talkinghead.motion.rules import num_video_frames
 
                 samples = self._buf[self._sample(first) - self._sample(self._start):]
-                total = num_video_frames((self._sample(self._start) + len(self._buf)) / RATE, self.fps)
-                yield SpeechSegment(first, Speech(samples.copy(), RATE), None, frames=total - first)
+                total = num_video_frames((self._sample(self._start) + len(self._buf)) / ANALYSIS_RATE, self.fps)
+                yield SpeechSegment(first, Speech(samples.copy(), ANALYSIS_RATE), None, frames=total - first)
                 return
             cut = self._quietest(mark - self.search, mark + self.search)
             at = self._sample(self._start)
-            yield SpeechSegment(first, Speech(self._buf[self._sample(first) - at:self._sample(cut + self.overlap) - at].copy(), RATE), cut)
+            yield SpeechSegment(first, Speech(self._buf[self._sample(first) - at:self._sample(cut + self.overlap) - at].copy(), ANALYSIS_RATE), cut)
             first, mark = cut - self.overlap, cut + self.segment
             self._buf = self._buf[self._sample(first) - at:].copy()
             self._start = first
@@ -248,7 +246,6 @@ def _motion(pipe: object, parts: Iterator[SpeechSegment], segment: SpeechSegment
     once this one's first piece is handed over (it runs while this one renders), in a process that recognises
     alone (forked decoders beside the rendering would take memory, not time: 900 s took as long)."""
     from talkinghead.analysis import length_only
-    from talkinghead.motion.joins import cross_fade
 
     tail: MotionSequence | None = None
     index = 0
@@ -268,32 +265,18 @@ def _motion(pipe: object, parts: Iterator[SpeechSegment], segment: SpeechSegment
             index += 1
             if bar is not None and tail is None:
                 bar.set_description_str("rendering")  # type: ignore[attr-defined]
-            # The segment's pieces as they are made (a window of the learned model at a time): the first
-            # frames cross-faded with the last segment's tail, the frames past the next one's start kept.
+            # The next segment's analysis starts once a piece of this one has been handed over: the
+            # writer forks its rendering processes before it asks for the second piece, so none is
+            # forked beside that analysis' sender thread (a fork with other threads running is unsafe).
             stop = segment.frames if nxt is None else nxt.first_frame - segment.first_frame
-            pos, head, rest, last = 0, tail, [], None
-            for piece in pipe.motion_pieces(analysis):  # type: ignore[attr-defined]
-                if head is not None:
-                    if piece.num_frames < head.num_frames:
-                        raise RuntimeError("a segment's first motion piece is shorter than the overlap")
-                    out = cross_fade(head, piece.slice(0, head.num_frames))
-                    pos, piece, head = head.num_frames, piece.slice(head.num_frames), None
-                    yield _kept(out, kept)
-                    if not started_next:
-                        wait, started_next = nxt_stack.enter_context(_analysed(nxt, config, processes, None, forks=False)), True
-                keep = piece.num_frames if stop is None else min(piece.num_frames, max(stop - pos, 0))
-                if keep:
-                    yield _kept(piece.slice(0, keep), kept)
-                    if not started_next:
-                        wait, started_next = nxt_stack.enter_context(_analysed(nxt, config, processes, None, forks=False)), True
-                if keep < piece.num_frames:
-                    rest.append(piece.slice(keep))
-                pos += piece.num_frames
-                last = piece.slice(piece.num_frames - 1) if piece.num_frames else last
-            if nxt is None and stop is not None and pos < stop:  # rounding left the last segment a frame short
-                yield _kept(MotionSequence.concatenate([last] * (stop - pos)), kept)
+            rest: list[MotionSequence] = []
+            started_next = nxt is None
+            for out in _shown(pipe.motion_pieces(analysis), tail, stop, rest, pad=nxt is None):  # type: ignore[attr-defined]
+                yield _kept(out, kept)
+                if not started_next:
+                    wait, started_next = nxt_stack.enter_context(_analysed(nxt, config, processes, None, forks=False)), True
             del analysis
-            if not started_next:
+            if not started_next:  # nothing of this segment to show
                 wait = nxt_stack.enter_context(_analysed(nxt, config, processes, None, forks=False))
             if nxt is None:
                 return
@@ -301,6 +284,33 @@ def _motion(pipe: object, parts: Iterator[SpeechSegment], segment: SpeechSegment
             segment = replace(nxt, speech=length_only(nxt.speech))  # its analysis has the samples
     finally:
         nxt_stack.close()
+
+
+def _shown(pieces: Iterator[MotionSequence], head: MotionSequence | None, stop: int | None,
+           rest: list[MotionSequence], pad: bool) -> Iterator[MotionSequence]:
+    """A segment's motion pieces (made as they are asked for) as they are shown: its first frames
+    cross-faded with ``head`` (the last segment's tail, None for the first), then the frames up to
+    ``stop`` (a frame index in the segment; None: all). Frames past ``stop`` are added to ``rest``;
+    with ``pad``, a segment that ends short of ``stop`` repeats its last frame up to it (rounding:
+    one frame at most)."""
+    from talkinghead.motion.joins import cross_fade
+
+    pos, last = 0, None
+    for piece in pieces:
+        if head is not None:
+            if piece.num_frames < head.num_frames:
+                raise RuntimeError("a segment's first motion piece is shorter than the overlap")
+            yield cross_fade(head, piece.slice(0, head.num_frames))
+            pos, piece, head = head.num_frames, piece.slice(head.num_frames), None
+        keep = piece.num_frames if stop is None else min(piece.num_frames, max(stop - pos, 0))
+        if keep:
+            yield piece.slice(0, keep)
+        if keep < piece.num_frames:
+            rest.append(piece.slice(keep))
+        pos += piece.num_frames
+        last = piece.slice(piece.num_frames - 1) if piece.num_frames else last
+    if pad and stop is not None and pos < stop and last is not None:
+        yield MotionSequence.concatenate([last] * (stop - pos))
 
 
 def _kept(piece: MotionSequence, kept: list[MotionSequence] | None) -> MotionSequence:

@@ -380,9 +380,11 @@ def generate(
         from talkinghead.motion.rules import num_video_frames
 
         # One bar over the whole job; the face is found and the renderer set up during the analysis.
-        stated = segments.reader.stated_s if speech is None else 0.0  # type: ignore[union-attr]
-        n_frames = num_video_frames(speech.duration_s, config.fps) if speech is not None else \
-            (num_video_frames(stated, config.fps) if stated > 0 else None)  # long: as its header says, if it does
+        if speech is not None:
+            n_frames = num_video_frames(speech.duration_s, config.fps)
+        else:  # long: as its header says, if it says
+            stated = segments.reader.stated_s  # type: ignore[union-attr]
+            n_frames = num_video_frames(stated, config.fps) if stated > 0 else None
         bar = stack.enter_context(progress_bar(progress, n_frames, "analysing speech"))
         source = str(portrait or f"person model {person.name}")  # type: ignore[union-attr]
         if speech is None:  # over LONG_SPEECH_S: analysed, moved and rendered a segment at a time

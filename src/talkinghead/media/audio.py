@@ -69,6 +69,14 @@ def load_speech(
     return checked_speech(samples, sample_rate, p, allow_silent)
 
 
+def finite_peak(samples: np.ndarray, path: Path) -> float:
+    """The largest absolute sample of non-empty ``samples``. Raises InputError (naming ``path``) if any is not finite."""
+    peak = float(np.max(np.abs(samples)))
+    if not np.isfinite(peak):
+        raise InputError(f"{path}: audio contains non-finite samples (corrupt file)")
+    return peak
+
+
 def checked_speech(samples: np.ndarray, sample_rate: int, path: Path, allow_silent: bool = False) -> Speech:
     """Decoded speech (float32 ``[N]``, clipped to [-1, 1]) as a :class:`Speech`, after :func:`load_speech`'s checks.
 
@@ -78,9 +86,7 @@ def checked_speech(samples: np.ndarray, sample_rate: int, path: Path, allow_sile
     """
     if samples.size == 0:
         raise InputError(f"{path}: audio is empty (no samples could be decoded)")
-    peak = float(np.max(np.abs(samples)))
-    if not np.isfinite(peak):
-        raise InputError(f"{path}: audio contains non-finite samples (corrupt file)")
+    peak = finite_peak(samples, path)
     if peak < SILENCE_PEAK and not allow_silent:
         raise InputError(
             f"{path}: audio is silent (peak {peak:.1e} < {SILENCE_PEAK:.0e} over {samples.size / sample_rate:.2f} s)"
