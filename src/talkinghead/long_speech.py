@@ -256,10 +256,6 @@ def _motion(pipe: object, parts: Iterator[SpeechSegment], segment: SpeechSegment
             nxt = next(parts, None)
             done, nxt_stack = nxt_stack, contextlib.ExitStack()
             done.close()  # the finished analysis process
-            # The next segment's analysis starts once a piece of this one has been handed over: the
-            # writer forks its rendering processes before it asks for the second piece, so none is
-            # forked beside that analysis' sender thread (a fork with other threads running is unsafe).
-            started_next = nxt is None
             # Each segment its own head wander and blinks (one seed for all would repeat them every segment).
             pipe.config = replace(config, seed=config.seed + index)  # type: ignore[attr-defined]
             index += 1

@@ -155,6 +155,36 @@ def test_training_is_deterministic(tmp_path: Path) -> None:
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+def test_phone_loss_trains_a_head_beside_the_model_and_leaves_its_checkpoint_unchanged(tmp_path: Path) -> None:
+    from safetensors.torch import load_file
+
+    from talkinghead.motion.learned import PHONE_SET
+    from talkinghead.train.motion import TrainConfig, loss_terms, make_batch, train
+
+    ds = _synthetic_dataset()
+    t = ds.tokens.shape[1]
+    ds.tokens[:] = np.where(np.arange(t) % 40 < 20, PHONE_SET.index("AA"), PHONE_SET.index("M"))[None]
+    cfg = TrainConfig(steps=2, batch=8, eval_every=10, threads=1, seed=0, w_phone=0.5)
+    s = train(tmp_path, tmp_path / "p.safetensors", cfg, model_cfg=TINY, dataset=ds)
+    assert np.isfinite(s["last_loss"])
+    plain = load_file(str(tmp_path / "p.last.safetensors"))
+    base = build_model(replace(TINY, lip_index=default_lip_index()))
+    assert set(plain) == set(base.state_dict())  # the head is not part of the model
+    # The phone term is scored only on clips without phone input, and it is a cross-entropy over the phone set.
+    from talkinghead.train.motion import coefficient_targets, gap_projection
+
+    model = build_model(replace(TINY, lip_index=default_lip_index()))
+    head = torch.nn.Linear(TINY.dim, len(PHONE_SET))
+    targets, proj = coefficient_targets(ds, model), gap_projection(model)
+    idx = np.arange(4)
+    _, parts, _ = loss_terms(model, make_batch(ds, idx, "cpu", targets, np.ones(4, bool)), cfg, proj, None, False,
+                             phone_head=head)
+    assert 0.5 * np.log(len(PHONE_SET)) < parts["phone"] < 3 * np.log(len(PHONE_SET))
+    _, parts, _ = loss_terms(model, make_batch(ds, idx, "cpu", targets, np.zeros(4, bool)), cfg, proj, None, False,
+                             phone_head=head)
+    assert parts["phone"] == 0.0
+
+
 def test_offset_metrics_perfect_prediction() -> None:
     from talkinghead.train.motion import offset_metrics
 

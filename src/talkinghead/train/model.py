@@ -115,8 +115,11 @@ def build_model(config: LearnedConfig) -> Any:
             self.register_buffer("face_mean", torch.zeros((478 - n_lip) * 3))
 
         def encode(self, content: torch.Tensor, phones: torch.Tensor, dynamics: torch.Tensor,
-                   index: torch.Tensor) -> torch.Tensor:
-            """content ``[B, T, 80]``, phones ``[B, T]``, dynamics ``[B, T, 8]``, index ``[B, F, 4]`` -> ``[B, F, D]``."""
+                   index: torch.Tensor, content_out: list | None = None) -> torch.Tensor:
+            """content ``[B, T, 80]``, phones ``[B, T]``, dynamics ``[B, T, 8]``, index ``[B, F, 4]`` -> ``[B, F, D]``.
+
+            ``content_out``: where given (training), the content encoder's frame-rate features ``[B, F, D]``
+            (before the fusion) are appended to it, for the auxiliary phone loss (``TrainConfig.w_phone``)."""
             x = torch.cat([content, self.phone_emb(phones)], dim=-1).transpose(1, 2)
             xc = self.content(self.content_in(x))
             xd = self.dynamics(self.dynamics_in(dynamics.transpose(1, 2)))
@@ -129,6 +132,8 @@ def build_model(config: LearnedConfig) -> Any:
 
             xc = self.content_frames(pool(xc).transpose(1, 2)).transpose(1, 2)
             xd = self.dynamics_frames(pool(xd).transpose(1, 2)).transpose(1, 2)
+            if content_out is not None:
+                content_out.append(xc)
             fused = self.fuse(xc, xd)
             return self.decoder(fused.transpose(1, 2)).transpose(1, 2)
 

@@ -35,6 +35,7 @@ import numpy as np
 
 from talkinghead.eval.metrics import GAP_PAIRS, MOUTH, offset_opening, pearson
 from talkinghead.motion.learned import (
+    PHONE_SET,
     LearnedConfig,
     content_features,
     default_lip_index,
@@ -63,6 +64,10 @@ class TrainConfig:
         eval_every: steps between validations.
         max_minutes: stop early after this wall time (0 = no limit; breaks exact reproducibility).
         threads: torch CPU threads.
+        w_phone: weight of an auxiliary loss (0: none): the content encoder's features of the clips
+            trained without phones classify each frame's aligned phone (cross-entropy through a linear
+            head used only in training), so that it reads the phones from the audio itself (the
+            content encoder of DAMC, trained to predict phone posteriors from the log-mel).
         vtln: warp every clip's features onto the training clips' median formant scale (vocal
             tract length normalisation, :mod:`talkinghead.audio.vtln`); the model carries the
             reference and applies the same warp at run time; ``vtln_strength`` how far (0-1, in log
@@ -86,6 +91,7 @@ class TrainConfig:
     threads: int = 2
     vtln: bool = False
     vtln_strength: float = 1.0
+    w_phone: float = 0.0
 
 
 @dataclass
@@ -261,8 +267,11 @@ def offset_metrics(pred: np.ndarray, true: np.ndarray) -> dict[str, float]:
             "jitter_ratio": acc(pred[:, m, :2]) / max(acc(true[:, m, :2]), 1e-9)}
 
 
-def loss_terms(model: object, batch: dict, cfg: TrainConfig, proj: dict, gen: object, train: bool) -> tuple:
+def loss_terms(model: object, batch: dict, cfg: TrainConfig, proj: dict, gen: object, train: bool,
+               phone_head: object | None = None) -> tuple:
     """Total loss, its parts, and the predicted lip/non-lip coefficients.
+
+    ``phone_head`` (training with ``cfg.w_phone`` > 0): the linear head of the auxiliary phone loss.
 
     The landmark bases are orthonormal and fixed, so the landmark, velocity and acceleration
     losses on the offsets equal (up to a constant: the targets' residual outside the bases)
@@ -271,7 +280,8 @@ def loss_terms(model: object, batch: dict, cfg: TrainConfig, proj: dict, gen: ob
     """
     import torch
 
-    h = model.encode(batch["content"], batch["tokens"], batch["dynamics"], batch["index"])
+    content_out: list | None = [] if phone_head is not None else None
+    h = model.encode(batch["content"], batch["tokens"], batch["dynamics"], batch["index"], content_out)
     blend, latent = model.heads(h)
     if train and cfg.pair_prob > 0 and latent.shape[0] > 1:
         b = latent.shape[0]
@@ -295,6 +305,15 @@ def loss_terms(model: object, batch: dict, cfg: TrainConfig, proj: dict, gen: ob
     l_bl = (((blend - batch["blend"]) ** 2).mean(-1) * m2).sum() / nf
     total = l_lm + cfg.w_gap * l_gap + cfg.w_vel * l_vel + cfg.w_acc * l_acc + cfg.w_blend * l_bl
     parts = {"landmark": l_lm, "gap": l_gap, "vel": l_vel, "acc": l_acc, "blend": l_bl}
+    if phone_head is not None:
+        # Each frame's aligned phone (at its third 10 ms audio frame), scored on the clips without phone input.
+        target = torch.gather(batch["true_tokens"], 1, batch["index"][:, :, 2])
+        use = (batch["mask"] & batch["phone_drop"][:, None] & (target > 0)).reshape(-1)
+        logits = phone_head(content_out[0]).reshape(-1, phone_head.out_features)
+        l_ph = torch.nn.functional.cross_entropy(logits[use], target.reshape(-1)[use]) if bool(use.any()) \
+            else logits.sum() * 0.0
+        total = total + cfg.w_phone * l_ph
+        parts["phone"] = l_ph
     return total, {k: float(v.detach()) for k, v in parts.items()}, (cl, cf)
 
 
@@ -303,9 +322,11 @@ def make_batch(ds: Dataset, idx: np.ndarray, device: str, targets: dict[str, np.
     import torch
 
     tok = ds.tokens[idx].copy()
-    if phone_drop is not None:
-        tok[phone_drop] = 0
-    return {"content": torch.from_numpy(ds.content[idx]).to(device),
+    true_tok = tok.copy()
+    drop = np.zeros(len(idx), bool) if phone_drop is None else np.asarray(phone_drop, bool)
+    tok[drop] = 0
+    return {"true_tokens": torch.from_numpy(true_tok).to(device), "phone_drop": torch.from_numpy(drop).to(device),
+            "content": torch.from_numpy(ds.content[idx]).to(device),
             "dynamics": torch.from_numpy(ds.dynamics[idx]).to(device),
             "tokens": torch.from_numpy(tok).to(device), "index": torch.from_numpy(ds.index[idx]).to(device),
             "blend": torch.from_numpy(ds.blend[idx]).to(device),
@@ -426,7 +447,12 @@ def train(data: Path, out: Path, cfg: TrainConfig = TrainConfig(), model_cfg: Le
     vaug_t = coefficient_targets(vaug_ds, model) if vaug_ds is not None else None
     model.to(device)
     proj = gap_projection(model)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    params = list(model.parameters())
+    phone_head = None
+    if cfg.w_phone > 0:  # trained beside the model, not part of it (nor of its checkpoint or ONNX graph)
+        phone_head = torch.nn.Linear(mc.dim, len(PHONE_SET)).to(device)
+        params += list(phone_head.parameters())
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
 
     def lr_at(step: int) -> float:
         warm = min(1.0, (step + 1) / 100.0)
@@ -452,10 +478,11 @@ def train(data: Path, out: Path, cfg: TrainConfig = TrainConfig(), model_cfg: Le
         drop = rng.random(len(idx)) < cfg.phone_dropout
         for g in opt.param_groups:
             g["lr"] = lr_at(step)
-        total, parts, _ = loss_terms(model, make_batch(train_ds, idx, device, tr_t, drop), cfg, proj, gen, train=True)
+        total, parts, _ = loss_terms(model, make_batch(train_ds, idx, device, tr_t, drop), cfg, proj, gen, train=True,
+                                     phone_head=phone_head)
         opt.zero_grad()
         total.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         last_loss = float(total.detach())
         if step == 0:
