@@ -99,3 +99,49 @@ def test_the_last_segment_gives_the_frames_of_the_whole_speech(tmp_path: Path) -
 def test_a_directory_gets_load_speechs_message(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="is a directory, not an audio file"):
         SpeechSegments(tmp_path, 25.0)
+
+
+def test_phones_within_cuts_the_phones_of_a_part_and_shifts_them_to_its_start() -> None:
+    from talkinghead.long_speech import phones_within
+    from talkinghead.types import PhoneSegment, PhoneSegments
+
+    ph = PhoneSegments((PhoneSegment("SIL", 0.0, 1.0), PhoneSegment("M", 1.0, 1.2), PhoneSegment("AA", 1.2, 2.5),
+                        PhoneSegment("SIL", 2.5, 4.0)), "alignment")
+    part = phones_within(ph, 1.1, 1.0)
+    assert part.source == "alignment"
+    assert [(p.phone, round(p.start_s, 6), round(p.end_s, 6)) for p in part.segments] == [("M", 0.0, 0.1), ("AA", 0.1, 1.0)]
+    assert len(phones_within(ph, 5.0, 1.0)) == 0
+
+
+def test_long_speech_with_a_transcript_is_aligned_whole_and_each_segment_gets_its_phones(tmp_path: Path,
+                                                                                         monkeypatch) -> None:
+    import talkinghead.analysis as analysis
+    from talkinghead.cli import DEMO_TRANSCRIPT
+
+    config = GenerateConfig(size=128)
+    generate(ASSETS / "astronaut.png", JFK, tmp_path / "whole.mp4", transcript=DEMO_TRANSCRIPT, config=config,
+             motion_out=tmp_path / "whole.npz", processes=1)
+    for name, value in (("LONG_SPEECH_S", 5.0), ("SEGMENT_S", 4.0), ("SEARCH_S", 1.0), ("OVERLAP_S", 0.4)):
+        monkeypatch.setattr(long_speech, name, value)
+    seen = []
+    real = analysis.analyse_speech
+
+    def spy(speech, transcript, mode, times=None, known=None, processes=2):
+        seen.append((len(speech.samples) / speech.sample_rate, transcript, known))
+        return real(speech, transcript, mode, times, known=known, processes=processes)
+
+    import talkinghead.pipeline as pipeline
+
+    monkeypatch.setattr(analysis, "analyse_speech", spy)
+    monkeypatch.setattr(pipeline, "analyse_speech", spy)
+    generate(ASSETS / "astronaut.png", JFK, tmp_path / "long.mp4", transcript=DEMO_TRANSCRIPT, config=config,
+             motion_out=tmp_path / "long.npz", processes=1)
+    # Once whole with the transcript (the alignment), then three segments with their part of its phones.
+    assert seen[0][1] == DEMO_TRANSCRIPT and seen[0][2] is None and seen[0][0] > 10.9
+    assert len(seen) == 4 and sum(s[0] for s in seen[1:]) > 11.0
+    for seconds, transcript, known in seen[1:]:
+        assert transcript is None and known.source == "alignment" and len(known) > 3
+        assert known.segments[0].start_s >= 0.0 and known.segments[-1].end_s <= seconds + 1e-6
+    whole, long = MotionSequence.load(tmp_path / "whole.npz"), MotionSequence.load(tmp_path / "long.npz")
+    assert long.num_frames == whole.num_frames == 275
+    assert np.corrcoef(_mouth(whole), _mouth(long))[0, 1] > 0.9

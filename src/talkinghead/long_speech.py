@@ -10,8 +10,8 @@ moved and rendered on its own, and the two motions over an overlap are cross-fad
 next segment is analysed in a second process while this one renders. What changes against
 analysing the whole: voice activity's thresholds, the network's input normalisation (already per
 60 s window) and the head pose's statistics come from two minutes of speech instead of all of it.
-A transcript cannot be split without aligning it, so speech with one is analysed whole (its
-alignment works in chunks: :mod:`talkinghead.audio.long_align`).
+Speech with a transcript is aligned whole first (in chunks: :mod:`talkinghead.audio.long_align`);
+its phones are then cut with the segments (:func:`phones_within`), and the segments are made as above.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from talkinghead.audio.features import ANALYSIS_RATE
-from talkinghead.types import InputError, MotionSequence, Speech
+from talkinghead.types import InputError, MotionSequence, PhoneSegment, PhoneSegments, Speech
 
 if TYPE_CHECKING:
     from talkinghead.aside import Aside
@@ -195,7 +195,8 @@ class SpeechSegments:
 def make_long(segments: SpeechSegments, image: np.ndarray, audio: str | os.PathLike[str], output: Path,
               config: GenerateConfig, bar: object | None, source: str, times: StageTimes,
               person: PersonModel | None = None, processes: int = 2, started: Aside | None = None,
-              keep_motion: bool = False) -> tuple[StageTimes, MotionSequence | None]:
+              keep_motion: bool = False, phones: PhoneSegments | None = None
+              ) -> tuple[StageTimes, MotionSequence | None]:
     """Render long speech segment by segment into ``output`` (what :func:`~talkinghead.pipeline.generate`
     does for speech over :data:`LONG_SPEECH_S` without a transcript).
 
@@ -209,6 +210,8 @@ def make_long(segments: SpeechSegments, image: np.ndarray, audio: str | os.PathL
         times: stage times so far (loading), merged into the pipeline's.
         person, processes, started: as :func:`~talkinghead.pipeline.generate`.
         keep_motion: also return the whole motion (for ``--motion-out``; it grows with the length).
+        phones: the whole speech's phones, where known (aligned to a transcript): each segment is
+            given its own part of them (:func:`phones_within`) instead of finding its own.
     Returns:
         ``(stage times, the whole motion or None)``.
     """
@@ -223,7 +226,7 @@ def make_long(segments: SpeechSegments, image: np.ndarray, audio: str | os.PathL
         segment = next(parts)
         first = contextlib.ExitStack()  # the first analysis: ended by _motion once its result is in
         stack.callback(first.close)
-        wait = first.enter_context(_analysed(segment, config, processes, started))
+        wait = first.enter_context(_analysed(segment, config, processes, started, phones=phones))
         pipe = TalkingHeadPipeline(image, config, source=source, person=person)
         pipe.times = times_merge(times, pipe.times)
         t = time.perf_counter()
@@ -231,7 +234,7 @@ def make_long(segments: SpeechSegments, image: np.ndarray, audio: str | os.PathL
         pipe.times.add("motion", time.perf_counter() - t)
         kept: list[MotionSequence] | None = [] if keep_motion else None
         motion = stack.enter_context(contextlib.closing(
-            _motion(pipe, parts, segment, wait, first, config, processes, bar, kept)))
+            _motion(pipe, parts, segment, wait, first, config, processes, bar, kept, phones)))
         with AudioTrack(audio) as sound:
             pipe.write(motion, sound, output, progress=getattr(bar, "update", None),
                        render_processes=render_processes(processes, int(segments.long_s * config.fps)))
@@ -240,7 +243,7 @@ def make_long(segments: SpeechSegments, image: np.ndarray, audio: str | os.PathL
 
 def _motion(pipe: object, parts: Iterator[SpeechSegment], segment: SpeechSegment, wait: Callable,
             nxt_stack: contextlib.ExitStack, config: GenerateConfig, processes: int, bar: object | None,
-            kept: list[MotionSequence] | None) -> Iterator[MotionSequence]:
+            kept: list[MotionSequence] | None, phones: PhoneSegments | None = None) -> Iterator[MotionSequence]:
     """The motion of the segments, in pieces, cross-faded over their overlaps. ``wait`` gives the first
     segment's analysis (``nxt_stack`` ends its process); each next segment's analysis is started
     once this one's first piece is handed over (it runs while this one renders), in a process that recognises
@@ -270,10 +273,11 @@ def _motion(pipe: object, parts: Iterator[SpeechSegment], segment: SpeechSegment
             for out in _shown(pipe.motion_pieces(analysis), tail, stop, rest, pad=nxt is None):  # type: ignore[attr-defined]
                 yield _kept(out, kept)
                 if not started_next:
-                    wait, started_next = nxt_stack.enter_context(_analysed(nxt, config, processes, None, forks=False)), True
+                    wait, started_next = nxt_stack.enter_context(
+                        _analysed(nxt, config, processes, None, forks=False, phones=phones)), True
             del analysis
             if not started_next:  # nothing of this segment to show
-                wait = nxt_stack.enter_context(_analysed(nxt, config, processes, None, forks=False))
+                wait = nxt_stack.enter_context(_analysed(nxt, config, processes, None, forks=False, phones=phones))
             if nxt is None:
                 return
             tail = MotionSequence.concatenate(rest)  # a copy: the segment's pieces are let go
@@ -318,17 +322,35 @@ def _kept(piece: MotionSequence, kept: list[MotionSequence] | None) -> MotionSeq
 
 @contextlib.contextmanager
 def _analysed(segment: SpeechSegment, config: GenerateConfig, processes: int,
-              started: Aside | None, forks: bool = True) -> Iterator[Callable]:
+              started: Aside | None, forks: bool = True, phones: PhoneSegments | None = None) -> Iterator[Callable]:
     """A segment's analysis, running in a second process where ``processes`` > 1 (in this one when
     called otherwise): yields the function that waits for it, ``(times) -> Analysis``. ``forks``: the
-    second process may share recognition with forked copies of itself (else it recognises alone)."""
+    second process may share recognition with forked copies of itself (else it recognises alone).
+    ``phones``: the whole speech's known phones, of which the segment is given its part."""
     from talkinghead.analysis import analyse_speech, analysis_aside
     from talkinghead.audio.phones import pcm16_speech
 
+    known = None if phones is None else phones_within(phones, segment.first_frame / config.fps,
+                                                       segment.speech.duration_s)
     if processes > 1:
-        with analysis_aside(segment.speech, None, config.phones, processes=processes if forks else 1,
+        with analysis_aside(segment.speech, None, config.phones, known=known, processes=processes if forks else 1,
                             started=started) as pending:
             yield pending
     else:
         pcm = pcm16_speech(segment.speech)
-        yield lambda times: analyse_speech(pcm, None, config.phones, times, processes=1)
+        yield lambda times: analyse_speech(pcm, None, config.phones, times, known=known, processes=1)
+
+
+def phones_within(phones: PhoneSegments, start_s: float, duration_s: float) -> PhoneSegments:
+    """The phones of ``[start_s, start_s + duration_s)`` of the speech, in seconds from ``start_s``.
+
+    Args:
+        phones: the whole speech's phones (seconds from its start).
+        start_s, duration_s: the part (s, >= 0).
+    Returns:
+        The phones that overlap it, cut at its ends, with the same ``source``.
+    """
+    end_s = start_s + duration_s
+    return PhoneSegments(tuple(PhoneSegment(p.phone, max(p.start_s, start_s) - start_s, min(p.end_s, end_s) - start_s)
+                               for p in phones.segments if p.end_s > start_s and p.start_s < end_s),
+                         phones.source)

@@ -320,9 +320,11 @@ def generate(
         portrait: image file (jpg/png/webp/bmp...) with a face.
         audio: speech file (wav/flac/mp3/m4a/ogg, or a video whose audio track is used).
         output: mp4 path to write (H.264 + AAC); written to a temporary file, then renamed.
-        transcript: the words spoken (English), for exact phone alignment. Without one (and without
-            ``phones``), speech over :data:`~talkinghead.long_speech.LONG_SPEECH_S` is made in segments of
-            about two minutes, cross-faded at quiet moments (:mod:`talkinghead.long_speech`): memory stays flat.
+        transcript: the words spoken (English), for exact phone alignment. Speech over
+            :data:`~talkinghead.long_speech.LONG_SPEECH_S` is made in segments of about two minutes,
+            cross-faded at quiet moments (:mod:`talkinghead.long_speech`): rendering's memory stays flat.
+            With a transcript the whole speech is aligned first (that part needs memory that grows
+            with the length), and each segment is given its phones.
         config: settings (size, fps, head motion, blinks...).
         progress: show a progress bar on stderr.
         motion_out: also save the motion here: ``.npz`` (the whole MotionSequence), ``.csv`` (ARKit
@@ -368,14 +370,11 @@ def generate(
         times = StageTimes()
         t = time.perf_counter()
         image = load_image(portrait) if portrait is not None else person.portrait  # type: ignore[union-attr]
-        segments = None
-        if transcript is None and phones is None:  # read as a stream: long speech is made in segments
-            from talkinghead.long_speech import SpeechSegments
+        from talkinghead.long_speech import SpeechSegments
 
-            segments = stack.enter_context(SpeechSegments(audio, config.fps))
-            speech = segments.whole()
-        else:
-            speech = load_speech(audio)
+        # Read as a stream: speech over LONG_SPEECH_S is made in segments.
+        segments = stack.enter_context(SpeechSegments(audio, config.fps))
+        speech = segments.whole()
         times.add("load", time.perf_counter() - t)
         from talkinghead.motion.rules import num_video_frames
 
@@ -390,8 +389,13 @@ def generate(
         if speech is None:  # over LONG_SPEECH_S: analysed, moved and rendered a segment at a time
             from talkinghead.long_speech import make_long
 
+            if phones is None and transcript is not None and config.phones in ("auto", "align"):
+                # The transcript is aligned to the whole speech first; each segment gets its part of the phones.
+                phones = _aligned_whole(audio, transcript, config.phones, processes, started, times)
+                started = None  # ended by the alignment
             done, seq = make_long(segments, image, audio, output, config, bar, source, times,  # type: ignore[arg-type]
-                                  person=person, processes=processes, started=started, keep_motion=motion_out is not None)
+                                  person=person, processes=processes, started=started,
+                                  keep_motion=motion_out is not None, phones=phones)
             return _save_motion(seq, motion_out, done)
         if started is not None:
             # Sent to the analysis and let go here (an hour is 230 MB); its fallback loads the file again.
@@ -430,6 +434,23 @@ def generate(
             pipe.write(pieces, sound, output, progress=bar.update if bar is not None else None,
                        render_processes=render_processes(processes, n_frames))
     return _save_motion(seq if motion_out is not None else None, motion_out, pipe.times)
+
+
+def _aligned_whole(audio: str | os.PathLike[str], transcript: str, mode: str, processes: int,
+                   started: Aside | None, times: StageTimes) -> PhoneSegments:
+    """The phones of ``transcript`` aligned to the whole speech file (long speech, before it is made in
+    segments), in the analysis process ``started`` (or a new one; in this process where ``processes`` is 1)."""
+    from talkinghead.media.audio import load_speech
+
+    speech = load_speech(audio)
+    if processes > 1 or started is not None:
+        with analysis_aside(speech, transcript, mode, processes=processes, started=started,
+                            reload=partial(load_speech, audio)) as pending:
+            del speech
+            return pending(times).phones
+    from talkinghead.audio.phones import pcm16_speech
+
+    return analyse_speech(pcm16_speech(speech), transcript, mode, times, processes=1).phones
 
 
 def _save_motion(seq: MotionSequence | None, motion_out: Path | None, times: StageTimes) -> StageTimes:
