@@ -130,10 +130,7 @@ def test_long_speech_with_a_transcript_is_aligned_whole_and_each_segment_gets_it
         seen.append((len(speech.samples) / speech.sample_rate, transcript, known))
         return real(speech, transcript, mode, times, known=known, processes=processes)
 
-    import talkinghead.pipeline as pipeline
-
     monkeypatch.setattr(analysis, "analyse_speech", spy)
-    monkeypatch.setattr(pipeline, "analyse_speech", spy)
     generate(ASSETS / "astronaut.png", JFK, tmp_path / "long.mp4", transcript=DEMO_TRANSCRIPT, config=config,
              motion_out=tmp_path / "long.npz", processes=1)
     # Once whole with the transcript (the alignment), then three segments with their part of its phones.

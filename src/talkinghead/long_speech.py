@@ -22,6 +22,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -354,3 +355,27 @@ def phones_within(phones: PhoneSegments, start_s: float, duration_s: float) -> P
     return PhoneSegments(tuple(PhoneSegment(p.phone, max(p.start_s, start_s) - start_s, min(p.end_s, end_s) - start_s)
                                for p in phones.segments if p.end_s > start_s and p.start_s < end_s),
                          phones.source)
+
+
+def aligned_whole(audio: str | os.PathLike[str], transcript: str, mode: str, processes: int,
+                  started: Aside | None, times: StageTimes) -> PhoneSegments:
+    """The phones of ``transcript`` aligned to the whole speech file (long speech, before it is made in
+    segments: :func:`talkinghead.pipeline.generate`), in the analysis process ``started`` (or a new one;
+    in this process where ``processes`` is 1). Its memory grows with the speech (an hour: the analysis
+    process about 720 MiB, with a forked copy for the chunks). ``mode``: ``config.phones``.
+
+    Raises:
+        InputError: as :func:`~talkinghead.analysis.analyse_speech` (a failed alignment gives no phones).
+    """
+    from talkinghead.analysis import analyse_speech, analysis_aside
+    from talkinghead.media.audio import load_speech
+
+    speech = load_speech(audio)
+    if processes > 1 or started is not None:
+        with analysis_aside(speech, transcript, mode, processes=processes, started=started,
+                            reload=partial(load_speech, audio)) as pending:
+            del speech
+            return pending(times).phones
+    from talkinghead.audio.phones import pcm16_speech
+
+    return analyse_speech(pcm16_speech(speech), transcript, mode, times, processes=1).phones

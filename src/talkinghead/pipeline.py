@@ -391,7 +391,9 @@ def generate(
 
             if phones is None and transcript is not None and config.phones in ("auto", "align"):
                 # The transcript is aligned to the whole speech first; each segment gets its part of the phones.
-                phones = _aligned_whole(audio, transcript, config.phones, processes, started, times)
+                from talkinghead.long_speech import aligned_whole
+
+                phones = aligned_whole(audio, transcript, config.phones, processes, started, times)
                 started = None  # ended by the alignment
             done, seq = make_long(segments, image, audio, output, config, bar, source, times,  # type: ignore[arg-type]
                                   person=person, processes=processes, started=started,
@@ -434,23 +436,6 @@ def generate(
             pipe.write(pieces, sound, output, progress=bar.update if bar is not None else None,
                        render_processes=render_processes(processes, n_frames))
     return _save_motion(seq if motion_out is not None else None, motion_out, pipe.times)
-
-
-def _aligned_whole(audio: str | os.PathLike[str], transcript: str, mode: str, processes: int,
-                   started: Aside | None, times: StageTimes) -> PhoneSegments:
-    """The phones of ``transcript`` aligned to the whole speech file (long speech, before it is made in
-    segments), in the analysis process ``started`` (or a new one; in this process where ``processes`` is 1)."""
-    from talkinghead.media.audio import load_speech
-
-    speech = load_speech(audio)
-    if processes > 1 or started is not None:
-        with analysis_aside(speech, transcript, mode, processes=processes, started=started,
-                            reload=partial(load_speech, audio)) as pending:
-            del speech
-            return pending(times).phones
-    from talkinghead.audio.phones import pcm16_speech
-
-    return analyse_speech(pcm16_speech(speech), transcript, mode, times, processes=1).phones
 
 
 def _save_motion(seq: MotionSequence | None, motion_out: Path | None, times: StageTimes) -> StageTimes:
