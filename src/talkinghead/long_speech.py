@@ -199,7 +199,7 @@ def make_long(segments: SpeechSegments, image: np.ndarray, audio: str | os.PathL
               keep_motion: bool = False, phones: PhoneSegments | None = None
               ) -> tuple[StageTimes, MotionSequence | None]:
     """Render long speech segment by segment into ``output`` (what :func:`~talkinghead.pipeline.generate`
-    does for speech over :data:`LONG_SPEECH_S` without a transcript).
+    does for speech over :data:`LONG_SPEECH_S`).
 
     Args:
         segments: the speech, after :meth:`SpeechSegments.whole` said it is long.
@@ -324,22 +324,35 @@ def _kept(piece: MotionSequence, kept: list[MotionSequence] | None) -> MotionSeq
 @contextlib.contextmanager
 def _analysed(segment: SpeechSegment, config: GenerateConfig, processes: int,
               started: Aside | None, forks: bool = True, phones: PhoneSegments | None = None) -> Iterator[Callable]:
-    """A segment's analysis, running in a second process where ``processes`` > 1 (in this one when
-    called otherwise): yields the function that waits for it, ``(times) -> Analysis``. ``forks``: the
-    second process may share recognition with forked copies of itself (else it recognises alone).
-    ``phones``: the whole speech's known phones, of which the segment is given its part."""
+    """A segment's analysis (:func:`_analysis`): yields the function that waits for it, ``(times) -> Analysis``.
+    ``forks``: the second process may share recognition with forked copies of itself (else it
+    recognises alone). ``phones``: the whole speech's known phones, of which the segment is given its part."""
+    known = None if phones is None else phones_within(phones, segment.first_frame / config.fps,
+                                                       segment.speech.duration_s)
+    with _analysis(segment.speech, None, config.phones, known, processes, started, forks) as pending:
+        yield pending
+
+
+@contextlib.contextmanager
+def _analysis(speech: Speech, transcript: str | None, mode: str, known: PhoneSegments | None, processes: int,
+              started: Aside | None, forks: bool = True, reload: Callable[[], Speech] | None = None
+              ) -> Iterator[Callable]:
+    """:func:`~talkinghead.analysis.analyse_speech` of ``speech``, running in a second process (``started``,
+    or a new one) where ``processes`` > 1 or one was started, in this one otherwise: yields the function
+    that waits for it, ``(times) -> Analysis``. ``forks`` and ``reload``: as
+    :func:`~talkinghead.analysis.analysis_aside` (``forks`` False: ``processes=1`` there)."""
     from talkinghead.analysis import analyse_speech, analysis_aside
     from talkinghead.audio.phones import pcm16_speech
 
-    known = None if phones is None else phones_within(phones, segment.first_frame / config.fps,
-                                                       segment.speech.duration_s)
-    if processes > 1:
-        with analysis_aside(segment.speech, None, config.phones, known=known, processes=processes if forks else 1,
-                            started=started) as pending:
+    if processes > 1 or started is not None:
+        with analysis_aside(speech, transcript, mode, known=known, processes=processes if forks else 1,
+                            started=started, reload=reload) as pending:
+            del speech
             yield pending
     else:
-        pcm = pcm16_speech(segment.speech)
-        yield lambda times: analyse_speech(pcm, None, config.phones, times, known=known, processes=1)
+        pcm = pcm16_speech(speech)
+        del speech
+        yield lambda times: analyse_speech(pcm, transcript, mode, times, known=known, processes=1)
 
 
 def phones_within(phones: PhoneSegments, start_s: float, duration_s: float) -> PhoneSegments:
@@ -361,21 +374,15 @@ def aligned_whole(audio: str | os.PathLike[str], transcript: str, mode: str, pro
                   started: Aside | None, times: StageTimes) -> PhoneSegments:
     """The phones of ``transcript`` aligned to the whole speech file (long speech, before it is made in
     segments: :func:`talkinghead.pipeline.generate`), in the analysis process ``started`` (or a new one;
-    in this process where ``processes`` is 1). Its memory grows with the speech (an hour: the analysis
+    in this process where ``processes`` is 1 and none was started: :func:`_analysis`). Its memory grows with the speech (an hour: the analysis
     process about 720 MiB, with a forked copy for the chunks). ``mode``: ``config.phones``.
 
     Raises:
         InputError: as :func:`~talkinghead.analysis.analyse_speech` (a failed alignment gives no phones).
     """
-    from talkinghead.analysis import analyse_speech, analysis_aside
     from talkinghead.media.audio import load_speech
 
     speech = load_speech(audio)
-    if processes > 1 or started is not None:
-        with analysis_aside(speech, transcript, mode, processes=processes, started=started,
-                            reload=partial(load_speech, audio)) as pending:
-            del speech
-            return pending(times).phones
-    from talkinghead.audio.phones import pcm16_speech
-
-    return analyse_speech(pcm16_speech(speech), transcript, mode, times, processes=1).phones
+    with _analysis(speech, transcript, mode, None, processes, started, reload=partial(load_speech, audio)) as pending:
+        del speech
+        return pending(times).phones

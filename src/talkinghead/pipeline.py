@@ -382,20 +382,18 @@ def generate(
         if speech is not None:
             n_frames = num_video_frames(speech.duration_s, config.fps)
         else:  # long: as its header says, if it says
-            stated = segments.reader.stated_s  # type: ignore[union-attr]
+            stated = segments.reader.stated_s
             n_frames = num_video_frames(stated, config.fps) if stated > 0 else None
         bar = stack.enter_context(progress_bar(progress, n_frames, "analysing speech"))
         source = str(portrait or f"person model {person.name}")  # type: ignore[union-attr]
         if speech is None:  # over LONG_SPEECH_S: analysed, moved and rendered a segment at a time
-            from talkinghead.long_speech import make_long
+            from talkinghead.long_speech import aligned_whole, make_long
 
             if phones is None and transcript is not None and config.phones in ("auto", "align"):
                 # The transcript is aligned to the whole speech first; each segment gets its part of the phones.
-                from talkinghead.long_speech import aligned_whole
-
                 phones = aligned_whole(audio, transcript, config.phones, processes, started, times)
                 started = None  # ended by the alignment
-            done, seq = make_long(segments, image, audio, output, config, bar, source, times,  # type: ignore[arg-type]
+            done, seq = make_long(segments, image, audio, output, config, bar, source, times,
                                   person=person, processes=processes, started=started,
                                   keep_motion=motion_out is not None, phones=phones)
             return _save_motion(seq, motion_out, done)
