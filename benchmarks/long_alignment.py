@@ -6,7 +6,9 @@ speech with a reference alignment, and aligns it with its words:
 
 - ``whole``: both pocketsphinx passes over the whole clip (``chunk_s`` 600: how clips up to 60 s
   were aligned before chunks of 20 s);
-- ``chunks``: the word pass whole, then both passes per chunk of at most 20 s, one process;
+- ``chunks, one word pass``: the word pass over the whole clip, then both passes per chunk of at most
+  20 s, one process (how clips over 20 s were aligned before the word pass went in windows);
+- ``chunks``: the word pass in windows of 60 s, then both passes per chunk, one process;
 - ``chunks, forked``: the same, the chunks shared between forked processes (what ``generate`` does).
 
 For each: wall and CPU seconds (this process and its children), the mean / median / 90th
@@ -99,12 +101,15 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     from talkinghead.eval.datasets import grid_split
 
-    methods = [("whole", {"chunk_s": 600.0}), ("chunks", {}), ("chunks, forked", {"processes": 2})]
+    methods = [("whole", {"chunk_s": 600.0}), ("chunks, one word pass", {"window_s": 1e9}), ("chunks", {}),
+               ("chunks, forked", {"processes": 2})]
     split = grid_split(args.data)
     s31 = sorted(p.stem for p in (args.data / "grid" / "more" / "s31" / "align").glob("*.align"))
     cases = {
         "GRID s1 test, 20 clips joined (60 s)": joined_grid(args.data / "grid", list(split.test[:20]), "s1"),
         "GRID s1 test, 40 clips joined (120 s)": joined_grid(args.data / "grid", list(split.test[:40]), "s1"),
+        "GRID s1 test + validation, 80 clips joined (240 s)": joined_grid(
+            args.data / "grid", list(split.test + split.validation), "s1"),
         "GRID s31, 10 clips joined (30 s)": joined_grid(args.data / "grid" / "more", s31, "s31"),
     }
     from talkinghead.audio.recognition import recognize

@@ -121,6 +121,43 @@ def test_long_alignment_in_chunks_matches_one_pass(jfk: Speech, monkeypatch: pyt
         assert len(forked) == 1 and forked[0] is not None and len(forked[0]) >= 3  # forked, three chunks or more
 
 
+def test_word_pass_in_windows_places_words_as_one_pass(jfk: Speech, monkeypatch: pytest.MonkeyPatch) -> None:
+    from talkinghead.audio import long_align
+    from talkinghead.audio import phones as P
+
+    windows = []
+    real = long_align._prefix_pass
+    monkeypatch.setattr(long_align, "_prefix_pass", lambda d, pcm, w: windows.append(len(pcm)) or real(d, pcm, w))
+    with P._lock:
+        dec = P._align_decoder()
+        words = P._dictionary_words(dec, normalize_transcript(JFK_TEXT))
+        pcm = P._pcm16(jfk)
+        one = [(n, a, b) for n, a, b in P._word_pass(dec, pcm, " ".join(words)) if P._is_word(n)]
+        segs = long_align.word_pass_windowed(dec, pcm, words, window_s=4.0)  # 11 s: windows of 4 s, about 3 s kept
+    assert len(windows) >= 2 and max(windows) == 4 * 16000
+    got = [(n, a, b) for n, a, b in segs if P._is_word(n)]
+    assert [P._base_word(n) for n, _, _ in got] == words  # every word, in order, none twice
+    assert np.mean([abs(a - c) + abs(b - d) for (_, a, b), (_, c, d) in zip(got, one)]) < 4  # frames of 10 ms
+    assert segs[0][1] == 0 and abs(segs[-1][2] - len(pcm) // 160) <= 2  # to the end (the decoder drops a frame)
+    assert all(b <= a for (_, _, b), (_, a, _) in zip(segs[:-1], segs[1:]))  # in order, no overlap
+    # the same phones through align() whichever way the word pass went
+    assert [w.word for w in align(jfk, JFK_TEXT, chunk_s=4.0, window_s=4.0).words] == words
+
+
+def test_window_cut_in_last_pause() -> None:
+    from talkinghead.audio.long_align import WORD_KEEP, _kept
+
+    win = 400  # cut between 100 and WORD_KEEP * 400 = 300
+    segs = [("<sil>", 0, 20), ("a", 20, 90), ("<sil>", 90, 130), ("b", 130, 200), ("<sil>", 200, 240),
+            ("c", 240, 320), ("<sil>", 320, 360), ("d", 360, 400)]
+    assert WORD_KEEP == 0.75
+    assert _kept(segs, win) == (220, [*segs[:4], ("<sil>", 200, 220)])  # the last pause whose middle is in range
+    no_pause = [("<sil>", 0, 20), ("a", 20, 150), ("b", 150, 290), ("c", 290, 400)]
+    assert _kept(no_pause, win) == (290, no_pause[:3])  # else after the last word that ends in range
+    one_long = [("<sil>", 0, 20), ("a", 20, 400)]
+    assert _kept(one_long, win) == (300, one_long[:1])  # else inside it
+
+
 def test_plan_chunks_cuts_in_pauses() -> None:
     from talkinghead.audio.long_align import plan_chunks
 

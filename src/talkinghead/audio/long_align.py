@@ -1,10 +1,19 @@
-"""Forced alignment of long speech: a word pass over the whole clip, then both passes per chunk, on all cores.
+"""Forced alignment of long speech: a word pass in windows over the clip, then both passes per chunk, on all cores.
 
-:func:`talkinghead.audio.phones.align` hands clips longer than :data:`ALIGN_CHUNK_S` here. One word
-pass (pocketsphinx ``set_align_text``) over the whole clip finds where its words are; the clip is
+:func:`talkinghead.audio.phones.align` hands clips longer than :data:`ALIGN_CHUNK_S` here. A word
+pass (pocketsphinx) finds where the transcript's words are (:func:`word_pass_windowed`); the clip is
 cut in the pauses between them into chunks of about half :data:`ALIGN_CHUNK_S` to :data:`ALIGN_CHUNK_S`, and
 each chunk's words are aligned again (word pass, then the phone/state pass of ``set_alignment``)
 on the chunk's audio from its first word to its last, :data:`CHUNK_MARGIN` frames either side.
+
+Why windows: one word pass (``set_align_text``) over the whole clip costs more than linearly with
+its length (0.8 s of CPU for 1 minute, 7.7 s for 5, 25.7 s for 10; half of an hour's run) and holds
+memory that grows with it. A window of :data:`WORD_WINDOW_S` is given the next words of the
+transcript through a grammar that may stop after any of them (a prefix grammar: the window ends
+wherever its audio ends); the words up to its last pause before :data:`WORD_KEEP` of the window are
+kept, and the next window starts in that pause with the next word. This is the anchored, piecewise
+approach of long-audio alignment (Moreno et al., "A recursive algorithm for the forced alignment of very
+long audio segments", ICSLP 1998), with the transcript's place carried from one window to the next.
 
 Why chunks: pocketsphinx's phone pass costs more than linearly with the utterance (the 60 s clip
 of ``python benchmarks/long_alignment.py``: 1.35 s of CPU whole, about 0.95 s in 10-20 s chunks)
@@ -30,6 +39,7 @@ from talkinghead.audio.phones import (
     WordSegment,
     _align_words,
     _base_word,
+    _decode,
     _even_alignment,
     _from_alignment,
     _is_word,
@@ -49,6 +59,13 @@ log = logging.getLogger("talkinghead.audio.phones")
 ALIGN_CHUNK_S = 20.0
 #: Frames (10 ms) of audio kept before a chunk's first word and after its last (from the whole-clip word pass).
 CHUNK_MARGIN = 3
+#: Audio (s) of one window of the word pass over long speech (:func:`word_pass_windowed`).
+WORD_WINDOW_S = 60.0
+#: A window's words are kept up to its last pause before this share of the window (the rest is
+#: aligned again by the next window, which starts in that pause).
+WORD_KEEP = 0.75
+#: Words given to a window per second of its audio: more than anyone speaks (fast speech is about 4-5 a second).
+MAX_WORDS_PER_S = 8.0
 
 #: One chunk: ``(start frame, end frame, [(word as spelled by the decoder, start frame, end frame), ...])``;
 #: the chunks of a clip tile it, cut in the middle of pauses.
@@ -56,22 +73,25 @@ Chunk = tuple[int, int, list[tuple[str, int, int]]]
 
 
 def align_long(decoder: Any, pcm: np.ndarray, words: Sequence[str], processes: int = 1,
-               chunk_s: float = ALIGN_CHUNK_S) -> tuple[list[WordSegment], list[PhoneSegment]]:
+               chunk_s: float = ALIGN_CHUNK_S, window_s: float = WORD_WINDOW_S
+               ) -> tuple[list[WordSegment], list[PhoneSegment]]:
     """Words and phones of ``words`` aligned to ``pcm`` (int16 ``[N]`` at 16 kHz), seconds from its start.
 
-    Clips no longer than ``chunk_s`` get both passes whole. Longer ones: a word pass over the whole
-    clip, then both passes per chunk (:func:`plan_chunks`), shared between forked copies of this
+    Clips no longer than ``chunk_s`` get both passes whole. Longer ones: a word pass in windows of
+    ``window_s`` (:func:`word_pass_windowed`; one window where the clip is no longer), then both passes per chunk (:func:`plan_chunks`), shared between forked copies of this
     process where ``processes`` > 1 (:func:`talkinghead.aside.fork_map`: one more than the cores,
     longest chunk first; in this process where it cannot fork: the same result).
     Called with :data:`talkinghead.audio.phones._lock` held and ``decoder`` the alignment decoder.
 
     Raises:
-        AlignmentError: the word pass over the whole clip failed (a chunk that fails is spread evenly, with a warning).
+        AlignmentError: the word pass failed: a window matched none of the words it was given, or the
+            last window could not hold the words left (a chunk that fails later is spread evenly, with a warning).
     """
     max_frames = int(round(chunk_s * _PS_RATE))
     if len(pcm) <= max_frames * _HOP:
         return _align_words(decoder, pcm, " ".join(words))
-    chunks = plan_chunks(_word_pass(decoder, pcm, " ".join(words)), -(-len(pcm) // _HOP), max_frames)
+    n_frames = -(-len(pcm) // _HOP)
+    chunks = plan_chunks(word_pass_windowed(decoder, pcm, words, window_s), n_frames, max_frames)
     one = partial(_align_chunk, decoder, pcm)
     out = None
     if processes > 1:
@@ -86,6 +106,91 @@ def align_long(decoder: Any, pcm: np.ndarray, words: Sequence[str], processes: i
         out_words.extend(w)
         out_phones.extend(p)
     return out_words, out_phones
+
+
+def word_pass_windowed(decoder: Any, pcm: np.ndarray, words: Sequence[str], window_s: float = WORD_WINDOW_S
+                       ) -> list[tuple[str, int, int]]:
+    """The word pass over long speech in windows, each carrying on from the last one's place in the transcript.
+
+    Each window of ``window_s`` from the current place is given the next words (at most
+    :data:`MAX_WORDS_PER_S` a second) in a prefix grammar (:func:`_prefix_pass`); its segments are kept up to the
+    middle of its last pause between a quarter and :data:`WORD_KEEP` of the window (else up to the last
+    word that ends there), and the next window starts there. The audio left once it is no longer than a
+    window gets the plain word pass of all the words left, so every word is placed. On the 60 s English
+    clip tiled twice, a prefix pass over 30 and 45 s placed every word it kept within one frame (10 ms)
+    of the pass over the whole clip; ``python benchmarks/long_alignment.py`` compares it with GRID's word times.
+    Cost and memory are linear in the clip's length (each window is bounded).
+
+    Args:
+        decoder: the alignment decoder (:func:`talkinghead.audio.phones._align_decoder`), its lock held.
+        pcm: int16 ``[N]`` at 16 kHz.
+        words: dictionary words of the transcript, in order.
+        window_s: audio (s) of one window; a clip no longer than this gets one plain word pass.
+    Returns:
+        ``(word as spelled by the decoder or a filler such as "<sil>", start frame, end frame)`` in time
+        order, 10 ms frames from the clip's start; the words are ``words`` in order (alternate
+        pronunciations spelled ``"word(2)"``).
+    Raises:
+        AlignmentError: the decoder found no path through a window, or the last pass could not hold the
+            words left (the transcript does not match the speech).
+    """
+    n_frames = -(-len(pcm) // _HOP)
+    win = max(1, int(round(window_s * _PS_RATE)))
+    per_window = int(MAX_WORDS_PER_S * window_s) + 1
+    out: list[tuple[str, int, int]] = []
+    pos, i = 0, 0
+    while i < len(words) and n_frames - pos > win:
+        segs = _prefix_pass(decoder, pcm[pos * _HOP:(pos + win) * _HOP], words[i:i + per_window])
+        cut, kept = _kept(segs, win)
+        _extend(out, [(n, a + pos, b + pos) for n, a, b in kept])
+        i += sum(_is_word(n) for n, _, _ in kept)
+        pos += cut
+    if i < len(words):
+        segs = _word_pass(decoder, pcm[pos * _HOP:], " ".join(words[i:]))
+        _extend(out, [(n, a + pos, b + pos) for n, a, b in segs])
+    elif pos < n_frames:
+        _extend(out, [("<sil>", pos, n_frames)])
+    return out
+
+
+def _prefix_pass(decoder: Any, pcm: np.ndarray, words: Sequence[str]) -> list[tuple[str, int, int]]:
+    """A word pass whose grammar is ``words`` in order, ending after any of them (or none): fillers
+    (silence, noise) between words as in ``set_align_text``. Segments as in :func:`word_pass_windowed`, from
+    ``pcm``'s start. Raises AlignmentError where the decoder finds no path."""
+    n = len(words)
+    chain = [(k, k + 1, 1.0, w) for k, w in enumerate(words)] + [(k, n, 1.0) for k in range(n - 1)]
+    try:
+        decoder.add_fsg("_prefix", decoder.create_fsg("_prefix", 0, n, chain))
+        decoder.activate_search("_prefix")
+        _decode(decoder, pcm)
+    except (RuntimeError, ValueError) as exc:
+        raise AlignmentError(f"pocketsphinx word pass failed: {exc}") from exc
+    if decoder.hyp() is None:
+        raise AlignmentError(f"could not place any of {n} words in {len(pcm) / (_HOP * _PS_RATE):.2f} s of audio")
+    return [(seg.word, seg.start_frame, seg.end_frame + 1) for seg in decoder.seg()]
+
+
+def _kept(segs: Sequence[tuple[str, int, int]], win: int) -> tuple[int, list[tuple[str, int, int]]]:
+    """Where a window of ``win`` frames is cut and the segments kept before the cut (see :func:`word_pass_windowed`)."""
+    lo, hi = win // 4, int(WORD_KEEP * win)
+    pauses = [k for k, (n, a, b) in enumerate(segs) if n == "<sil>" and lo <= (a + b) // 2 <= hi]
+    if pauses:
+        k = pauses[-1]
+        cut = (segs[k][1] + segs[k][2]) // 2
+        return cut, [*segs[:k], ("<sil>", segs[k][1], cut)]
+    ends = [k for k, (n, _, b) in enumerate(segs) if _is_word(n) and lo <= b <= hi]
+    if ends:
+        return segs[ends[-1]][2], list(segs[:ends[-1] + 1])
+    return hi, [s for s in segs if s[2] <= hi]  # a word or filler longer than half a window: cut inside it
+
+
+def _extend(out: list[tuple[str, int, int]], segs: Sequence[tuple[str, int, int]]) -> None:
+    """Append segments, joining a pause that starts where the last one ended (a window's cut)."""
+    for seg in segs:
+        if out and seg[0] == "<sil>" and out[-1][0] == "<sil>" and out[-1][2] == seg[1]:
+            out[-1] = ("<sil>", out[-1][1], seg[2])
+        elif seg[2] > seg[1]:
+            out.append(seg)
 
 
 def plan_chunks(segs: Sequence[tuple[str, int, int]], n_frames: int, max_frames: int) -> list[Chunk]:

@@ -89,13 +89,13 @@ class AlignedTranscript:
 
 
 def align(speech: Speech, text: str, topn: int = ALIGN_TOPN, processes: int = 1,
-          chunk_s: float | None = None) -> AlignedTranscript:
+          chunk_s: float | None = None, window_s: float | None = None) -> AlignedTranscript:
     """Force-align a known transcript to speech: timed words and phones.
 
     Two pocketsphinx passes: word alignment of the transcript (``set_align_text``), then
     phone/state alignment (``set_alignment``); see the pocketsphinx 5 documentation of
-    ``Decoder.set_alignment``. Clips longer than ``chunk_s`` get the word pass whole and then
-    both passes per chunk of its words, cut in pauses, shared between forked processes where
+    ``Decoder.set_alignment``. Clips longer than ``chunk_s`` get the word pass in windows that carry
+    the transcript's place from one to the next, then both passes per chunk of its words, cut in pauses, shared between forked processes where
     ``processes`` > 1 (:mod:`talkinghead.audio.long_align`: flat memory, less wall time, and the same
     result with one process or more). Words missing from the CMU dictionary are split
     into dictionary words where possible ("spacesuit" -> "space suit"), otherwise dropped
@@ -108,6 +108,8 @@ def align(speech: Speech, text: str, topn: int = ALIGN_TOPN, processes: int = 1,
         processes: 1: a long clip's chunks are aligned in this process; more: shared between forked processes.
         chunk_s: longest stretch (s) aligned in one piece (None:
             :data:`~talkinghead.audio.long_align.ALIGN_CHUNK_S`, 20 s).
+        window_s: audio (s) of one window of a long clip's word pass (None:
+            :data:`~talkinghead.audio.long_align.WORD_WINDOW_S`, 60 s; longer than the clip: one pass).
 
     Returns:
         :class:`AlignedTranscript`; its phones cover ``[0, speech.duration_s]`` without gaps:
@@ -118,7 +120,7 @@ def align(speech: Speech, text: str, topn: int = ALIGN_TOPN, processes: int = 1,
             align the words to the audio (for example, the text does not match the speech).
         ValueError: samples are not one-dimensional or the sample rate is invalid.
     """
-    from talkinghead.audio.long_align import ALIGN_CHUNK_S, align_long
+    from talkinghead.audio.long_align import ALIGN_CHUNK_S, WORD_WINDOW_S, align_long
 
     words = normalize_transcript(text)
     pcm = _pcm16(speech)
@@ -128,7 +130,8 @@ def align(speech: Speech, text: str, topn: int = ALIGN_TOPN, processes: int = 1,
         if not known:
             raise AlignmentError(f"no word of the transcript {text[:60]!r} is in the pronouncing dictionary")
         word_segs, phone_segs = align_long(decoder, pcm, known, processes,
-                                           ALIGN_CHUNK_S if chunk_s is None else chunk_s)
+                                           ALIGN_CHUNK_S if chunk_s is None else chunk_s,
+                                           WORD_WINDOW_S if window_s is None else window_s)
     return AlignedTranscript(
         words=tuple(word_segs),
         phones=PhoneSegments(segments=_timeline(phone_segs, speech.duration_s), source="alignment"),
