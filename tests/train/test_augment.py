@@ -109,7 +109,7 @@ def test_augment_writes_copies_that_training_loads_with_their_clip(shared_data: 
         assert z["names"].tolist() == ["bbaf2n#a0", "bbaf2n#a1"]  # the test clip gets no copies
         assert len(json.loads(str(z["meta"]))["draws"]) == 2
     pytest.importorskip("torch")
-    from talkinghead.train.motion import load_shards, split_names
+    from talkinghead.train.dataset import load_shards, split_names
 
     ds = load_shards(data)
     assert sorted(ds.names) == sorted(["bbaf2n", GRID_S1_TEST[0], "bbaf2n#a0", "bbaf2n#a1"])
@@ -128,7 +128,7 @@ def test_split_by_clip_keeps_copies_with_their_clip() -> None:
     from talkinghead.eval.datasets import GRID_S1_TEST, GRID_S1_VALIDATION
 
     pytest.importorskip("torch")
-    from talkinghead.train.motion import split_names
+    from talkinghead.train.dataset import split_names
 
     v, t = GRID_S1_VALIDATION[0], GRID_S1_TEST[0]
     names = ["bbaf2n", "bbaf2n#a0", v, f"{v}#a0", f"{v}#a1", t, f"{t}#a0"]

@@ -109,7 +109,7 @@ def test_bad_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
 
 def _synthetic_dataset(n: int = 12, f: int = 20, seed: int = 0) -> object:
     """Clips whose mouth opening follows a loudness square wave (learnable from dynamics)."""
-    from talkinghead.train.motion import Dataset
+    from talkinghead.train.dataset import Dataset
 
     rng = np.random.default_rng(seed)
     t = f * 4

@@ -13,7 +13,7 @@ pytest.importorskip("onnxruntime")
 
 def test_teacher_shards_load_as_training_clips_with_the_teachers_motion(tmp_path: Path) -> None:
     from talkinghead.motion.learned import LearnedMotion, learned_available
-    from talkinghead.train.motion import load_shards, split_names
+    from talkinghead.train.dataset import load_shards, split_names
     from talkinghead.train.teacher import MAX_S, make_teacher_data, teacher_clip
 
     if not learned_available():

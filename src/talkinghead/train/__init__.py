@@ -8,6 +8,7 @@
   checkpoints (``.safetensors``) and its ONNX export (what inference runs, with onnxruntime);
   ``talkinghead train export``.
 - :mod:`talkinghead.train.motion`: trains :mod:`talkinghead.motion.learned`; ``talkinghead train motion``.
+- :mod:`talkinghead.train.dataset`: its training data (shards and altered copies in one padded array) and split.
 - :mod:`talkinghead.train.compare`: learned vs rule path by self-reenactment; ``python -m talkinghead.train.compare``.
 
 Nothing heavy is imported here (torch and MediaPipe load inside the functions that need them).

@@ -168,7 +168,7 @@ def augment(videos_dir: Path, data_dir: Path, cfg: AugmentConfig = AugmentConfig
 
     GRID s1 test clips get no copies; validation clips do (training never sees them: they
     measure, for choosing the checkpoint, how well the model carries over to voices and rooms it
-    has not heard, see :func:`talkinghead.train.motion.split_names`). Only training clips make
+    has not heard, see :func:`talkinghead.train.dataset.split_names`). Only training clips make
     the babble (held-out speech is never heard in training, not even as noise).
 
     Args:

@@ -71,7 +71,7 @@ def cached_clips(data: Path, names: Sequence[str] | set[str] | None = None) -> I
     Yields:
         :class:`CachedClip` per clip.
     """
-    from talkinghead.train.motion import shard_features
+    from talkinghead.train.dataset import shard_features
     from talkinghead.types import PhoneSegment
 
     want = set(names) if names is not None else None

@@ -81,7 +81,7 @@ def person_clip(landmarks: np.ndarray, blendshapes: np.ndarray, fps: float, spee
 
 def windows(clips: Sequence[PersonClip], vtln_reference_hz: float = 0.0,
             vtln_strength: float = 1.0, max_windows: int = MAX_WINDOWS) -> tuple[object, object]:
-    """Training and held-out :class:`~talkinghead.train.motion.Dataset` of windows of up to :data:`WINDOW_S`.
+    """Training and held-out :class:`~talkinghead.train.dataset.Dataset` of windows of up to :data:`WINDOW_S`.
 
     Held out: when every video is short (under two windows, like GRID's 3 s sentences) and there
     are five or more, every fifth video; otherwise the last fifth (at least :data:`WINDOW_S`) of
@@ -96,7 +96,7 @@ def windows(clips: Sequence[PersonClip], vtln_reference_hz: float = 0.0,
         InputError: under :data:`MIN_TRAIN_S` of footage in training windows, or no held-out window.
     """
     from talkinghead.motion.learned import phone_tokens
-    from talkinghead.train.motion import encoder_inputs, pack
+    from talkinghead.train.dataset import encoder_inputs, pack
 
     train: list[tuple] = []
     held: list[tuple] = []
