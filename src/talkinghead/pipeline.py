@@ -28,7 +28,7 @@ from talkinghead.types import FaceMesh, InputError, MotionSequence, PersonModel,
 from talkinghead.analysis import Analysis, analyse_speech, analysis_aside, length_only, start_analysis  # noqa: F401
 from talkinghead.media.files import check_output, check_writable  # noqa: F401
 from talkinghead.motion.make import load_motion_model, make_motion, make_motion_pieces
-from talkinghead.stages import STAGE_TIMES_ENV, StageTimes, progress_bar, times_merge  # noqa: F401
+from talkinghead.stages import STAGE_TIMES_ENV, StageTimes, frame_motion, progress_bar, times_merge  # noqa: F401
 
 if TYPE_CHECKING:
     from talkinghead.aside import Aside
@@ -282,24 +282,6 @@ class TalkingHeadPipeline:
                 timer = lambda stage, seconds: None if stage == "render" else self.times.add(stage, seconds)  # noqa: E731
             write_video(frames, fps, self.renderer.output_size, sound, output, timer, progress)
 
-
-def frame_motion(motion: MotionSequence | Iterable[MotionSequence], times: StageTimes | None = None
-                 ) -> Iterator[tuple[np.ndarray, np.ndarray, float]]:
-    """Each frame's ``(offsets [478, 3], pose [6], blink)`` of a motion or of its consecutive pieces.
-
-    ``times``: where the frames are waited for as ``render`` (rendered elsewhere), the time spent here
-    making the next piece (:func:`make_motion_pieces` adds it as ``motion``) is taken off ``render``.
-    """
-    pieces = iter([motion] if isinstance(motion, MotionSequence) else motion)
-    while True:
-        t = time.perf_counter()
-        piece = next(pieces, None)
-        if times is not None:
-            times.add("render", -(time.perf_counter() - t))  # inside the wait for a frame
-        if piece is None:
-            return
-        for i in range(piece.num_frames):
-            yield piece.landmark_offsets[i], piece.head_pose[i], float(piece.blink[i])
 
 def generate(
     portrait: str | os.PathLike[str] | None,

@@ -1,11 +1,17 @@
-"""Stage timing and the progress bar of a job (split out of ``pipeline.py``; still importable from there)."""
+"""Stage timing, the progress bar of a job and the frames of motion pieces (split out of ``pipeline.py``;
+still importable from there)."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
+
+from talkinghead.types import MotionSequence
 
 #: Environment variable naming a file where the command line writes a run's :class:`StageTimes`
 #: as JSON (``talkinghead bench`` sets it for the processes it times).
@@ -52,3 +58,22 @@ def progress_bar(enabled: bool, total: int, desc: str) -> Iterator[Any]:
         yield bar
     finally:
         bar.close()
+
+
+def frame_motion(motion: MotionSequence | Iterable[MotionSequence], times: StageTimes | None = None
+                 ) -> Iterator[tuple[np.ndarray, np.ndarray, float]]:
+    """Each frame's ``(offsets [478, 3], pose [6], blink)`` of a motion or of its consecutive pieces.
+
+    ``times``: where the frames are waited for as ``render`` (rendered elsewhere), the time spent here
+    making the next piece (:func:`make_motion_pieces` adds it as ``motion``) is taken off ``render``.
+    """
+    pieces = iter([motion] if isinstance(motion, MotionSequence) else motion)
+    while True:
+        t = time.perf_counter()
+        piece = next(pieces, None)
+        if times is not None:
+            times.add("render", -(time.perf_counter() - t))  # inside the wait for a frame
+        if piece is None:
+            return
+        for i in range(piece.num_frames):
+            yield piece.landmark_offsets[i], piece.head_pose[i], float(piece.blink[i])
