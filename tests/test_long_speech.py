@@ -123,22 +123,41 @@ def test_long_speech_with_a_transcript_is_aligned_whole_and_each_segment_gets_it
              motion_out=tmp_path / "whole.npz", processes=1)
     for name, value in (("LONG_SPEECH_S", 5.0), ("SEGMENT_S", 4.0), ("SEARCH_S", 1.0), ("OVERLAP_S", 0.4)):
         monkeypatch.setattr(long_speech, name, value)
-    seen = []
-    real = analysis.analyse_speech
+    seen, aligned = [], []
+    real, real_align = analysis.analyse_speech, analysis.aligned_phones
 
     def spy(speech, transcript, mode, times=None, known=None, processes=2):
         seen.append((len(speech.samples) / speech.sample_rate, transcript, known))
         return real(speech, transcript, mode, times, known=known, processes=processes)
 
+    def spy_align(speech, transcript, processes=1):
+        aligned.append((len(speech.samples) / speech.sample_rate, transcript))
+        return real_align(speech, transcript, processes)
+
     monkeypatch.setattr(analysis, "analyse_speech", spy)
+    monkeypatch.setattr(analysis, "aligned_phones", spy_align)
     generate(ASSETS / "astronaut.png", JFK, tmp_path / "long.mp4", transcript=DEMO_TRANSCRIPT, config=config,
              motion_out=tmp_path / "long.npz", processes=1)
-    # Once whole with the transcript (the alignment), then three segments with their part of its phones.
-    assert seen[0][1] == DEMO_TRANSCRIPT and seen[0][2] is None and seen[0][0] > 10.9
-    assert len(seen) == 4 and sum(s[0] for s in seen[1:]) > 11.0
-    for seconds, transcript, known in seen[1:]:
+    # Aligned once whole (only the alignment, no features), then three segments analysed with their part of its phones.
+    assert len(aligned) == 1 and aligned[0][1] == DEMO_TRANSCRIPT and aligned[0][0] > 10.9
+    assert len(seen) == 3 and sum(s[0] for s in seen) > 11.0
+    for seconds, transcript, known in seen:
         assert transcript is None and known.source == "alignment" and len(known) > 3
         assert known.segments[0].start_s >= 0.0 and known.segments[-1].end_s <= seconds + 1e-6
     whole, long = MotionSequence.load(tmp_path / "whole.npz"), MotionSequence.load(tmp_path / "long.npz")
     assert long.num_frames == whole.num_frames == 275
     assert np.corrcoef(_mouth(whole), _mouth(long))[0, 1] > 0.9
+
+
+def test_aligned_whole_in_its_own_process_gives_the_phones_of_this_one() -> None:
+    from talkinghead.cli import DEMO_TRANSCRIPT
+    from talkinghead.long_speech import aligned_whole
+    from talkinghead.pipeline import StageTimes
+
+    here, aside = StageTimes(), StageTimes()
+    one = aligned_whole(JFK, DEMO_TRANSCRIPT, 1, here)
+    two = aligned_whole(JFK, DEMO_TRANSCRIPT, 2, aside)
+    assert one.source == "alignment" and len(one) > 20 and one == two
+    assert here.seconds["audio_phones"] > 0 and aside.seconds["audio_phones"] > 0
+    # A transcript that cannot be aligned gives no phones (the motion follows the audio), not an error.
+    assert aligned_whole(JFK, "xqzv", 2, StageTimes()).source == "none"

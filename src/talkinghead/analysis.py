@@ -56,7 +56,7 @@ def analyse_speech(speech: Speech, transcript: str | None, mode: str, times: Sta
         (``"none"``: no phones).
     """
     from talkinghead.audio.features import compute_features, speech_activity
-    from talkinghead.audio.phones import AlignmentError, align_transcript, pcm16_speech
+    from talkinghead.audio.phones import pcm16_speech
     from talkinghead.audio.recognition import RecognitionConfig, recognize
     from talkinghead.pipeline import StageTimes
     from talkinghead.types import InputError, PhoneSegments
@@ -79,10 +79,7 @@ def analyse_speech(speech: Speech, transcript: str | None, mode: str, times: Sta
     elif mode == "align":
         if not transcript:
             raise InputError("--phones align needs --transcript")
-        try:
-            phones = align_transcript(pcm, transcript, processes=processes)
-        except AlignmentError as e:
-            log.warning("forced alignment failed (%s); the motion follows the audio alone", e)
+        phones = aligned_phones(pcm, transcript, processes)
     elif mode == "recognize":
         rec = recognize(pcm, feats, RecognitionConfig(processes=processes))
         if rec.reliable:
@@ -92,6 +89,20 @@ def analyse_speech(speech: Speech, transcript: str | None, mode: str, times: Sta
             log.info("speech recognition is unreliable here (not English?); the motion follows the audio alone")
     times.add("audio_phones", time.perf_counter() - t)
     return Analysis(speech=speech, features=feats, active=active, phones=phones)
+
+
+def aligned_phones(speech: Speech, transcript: str, processes: int = 1) -> PhoneSegments:
+    """The phones of ``transcript`` force-aligned to ``speech`` (:func:`talkinghead.audio.phones.align_transcript`),
+    or none (``source="none"``, with a logged warning: the motion then follows the audio alone) where the
+    alignment fails. ``processes``: as :func:`analyse_speech`. Seconds from the speech's start."""
+    from talkinghead.audio.phones import AlignmentError, align_transcript
+    from talkinghead.types import PhoneSegments
+
+    try:
+        return align_transcript(speech, transcript, processes=processes)
+    except AlignmentError as e:
+        log.warning("forced alignment failed (%s); the motion follows the audio alone", e)
+        return PhoneSegments(segments=(), source="none")
 
 
 def start_analysis(transcript: str | None, mode: str, known: PhoneSegments | None = None) -> Aside:

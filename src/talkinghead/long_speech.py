@@ -22,7 +22,6 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -324,35 +323,24 @@ def _kept(piece: MotionSequence, kept: list[MotionSequence] | None) -> MotionSeq
 @contextlib.contextmanager
 def _analysed(segment: SpeechSegment, config: GenerateConfig, processes: int,
               started: Aside | None, forks: bool = True, phones: PhoneSegments | None = None) -> Iterator[Callable]:
-    """A segment's analysis (:func:`_analysis`): yields the function that waits for it, ``(times) -> Analysis``.
-    ``forks``: the second process may share recognition with forked copies of itself (else it
-    recognises alone). ``phones``: the whole speech's known phones, of which the segment is given its part."""
-    known = None if phones is None else phones_within(phones, segment.first_frame / config.fps,
-                                                       segment.speech.duration_s)
-    with _analysis(segment.speech, None, config.phones, known, processes, started, forks) as pending:
-        yield pending
-
-
-@contextlib.contextmanager
-def _analysis(speech: Speech, transcript: str | None, mode: str, known: PhoneSegments | None, processes: int,
-              started: Aside | None, forks: bool = True, reload: Callable[[], Speech] | None = None
-              ) -> Iterator[Callable]:
-    """:func:`~talkinghead.analysis.analyse_speech` of ``speech``, running in a second process (``started``,
-    or a new one) where ``processes`` > 1 or one was started, in this one otherwise: yields the function
-    that waits for it, ``(times) -> Analysis``. ``forks`` and ``reload``: as
-    :func:`~talkinghead.analysis.analysis_aside` (``forks`` False: ``processes=1`` there)."""
+    """A segment's :func:`~talkinghead.analysis.analyse_speech` (no transcript), running in a second process
+    (``started``, or a new one) where ``processes`` > 1 or one was started, in this one otherwise: yields the
+    function that waits for it, ``(times) -> Analysis``. ``forks``: the second process may share recognition
+    with forked copies of itself (else it recognises alone: ``processes=1`` in
+    :func:`~talkinghead.analysis.analysis_aside`). ``phones``: the whole speech's known phones, of which the
+    segment is given its part."""
     from talkinghead.analysis import analyse_speech, analysis_aside
     from talkinghead.audio.phones import pcm16_speech
 
+    known = None if phones is None else phones_within(phones, segment.first_frame / config.fps,
+                                                       segment.speech.duration_s)
     if processes > 1 or started is not None:
-        with analysis_aside(speech, transcript, mode, known=known, processes=processes if forks else 1,
-                            started=started, reload=reload) as pending:
-            del speech
+        with analysis_aside(segment.speech, None, config.phones, known=known, processes=processes if forks else 1,
+                            started=started) as pending:
             yield pending
     else:
-        pcm = pcm16_speech(speech)
-        del speech
-        yield lambda times: analyse_speech(pcm, transcript, mode, times, known=known, processes=1)
+        pcm = pcm16_speech(segment.speech)
+        yield lambda times: analyse_speech(pcm, None, config.phones, times, known=known, processes=1)
 
 
 def phones_within(phones: PhoneSegments, start_s: float, duration_s: float) -> PhoneSegments:
@@ -370,19 +358,30 @@ def phones_within(phones: PhoneSegments, start_s: float, duration_s: float) -> P
                          phones.source)
 
 
-def aligned_whole(audio: str | os.PathLike[str], transcript: str, mode: str, processes: int,
-                  started: Aside | None, times: StageTimes) -> PhoneSegments:
+def aligned_whole(audio: str | os.PathLike[str], transcript: str, processes: int, times: StageTimes) -> PhoneSegments:
     """The phones of ``transcript`` aligned to the whole speech file (long speech, before it is made in
-    segments: :func:`talkinghead.pipeline.generate`), in the analysis process ``started`` (or a new one;
-    in this process where ``processes`` is 1 and none was started: :func:`_analysis`). Its memory grows with the speech (an hour: the analysis
-    process about 720 MiB, with a forked copy for the chunks). ``mode``: ``config.phones``.
+    segments: :func:`talkinghead.pipeline.generate`; :func:`talkinghead.analysis.aligned_phones`: none
+    where the alignment fails). Only the alignment, no features: where ``processes`` > 1 in a second
+    process of its own (sent the 16-bit samples, 115 MB an hour, and sharing the chunks with forked
+    copies of itself; in this process where none can start), else here. Its time is added to
+    ``times`` as ``audio_phones``.
 
     Raises:
-        InputError: as :func:`~talkinghead.analysis.analyse_speech` (a failed alignment gives no phones).
+        InputError: the file cannot be read as speech (:func:`~talkinghead.media.audio.load_speech`).
     """
+    from talkinghead.analysis import aligned_phones
+    from talkinghead.aside import Aside
+    from talkinghead.audio.phones import pcm16_speech
     from talkinghead.media.audio import load_speech
 
-    speech = load_speech(audio)
-    with _analysis(speech, transcript, mode, None, processes, started, reload=partial(load_speech, audio)) as pending:
-        del speech
-        return pending(times).phones
+    def args() -> tuple:
+        return pcm16_speech(load_speech(audio)), transcript, processes
+
+    t = time.perf_counter()
+    if processes > 1:
+        with Aside(aligned_phones, *args(), what="forced alignment", here=args) as child:
+            phones = child.result_or_here()
+    else:
+        phones = aligned_phones(*args())
+    times.add("audio_phones", time.perf_counter() - t)
+    return phones

@@ -305,8 +305,8 @@ def generate(
         transcript: the words spoken (English), for exact phone alignment. Speech over
             :data:`~talkinghead.long_speech.LONG_SPEECH_S` is made in segments of about two minutes,
             cross-faded at quiet moments (:mod:`talkinghead.long_speech`): rendering's memory stays flat.
-            With a transcript the whole speech is aligned first (that part needs memory that grows
-            with the length), and each segment is given its phones.
+            With a transcript the whole speech is aligned first, in windows and chunks (its process holds
+            the speech's 16-bit samples: 115 MB an hour), and each segment is given its phones.
         config: settings (size, fps, head motion, blinks...).
         progress: show a progress bar on stderr.
         motion_out: also save the motion here: ``.npz`` (the whole MotionSequence), ``.csv`` (ARKit
@@ -373,8 +373,7 @@ def generate(
 
             if phones is None and transcript is not None and config.phones in ("auto", "align"):
                 # The transcript is aligned to the whole speech first; each segment gets its part of the phones.
-                phones = aligned_whole(audio, transcript, config.phones, processes, started, times)
-                started = None  # ended by the alignment
+                phones = aligned_whole(audio, transcript, processes, times)
             done, seq = make_long(segments, image, audio, output, config, bar, source, times,
                                   person=person, processes=processes, started=started,
                                   keep_motion=motion_out is not None, phones=phones)
