@@ -17,6 +17,11 @@ phone is that of ``whole``. Also the 60 s English clip (``audio/musetalk_eng.wav
 words recognition hears in it (no reference: time and phone agreement only).
 
     python benchmarks/long_alignment.py [--data ../shared/data] [--out reports/long_alignment]
+
+``--word-pass 1,5,10`` times instead the word pass alone (the step that places the chunks) on the 60 s
+clip and its recognised words repeated to each length in minutes: over the whole clip
+(``set_align_text``) against in windows (:func:`talkinghead.audio.long_align.word_pass_windowed`),
+CPU seconds and how far apart the words' times are (10 ms frames); ``word_pass.md``.
 """
 
 from __future__ import annotations
@@ -93,12 +98,49 @@ def run(speech, text, ref, methods) -> dict:
     return rows
 
 
+def word_pass(data: Path, minutes: list[int], out: Path) -> None:
+    """The word pass alone, whole against in windows, on the 60 s clip repeated (see the module's docstring)."""
+    from talkinghead.audio import phones as P
+    from talkinghead.audio.long_align import word_pass_windowed
+    from talkinghead.audio.recognition import recognize
+    from talkinghead.media.audio import load_speech
+
+    eng = load_speech(data / "audio" / "musetalk_eng.wav")
+    pcm = P._pcm16(eng)
+    lines = ["| minutes | words | CPU s, whole | CPU s, windows | mean / p99 / max distance (frames) |",
+             "|---:|---:|---:|---:|---|"]
+    with P._lock:
+        dec = P._align_decoder()
+        words = P._dictionary_words(dec, P.normalize_transcript(recognize(eng).transcript))
+        for m in minutes:
+            clip, text = np.tile(pcm, m), words * m
+            c0 = time.process_time()
+            whole = P._word_pass(dec, clip, " ".join(text))
+            c1 = time.process_time()
+            windows = word_pass_windowed(dec, clip, text)
+            c2 = time.process_time()
+            a, b = ([(x, y) for n, x, y in segs if P._is_word(n)] for segs in (whole, windows))
+            if len(a) != len(b):
+                dist = f"words differ ({len(a)} vs {len(b)})"
+            else:
+                d = np.abs(np.asarray(a) - np.asarray(b))
+                dist = f"{d.mean():.3f} / {np.percentile(d, 99):.0f} / {d.max()}"
+            lines.append(f"| {m} | {len(text)} | {c1 - c0:.2f} | {c2 - c1:.2f} | {dist} |")
+            print(lines[-1], flush=True)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "word_pass.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
 def main(argv: list[str] | None = None) -> None:
     sys.path.insert(0, str(ROOT / "src"))
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     ap.add_argument("--out", type=Path, default=ROOT / "reports" / "long_alignment")
+    ap.add_argument("--word-pass", default="", help="minutes, comma-separated: time the word pass alone (see above)")
     args = ap.parse_args(argv)
+    if args.word_pass:
+        return word_pass(args.data, [int(m) for m in args.word_pass.split(",")], args.out)
     from talkinghead.eval.datasets import grid_split
 
     methods = [("whole", {"chunk_s": 600.0}), ("chunks, one word pass", {"window_s": 1e9}), ("chunks", {}),

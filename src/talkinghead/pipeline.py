@@ -373,7 +373,11 @@ def generate(
 
             if phones is None and transcript is not None and config.phones in ("auto", "align"):
                 # The transcript is aligned to the whole speech first; each segment gets its part of the phones.
+                if bar is not None:
+                    bar.set_description_str("aligning the transcript")
                 phones = aligned_whole(audio, transcript, processes, times)
+                if bar is not None:
+                    bar.set_description_str("analysing speech")
             done, seq = make_long(segments, image, audio, output, config, bar, source, times,
                                   person=person, processes=processes, started=started,
                                   keep_motion=motion_out is not None, phones=phones)
