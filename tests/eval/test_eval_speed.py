@@ -39,3 +39,18 @@ def test_a_case_is_timed_whole_process_with_its_stages(tmp_path) -> None:
     assert "| jfk_1s.wav | 1.0 | 64 | acoustic | no |" in text and "`talkinghead --help`: 0.25 s" in text
     with pytest.raises(RuntimeError, match="jfk.flac: not an image"):
         run_case(str(ASSETS / "jfk.flac"), clip, 64, "acoustic")  # an audio file as the portrait
+
+
+def test_long_audio_is_the_clip_repeated_to_the_length(tmp_path) -> None:
+    import numpy as np
+
+    from talkinghead.eval.speed import make_long_audio
+    from talkinghead.media.audio import load_speech
+    from talkinghead.types import pcm16_samples
+
+    clip = load_speech(ASSETS / "jfk.flac")  # 11 s
+    long = load_speech(make_long_audio(str(ASSETS / "jfk.flac"), 25.5, str(tmp_path)))
+    assert long.sample_rate == clip.sample_rate and len(long.samples) == int(25.5 * clip.sample_rate)
+    once = pcm16_samples(np.asarray(clip.samples))
+    again = pcm16_samples(np.asarray(long.samples))
+    assert np.array_equal(again, np.tile(once, 3)[:len(again)])  # the clip, again and again, cut at the length

@@ -154,11 +154,12 @@ def word_pass_windowed(decoder: Any, pcm: np.ndarray, words: Sequence[str], wind
 
 
 def _prefix_pass(decoder: Any, pcm: np.ndarray, words: Sequence[str]) -> list[tuple[str, int, int]]:
-    """A word pass whose grammar is ``words`` in order, ending after any of them (or none): fillers
+    """A word pass whose grammar is ``words`` in order, ending after any of them (or before the first;
+    the decoder places words wherever they score better than fillers, not only where they are spoken): fillers
     (silence, noise) between words as in ``set_align_text``. Segments as in :func:`word_pass_windowed`, from
     ``pcm``'s start. Raises AlignmentError where the decoder finds no path."""
     n = len(words)
-    chain = [(k, k + 1, 1.0, w) for k, w in enumerate(words)] + [(k, n, 1.0) for k in range(n - 1)]
+    chain = [(k, k + 1, 1.0, w) for k, w in enumerate(words)] + [(k, n, 1.0) for k in range(n)]
     try:
         decoder.add_fsg("_prefix", decoder.create_fsg("_prefix", 0, n, chain))
         decoder.activate_search("_prefix")
@@ -167,7 +168,8 @@ def _prefix_pass(decoder: Any, pcm: np.ndarray, words: Sequence[str]) -> list[tu
         raise AlignmentError(f"pocketsphinx word pass failed: {exc}") from exc
     if decoder.hyp() is None:
         raise AlignmentError(f"could not place any of {n} words in {len(pcm) / (_HOP * _PS_RATE):.2f} s of audio")
-    return [(seg.word, seg.start_frame, seg.end_frame + 1) for seg in decoder.seg()]
+    # (the utterance's start and end markers, <s> and </s>, can overlap their neighbours: left out)
+    return [(seg.word, seg.start_frame, seg.end_frame + 1) for seg in decoder.seg() if seg.word not in ("<s>", "</s>")]
 
 
 def _kept(segs: Sequence[tuple[str, int, int]], win: int) -> tuple[int, list[tuple[str, int, int]]]:

@@ -146,15 +146,29 @@ def cut_audio(audio: str, seconds: float, out_dir: str) -> str:
 
 
 def make_long_audio(audio: str, seconds: float, out_dir: str) -> str:
-    """A wav of ``seconds`` made by repeating ``audio`` (for the cost-is-linear check)."""
-    from talkinghead.media.audio import load_speech, write_wav
-    from talkinghead.types import Speech
+    """A 16-bit mono wav of ``seconds`` made by repeating ``audio`` (for the cost-is-linear check).
+
+    Written a repeat at a time, so this process never holds the long speech: a child's peak memory from
+    ``wait4`` includes the high-water mark of the process that started it (Linux carries the parent's RSS
+    into the child's ``ru_maxrss`` at fork and exec), and an hour held here made every case read 550 MiB.
+    """
+    import wave
+
+    from talkinghead.media.audio import load_speech
+    from talkinghead.types import pcm16_samples
 
     s = load_speech(audio)
-    reps = int(np.ceil(seconds / s.duration_s))
-    x = np.tile(s.samples, reps)[: int(seconds * s.sample_rate)]
+    pcm = pcm16_samples(np.asarray(s.samples)).astype("<i2", copy=False).tobytes()
+    left = int(seconds * s.sample_rate) * 2  # bytes
     path = Path(out_dir) / f"{Path(audio).stem}_{int(seconds)}s.wav"
-    return str(write_wav(Speech(samples=x, sample_rate=s.sample_rate), path))
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(int(s.sample_rate))
+        while left > 0:
+            w.writeframes(pcm[:left])
+            left -= min(left, len(pcm))
+    return str(path)
 
 
 def write_reports(results: list[SpeedResult], out_dir: str | os.PathLike[str], command: str,
