@@ -147,16 +147,23 @@ def test_long_speech_with_a_transcript_is_aligned_whole_and_each_segment_gets_it
     whole, long = MotionSequence.load(tmp_path / "whole.npz"), MotionSequence.load(tmp_path / "long.npz")
     assert long.num_frames == whole.num_frames == 275
     assert np.corrcoef(_mouth(whole), _mouth(long))[0, 1] > 0.9
+    # With two processes: aligned in its own, the segments analysed in the early process and fresh ones.
+    generate(ASSETS / "astronaut.png", JFK, tmp_path / "long2.mp4", transcript=DEMO_TRANSCRIPT, config=config,
+             motion_out=tmp_path / "long2.npz", processes=2)
+    long2 = MotionSequence.load(tmp_path / "long2.npz")
+    assert long2.num_frames == 275 and np.corrcoef(_mouth(long), _mouth(long2))[0, 1] > 0.99
 
 
-def test_aligned_whole_in_its_own_process_gives_the_phones_of_this_one() -> None:
+def test_aligned_whole_in_its_own_process_gives_the_phones_of_this_one(caplog) -> None:
     from talkinghead.cli import DEMO_TRANSCRIPT
     from talkinghead.long_speech import aligned_whole
     from talkinghead.pipeline import StageTimes
 
     here, aside = StageTimes(), StageTimes()
     one = aligned_whole(JFK, DEMO_TRANSCRIPT, 1, here)
-    two = aligned_whole(JFK, DEMO_TRANSCRIPT, 2, aside)
+    with caplog.at_level("WARNING"):
+        two = aligned_whole(JFK, DEMO_TRANSCRIPT, 2, aside)
+    assert not [r for r in caplog.records if "runs in this process" in r.getMessage()]  # it did run aside
     assert one.source == "alignment" and len(one) > 20 and one == two
     assert here.seconds["audio_phones"] > 0 and aside.seconds["audio_phones"] > 0
     # A transcript that cannot be aligned gives no phones (the motion follows the audio), not an error.

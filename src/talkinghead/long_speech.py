@@ -378,10 +378,14 @@ def aligned_whole(audio: str | os.PathLike[str], transcript: str, processes: int
         return pcm16_speech(load_speech(audio)), transcript, processes
 
     t = time.perf_counter()
+    call = args()
+    times.add("load", time.perf_counter() - t)
+    t = time.perf_counter()
     if processes > 1:
-        with Aside(aligned_phones, *args(), what="forced alignment", here=args) as child:
+        with Aside(aligned_phones, *call, what="forced alignment", here=args) as child:
+            del call  # sent: nothing here holds the samples
             phones = child.result_or_here()
     else:
-        phones = aligned_phones(*args())
+        phones = aligned_phones(*call)
     times.add("audio_phones", time.perf_counter() - t)
     return phones

@@ -121,7 +121,27 @@ def test_long_alignment_in_chunks_matches_one_pass(jfk: Speech, monkeypatch: pyt
         assert len(forked) == 1 and forked[0] is not None and len(forked[0]) >= 3  # forked, three chunks or more
 
 
-def test_word_pass_in_windows_places_words_as_one_pass(jfk: Speech, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_word_pass_windows_of_digital_silence_are_pauses(jfk: Speech) -> None:
+    from talkinghead.audio import long_align
+    from talkinghead.audio import phones as P
+
+    with P._lock:
+        dec = P._align_decoder()
+        words = P._dictionary_words(dec, normalize_transcript(JFK_TEXT))
+        silence = np.zeros(6 * 16000, np.int16)
+        with pytest.raises(AlignmentError):  # the decoder finds no path through zeros at all
+            long_align._prefix_pass(dec, silence[:64000], words)
+        segs = long_align.word_pass_windowed(dec, np.concatenate([silence, P._pcm16(jfk), silence]), words, 4.0)
+        with pytest.raises(ValueError, match="at least 1 s"):
+            long_align.word_pass_windowed(dec, silence, words, 0.5)
+    got = [(n, a) for n, a, _ in segs if P._is_word(n)]
+    assert [P._base_word(n) for n, _ in got] == words and got[0][1] >= 600  # after the 6 s of zeros
+    assert segs[0][0] == "<sil>" and segs[0][1] == 0
+
+
+@pytest.mark.parametrize("window_s", [2.0, 4.0])
+def test_word_pass_in_windows_places_words_as_one_pass(jfk: Speech, monkeypatch: pytest.MonkeyPatch,
+                                                       window_s: float) -> None:
     from talkinghead.audio import long_align
     from talkinghead.audio import phones as P
 
@@ -133,13 +153,13 @@ def test_word_pass_in_windows_places_words_as_one_pass(jfk: Speech, monkeypatch:
         words = P._dictionary_words(dec, normalize_transcript(JFK_TEXT))
         pcm = P._pcm16(jfk)
         one = [(n, a, b) for n, a, b in P._word_pass(dec, pcm, " ".join(words)) if P._is_word(n)]
-        segs = long_align.word_pass_windowed(dec, pcm, words, window_s=4.0)  # 11 s: windows of 4 s, about 3 s kept
-    assert len(windows) >= 2 and max(windows) == 4 * 16000
+        segs = long_align.word_pass_windowed(dec, pcm, words, window_s)  # 11 s: windows of 2 or 4 s
+    assert len(windows) >= 2 and max(windows) == window_s * 16000
     got = [(n, a, b) for n, a, b in segs if P._is_word(n)]
     assert [P._base_word(n) for n, _, _ in got] == words  # every word, in order, none twice
     assert np.mean([abs(a - c) + abs(b - d) for (_, a, b), (_, c, d) in zip(got, one)]) < 4  # frames of 10 ms
     assert segs[0][1] == 0 and abs(segs[-1][2] - len(pcm) // 160) <= 2  # to the end (the decoder drops a frame)
-    assert all(b <= a for (_, _, b), (_, a, _) in zip(segs[:-1], segs[1:]))  # in order, no overlap
+    assert all(b <= a for (_, _, b), (_, a, _) in zip(segs[:-1], segs[1:]))  # in order, no overlap (no <s>, </s>)
     # the same phones through align() whichever way the word pass went
     assert [w.word for w in align(jfk, JFK_TEXT, chunk_s=4.0, window_s=4.0).words] == words
 

@@ -57,8 +57,10 @@ log = logging.getLogger("talkinghead.audio.phones")
 #: Chunk length (s) of the alignment passes: longer clips are cut in pauses into chunks of about half this to this
 #: (a chunk without a pause ends with the word that reaches this; the last one may be shorter than half).
 ALIGN_CHUNK_S = 20.0
-#: Frames (10 ms) of audio kept before a chunk's first word and after its last (from the whole-clip word pass).
+#: Frames (10 ms) of audio kept before a chunk's first word and after its last (from the word pass that placed it).
 CHUNK_MARGIN = 3
+#: The utterance's start and end markers of a word pass: they can overlap their neighbours, and are left out.
+_MARKERS = ("<s>", "</s>")
 #: Audio (s) of one window of the word pass over long speech (:func:`word_pass_windowed`).
 WORD_WINDOW_S = 60.0
 #: A window's words are kept up to its last pause before this share of the window (the rest is
@@ -84,8 +86,8 @@ def align_long(decoder: Any, pcm: np.ndarray, words: Sequence[str], processes: i
     Called with :data:`talkinghead.audio.phones._lock` held and ``decoder`` the alignment decoder.
 
     Raises:
-        AlignmentError: the word pass failed: a window matched none of the words it was given, or the
-            last window could not hold the words left (a chunk that fails later is spread evenly, with a warning).
+        AlignmentError: the word pass failed: the last pass could not hold the words left (the transcript
+            does not match the speech); a chunk that fails later is spread evenly, with a warning.
     """
     max_frames = int(round(chunk_s * _PS_RATE))
     if len(pcm) <= max_frames * _HOP:
@@ -130,24 +132,31 @@ def word_pass_windowed(decoder: Any, pcm: np.ndarray, words: Sequence[str], wind
         ``(word as spelled by the decoder or a filler such as "<sil>", start frame, end frame)`` in time
         order, 10 ms frames from the clip's start; the words are ``words`` in order (alternate
         pronunciations spelled ``"word(2)"``).
+    A window where the decoder finds no path at all (digital silence) is taken as a pause.
+
     Raises:
-        AlignmentError: the decoder found no path through a window, or the last pass could not hold the
-            words left (the transcript does not match the speech).
+        AlignmentError: the last pass could not hold the words left (the transcript does not match the speech).
+        ValueError: ``window_s`` under 1 s.
     """
+    if window_s < 1.0:
+        raise ValueError(f"window_s must be at least 1 s, not {window_s}")
     n_frames = -(-len(pcm) // _HOP)
     win = max(1, int(round(window_s * _PS_RATE)))
     per_window = int(MAX_WORDS_PER_S * window_s) + 1
     out: list[tuple[str, int, int]] = []
     pos, i = 0, 0
     while i < len(words) and n_frames - pos > win:
-        segs = _prefix_pass(decoder, pcm[pos * _HOP:(pos + win) * _HOP], words[i:i + per_window])
+        try:
+            segs = _prefix_pass(decoder, pcm[pos * _HOP:(pos + win) * _HOP], words[i:i + per_window])
+        except AlignmentError:
+            segs = [("<sil>", 0, win)]  # no path: nothing the decoder can hear (zeros)
         cut, kept = _kept(segs, win)
         _extend(out, [(n, a + pos, b + pos) for n, a, b in kept])
         i += sum(_is_word(n) for n, _, _ in kept)
         pos += cut
     if i < len(words):
         segs = _word_pass(decoder, pcm[pos * _HOP:], " ".join(words[i:]))
-        _extend(out, [(n, a + pos, b + pos) for n, a, b in segs])
+        _extend(out, [(n, a + pos, b + pos) for n, a, b in segs if n not in _MARKERS])
     elif pos < n_frames:
         _extend(out, [("<sil>", pos, n_frames)])
     return out
@@ -168,8 +177,7 @@ def _prefix_pass(decoder: Any, pcm: np.ndarray, words: Sequence[str]) -> list[tu
         raise AlignmentError(f"pocketsphinx word pass failed: {exc}") from exc
     if decoder.hyp() is None:
         raise AlignmentError(f"could not place any of {n} words in {len(pcm) / (_HOP * _PS_RATE):.2f} s of audio")
-    # (the utterance's start and end markers, <s> and </s>, can overlap their neighbours: left out)
-    return [(seg.word, seg.start_frame, seg.end_frame + 1) for seg in decoder.seg() if seg.word not in ("<s>", "</s>")]
+    return [(seg.word, seg.start_frame, seg.end_frame + 1) for seg in decoder.seg() if seg.word not in _MARKERS]
 
 
 def _kept(segs: Sequence[tuple[str, int, int]], win: int) -> tuple[int, list[tuple[str, int, int]]]:

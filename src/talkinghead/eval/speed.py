@@ -159,6 +159,8 @@ def make_long_audio(audio: str, seconds: float, out_dir: str) -> str:
 
     s = load_speech(audio)
     pcm = pcm16_samples(np.asarray(s.samples)).astype("<i2", copy=False).tobytes()
+    if not pcm:
+        raise ValueError(f"{audio}: no samples to repeat")
     left = int(seconds * s.sample_rate) * 2  # bytes
     path = Path(out_dir) / f"{Path(audio).stem}_{int(seconds)}s.wav"
     with wave.open(str(path), "wb") as w:
