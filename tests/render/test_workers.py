@@ -75,6 +75,27 @@ def test_a_lost_worker_leaves_the_frames_to_this_process(renderer, au_offsets, c
     assert len(got) == 20 and all(np.array_equal(a, renderer.render(*m)) for a, m in zip(got, frames_in))
 
 
+def test_a_hung_worker_leaves_the_frames_to_this_process(renderer, au_offsets, caplog, monkeypatch) -> None:
+    import logging
+    import os
+    import signal
+
+    import talkinghead.render.workers as workers_module
+
+    monkeypatch.setattr(workers_module, "HUNG_S", 0.5)
+    frames_in = motion(au_offsets, 20)
+    with RenderWorkers(renderer, 2) as workers:
+        frames = workers.frames(iter(frames_in))
+        got = [next(frames) for _ in range(3)]
+        hung = workers._workers[1][0]
+        os.kill(hung.pid, signal.SIGSTOP)  # alive, but renders nothing more (a deadlock, say)
+        with caplog.at_level(logging.WARNING, logger="talkinghead"):
+            got += list(frames)
+        assert not hung.is_alive()  # ended, not left behind
+    assert "a rendering process gave no frame in 0.5 s; rendering the rest" in caplog.text
+    assert len(got) == 20 and all(np.array_equal(a, renderer.render(*m)) for a, m in zip(got, frames_in))
+
+
 def test_frames_can_be_taken_once(renderer, au_offsets) -> None:
     with RenderWorkers(renderer, 2) as workers:
         first = workers.frames(iter(motion(au_offsets, 10)))

@@ -35,6 +35,8 @@ log = logging.getLogger("talkinghead")
 
 #: Frames each worker may have rendered ahead of the parent (shared-memory slots per worker).
 SLOTS = 3
+#: Seconds to wait for a worker's next frame before it is taken as hung (a frame takes milliseconds).
+HUNG_S = 60.0
 
 
 def render_workers_available() -> bool:
@@ -109,8 +111,8 @@ class RenderWorkers:
     def frames(self, motion: Iterable[tuple[np.ndarray, np.ndarray, float]]) -> Iterator[np.ndarray]:
         """Rendered frames, in order, of per-frame ``(offsets [478, 3], pose [6], blink)``.
 
-        Where a worker dies (killed, out of memory), the rest of the frames are rendered in this
-        process, with a warning: the same frames, later.
+        Where a worker dies (killed, out of memory) or hangs (no frame in :data:`HUNG_S`), the workers
+        are ended and the rest of the frames are rendered in this process, with a warning: the same frames, later.
 
         Yields:
             uint8 ``[H, W, 3]`` RGB frames (each its own array).
@@ -149,8 +151,12 @@ class RenderWorkers:
                 return
             _, conn, ring = self._workers[i % n]
             try:
+                if not conn.poll(HUNG_S):
+                    lost = f"a rendering process gave no frame in {HUNG_S:g} s"
+                    break
                 reply = conn.recv()
             except (EOFError, OSError):
+                lost = "a rendering process died"
                 break
             if isinstance(reply, BaseException):
                 raise reply
@@ -161,7 +167,7 @@ class RenderWorkers:
             del waiting[i]
             i += 1
             yield frame
-        log.warning("a rendering process died; rendering the rest of the frames in this process")
+        log.warning("%s; rendering the rest of the frames in this process", lost)
         self.close()
         for k in sorted(waiting):
             yield self.renderer.render(*waiting[k])
