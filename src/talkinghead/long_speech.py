@@ -363,8 +363,8 @@ def aligned_whole(audio: str | os.PathLike[str], transcript: str, processes: int
     segments: :func:`talkinghead.pipeline.generate`; :func:`talkinghead.analysis.aligned_phones`: none
     where the alignment fails). Only the alignment, no features: where ``processes`` > 1 in a second
     process of its own (sent the 16-bit samples, 115 MB an hour, and sharing the chunks with forked
-    copies of itself; in this process where none can start), else here. Its time is added to
-    ``times`` as ``audio_phones``.
+    copies of itself; in this process where none can start), else here. Reading the file is added to
+    ``times`` as ``load``, the alignment as ``audio_phones``.
 
     Raises:
         InputError: the file cannot be read as speech (:func:`~talkinghead.media.audio.load_speech`).

@@ -39,7 +39,7 @@ from talkinghead.audio.phones import (
     WordSegment,
     _align_words,
     _base_word,
-    _decode,
+    _pass_segments,
     _even_alignment,
     _from_alignment,
     _is_word,
@@ -59,8 +59,6 @@ log = logging.getLogger("talkinghead.audio.phones")
 ALIGN_CHUNK_S = 20.0
 #: Frames (10 ms) of audio kept before a chunk's first word and after its last (from the word pass that placed it).
 CHUNK_MARGIN = 3
-#: The utterance's start and end markers of a word pass: they can overlap their neighbours, and are left out.
-_MARKERS = ("<s>", "</s>")
 #: Audio (s) of one window of the word pass over long speech (:func:`word_pass_windowed`).
 WORD_WINDOW_S = 60.0
 #: A window's words are kept up to its last pause before this share of the window (the rest is
@@ -80,9 +78,10 @@ def align_long(decoder: Any, pcm: np.ndarray, words: Sequence[str], processes: i
     """Words and phones of ``words`` aligned to ``pcm`` (int16 ``[N]`` at 16 kHz), seconds from its start.
 
     Clips no longer than ``chunk_s`` get both passes whole. Longer ones: a word pass in windows of
-    ``window_s`` (:func:`word_pass_windowed`; one window where the clip is no longer), then both passes per chunk (:func:`plan_chunks`), shared between forked copies of this
-    process where ``processes`` > 1 (:func:`talkinghead.aside.fork_map`: one more than the cores,
-    longest chunk first; in this process where it cannot fork: the same result).
+    ``window_s`` (:func:`word_pass_windowed`; one window where the clip is no longer), then both
+    passes per chunk (:func:`plan_chunks`), shared between forked copies of this process where
+    ``processes`` > 1 (:func:`talkinghead.aside.fork_map`: one more than the cores, longest chunk
+    first; in this process where it cannot fork: the same result).
     Called with :data:`talkinghead.audio.phones._lock` held and ``decoder`` the alignment decoder.
 
     Raises:
@@ -121,7 +120,8 @@ def word_pass_windowed(decoder: Any, pcm: np.ndarray, words: Sequence[str], wind
     window gets the plain word pass of all the words left, so every word is placed. On the 60 s English
     clip tiled twice, a prefix pass over 30 and 45 s placed every word it kept within one frame (10 ms)
     of the pass over the whole clip; ``python benchmarks/long_alignment.py`` compares it with GRID's word times.
-    Cost and memory are linear in the clip's length (each window is bounded).
+    Cost and memory are linear in the clip's length (each window is bounded). A window where the decoder
+    finds no path at all (digital silence) is taken as a pause.
 
     Args:
         decoder: the alignment decoder (:func:`talkinghead.audio.phones._align_decoder`), its lock held.
@@ -132,8 +132,6 @@ def word_pass_windowed(decoder: Any, pcm: np.ndarray, words: Sequence[str], wind
         ``(word as spelled by the decoder or a filler such as "<sil>", start frame, end frame)`` in time
         order, 10 ms frames from the clip's start; the words are ``words`` in order (alternate
         pronunciations spelled ``"word(2)"``).
-    A window where the decoder finds no path at all (digital silence) is taken as a pause.
-
     Raises:
         AlignmentError: the last pass could not hold the words left (the transcript does not match the speech).
         ValueError: ``window_s`` under 1 s.
@@ -141,7 +139,7 @@ def word_pass_windowed(decoder: Any, pcm: np.ndarray, words: Sequence[str], wind
     if window_s < 1.0:
         raise ValueError(f"window_s must be at least 1 s, not {window_s}")
     n_frames = -(-len(pcm) // _HOP)
-    win = max(1, int(round(window_s * _PS_RATE)))
+    win = int(round(window_s * _PS_RATE))
     per_window = int(MAX_WORDS_PER_S * window_s) + 1
     out: list[tuple[str, int, int]] = []
     pos, i = 0, 0
@@ -156,7 +154,7 @@ def word_pass_windowed(decoder: Any, pcm: np.ndarray, words: Sequence[str], wind
         pos += cut
     if i < len(words):
         segs = _word_pass(decoder, pcm[pos * _HOP:], " ".join(words[i:]))
-        _extend(out, [(n, a + pos, b + pos) for n, a, b in segs if n not in _MARKERS])
+        _extend(out, [(n, a + pos, b + pos) for n, a, b in segs])
     elif pos < n_frames:
         _extend(out, [("<sil>", pos, n_frames)])
     return out
@@ -172,12 +170,10 @@ def _prefix_pass(decoder: Any, pcm: np.ndarray, words: Sequence[str]) -> list[tu
     try:
         decoder.add_fsg("_prefix", decoder.create_fsg("_prefix", 0, n, chain))
         decoder.activate_search("_prefix")
-        _decode(decoder, pcm)
     except (RuntimeError, ValueError) as exc:
         raise AlignmentError(f"pocketsphinx word pass failed: {exc}") from exc
-    if decoder.hyp() is None:
-        raise AlignmentError(f"could not place any of {n} words in {len(pcm) / (_HOP * _PS_RATE):.2f} s of audio")
-    return [(seg.word, seg.start_frame, seg.end_frame + 1) for seg in decoder.seg() if seg.word not in _MARKERS]
+    return _pass_segments(decoder, pcm, f"could not place any of {n} words in "
+                                        f"{len(pcm) / (_HOP * _PS_RATE):.2f} s of audio")
 
 
 def _kept(segs: Sequence[tuple[str, int, int]], win: int) -> tuple[int, list[tuple[str, int, int]]]:

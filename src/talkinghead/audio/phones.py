@@ -95,9 +95,10 @@ def align(speech: Speech, text: str, topn: int = ALIGN_TOPN, processes: int = 1,
     Two pocketsphinx passes: word alignment of the transcript (``set_align_text``), then
     phone/state alignment (``set_alignment``); see the pocketsphinx 5 documentation of
     ``Decoder.set_alignment``. Clips longer than ``chunk_s`` get the word pass in windows that carry
-    the transcript's place from one to the next, then both passes per chunk of its words, cut in pauses, shared between forked processes where
-    ``processes`` > 1 (:mod:`talkinghead.audio.long_align`: flat memory, less wall time, and the same
-    result with one process or more). Words missing from the CMU dictionary are split
+    the transcript's place from one to the next, then both passes per chunk of its words, cut in
+    pauses, shared between forked processes where ``processes`` > 1
+    (:mod:`talkinghead.audio.long_align`: flat memory, less wall time, and the same result with one
+    process or more). Words missing from the CMU dictionary are split
     into dictionary words where possible ("spacesuit" -> "space suit"), otherwise dropped
     with a logged warning. Audio that is not 16 kHz is resampled (:func:`talkinghead.audio.features.resample`).
 
@@ -154,12 +155,24 @@ def _word_pass(decoder: Any, pcm: np.ndarray, text: str) -> list[tuple[str, int,
     """First alignment pass: ``(dictionary word or filler, start frame, end frame)``; AlignmentError on failure."""
     try:
         decoder.set_align_text(text)
-        _decode(decoder, pcm)
     except RuntimeError as exc:  # pocketsphinx reports search failures as RuntimeError
         raise AlignmentError(f"pocketsphinx alignment failed: {exc}") from exc
+    return _pass_segments(decoder, pcm, f"could not align {len(text.split())} words to "
+                                        f"{len(pcm) / DECODER_RATE:.2f} s of audio")
+
+
+def _pass_segments(decoder: Any, pcm: np.ndarray, no_path: str) -> list[tuple[str, int, int]]:
+    """Decode ``pcm`` (int16, 16 kHz) with the decoder's active word search: its segments ``(dictionary
+    word or filler, start frame, end frame)``, 10 ms frames, without the utterance's start and end markers
+    (``<s>``, ``</s>``: they can overlap their neighbours). Raises AlignmentError (``no_path`` where the
+    decoder finds no path through the audio)."""
+    try:
+        _decode(decoder, pcm)
+    except RuntimeError as exc:
+        raise AlignmentError(f"pocketsphinx alignment failed: {exc}") from exc
     if decoder.hyp() is None:
-        raise AlignmentError(f"could not align {len(text.split())} words to {len(pcm) / DECODER_RATE:.2f} s of audio")
-    return [(seg.word, seg.start_frame, seg.end_frame + 1) for seg in decoder.seg()]
+        raise AlignmentError(no_path)
+    return [(seg.word, seg.start_frame, seg.end_frame + 1) for seg in decoder.seg() if seg.word not in ("<s>", "</s>")]
 
 
 def _align_words(
