@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 
 from talkinghead.audio.vtln import warp_factor, warp_mel
-from talkinghead.types import AudioFeatures, MotionSequence, PhoneSegments
+from talkinghead.types import N_MELS, AudioFeatures, MotionSequence, PhoneSegments
 
 #: ARPAbet phones (no stress) + silence + unknown (no alignment). Index = token id.
 PHONE_SET: tuple[str, ...] = (
@@ -108,6 +108,9 @@ class LearnedConfig:
             every utterance's features are warped onto it before the network (vocal tract length
             normalisation); 0 = no normalisation (models trained before it).
         vtln_strength: how far toward the reference (:func:`talkinghead.audio.vtln.warp_factor`).
+        ppg: the content encoder also reads a phone posteriorgram from a many-speaker acoustic model
+            (:func:`talkinghead.audio.ppg.ppg_features`, 42 channels after the 80 log-mel bands).
+        mel: the content encoder reads the log-mel (``False``: only the posteriorgram; needs ``ppg``).
     """
 
     dim: int = 64
@@ -123,6 +126,15 @@ class LearnedConfig:
     lip_index: tuple[int, ...] = ()
     vtln_reference_hz: float = 0.0
     vtln_strength: float = 1.0
+    ppg: bool = False
+    mel: bool = True
+
+    @property
+    def n_content(self) -> int:
+        """Channels of the ``content`` input: 80 log-mel bands (+ 42 posteriorgram channels with ``ppg``)."""
+        from talkinghead.audio.ppg import N_PPG
+
+        return (N_MELS if self.mel else 0) + (N_PPG if self.ppg else 0)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -148,15 +160,27 @@ def default_lip_index() -> tuple[int, ...]:
 
 # -- input features (numpy, shared by training and inference) ---------------------------------
 
-def content_features(mel: np.ndarray, mean: np.ndarray | None = None) -> np.ndarray:
-    """Per-utterance normalised log-mel: each band minus its utterance mean, scaled, float32 ``[T, 80]``.
+def content_features(mel: np.ndarray, mean: np.ndarray | None = None, ppg: bool = False, log_mel: bool = True) -> np.ndarray:
+    """The content encoder's input, float32 ``[T, C]``: the per-utterance normalised log-mel (each band
+    minus its utterance mean, scaled; 80 channels, left out with ``log_mel=False``), then with ``ppg``
+    the phone posteriorgram (:func:`talkinghead.audio.ppg.ppg_features`, 42 channels).
 
     ``mean``: float ``[1, 80]``, the utterance's band means when ``mel`` is only a stretch of it
-    (default: ``mel``'s own).
+    (default: ``mel``'s own; the posteriorgram's cepstral mean is always the stretch's own).
+
+    Raises:
+        ValueError: neither ``log_mel`` nor ``ppg``.
     """
+    if not (log_mel or ppg):
+        raise ValueError("the content input needs the log-mel, the posteriorgram or both")
     mel = np.asarray(mel, dtype=np.float32)
-    mean = mel.mean(0, keepdims=True) if mean is None else mean
-    return ((mel - mean) / 4.0).astype(np.float32)
+    m = mel.mean(0, keepdims=True) if mean is None else mean
+    out = [((mel - m) / 4.0).astype(np.float32)] if log_mel else []
+    if ppg:
+        from talkinghead.audio.ppg import ppg_features
+
+        out.append(ppg_features(mel))
+    return np.concatenate(out, axis=1) if len(out) > 1 else out[0]
 
 
 def dynamics_features(energy: np.ndarray, f0: np.ndarray, formants: np.ndarray, active: np.ndarray) -> np.ndarray:
@@ -352,7 +376,8 @@ class LearnedMotion:
             idx = index[f0:f1]
             a0, a1 = (0, t) if whole else (max(0, int(idx.min()) - _AUDIO_CONTEXT),
                                            min(t, int(idx.max()) + _AUDIO_CONTEXT + 1))
-            content = content_features(warp_mel(features.mel[a0:a1], factor), mel_mean)  # per window: no whole copy
+            content = content_features(warp_mel(features.mel[a0:a1], factor), mel_mean,  # per window: no whole copy
+                                       self.config.ppg, self.config.mel)
             return self.run(content, tokens[a0:a1], dynamics[a0:a1], idx - a0)
 
         margin = max(1, int(round(WINDOW_OVERLAP_S * fps)))
@@ -387,7 +412,7 @@ class LearnedMotion:
         """One pass of the network over a stretch of audio: the graph's inputs as they are.
 
         Args:
-            content: float32 ``[T, 80]`` (:func:`content_features`).
+            content: float32 ``[T, 80]`` (``[T, 122]`` with ``config.ppg``; :func:`content_features`).
             tokens: int64 ``[T]`` phone ids (:func:`phone_tokens`; all ``UNK`` = 0 without phones).
             dynamics: float32 ``[T, 8]`` (:func:`dynamics_features`).
             index: int64 ``[F, 4]`` 100 Hz frames (of these T) pooled into each video frame (:func:`frame_index`).

@@ -142,7 +142,7 @@ class StreamingMotion:
         f = compute_features(Speech(np.zeros(STREAM_RATE // 2, np.float32), STREAM_RATE))
         active = speech_activity(f)
         index = frame_index(5, self.fps, f.num_frames, FEATURE_RATE)
-        self.model.run(content_features(f.mel), np.zeros(f.num_frames, np.int64),
+        self.model.run(content_features(f.mel, ppg=self.model.config.ppg, log_mel=self.model.config.mel), np.zeros(f.num_frames, np.int64),
                        dynamics_features(f.energy, f.f0, f.formants, active), index)
 
     @property
@@ -253,7 +253,7 @@ class StreamingMotion:
         a0 = max(self._h0, int(first / self.fps * FEATURE_RATE) - int(CONTEXT_S * FEATURE_RATE))
         k = a0 - self._h0
         warped = warp_features(feats, self.model.vtln_factor(feats, active))
-        content = content_features(warped.mel)[k:]
+        content = content_features(warped.mel, ppg=self.model.config.ppg, log_mel=self.model.config.mel)[k:]
         dynamics = dynamics_features(warped.energy, warped.f0, warped.formants, active)[k:]
         tokens = np.zeros(len(content), np.int64)
         g0 = min(first, max(0, int(math.ceil((a0 / FEATURE_RATE - self.read_ahead_s) * self.fps - 1e-9))))

@@ -152,6 +152,8 @@ def train_motion(
     dim: int = typer.Option(64, "--dim", help="Channel width of the model's encoders and decoder."),
     vtln: bool = typer.Option(False, "--vtln", help="Vocal tract length normalisation: warp every clip's spectrum onto the training speech's formant scale (the model applies the same warp to any voice)."),
     vtln_strength: float = typer.Option(1.0, "--vtln-strength", min=0.0, max=1.0, help="With --vtln: how far toward the training speech's formant scale (1 all the way, 0.5 half, in log frequency)."),
+    ppg: bool = typer.Option(False, "--ppg", help="The content encoder also reads a phone posteriorgram from pocketsphinx's many-speaker acoustic model (in training and at run time)."),
+    mel: bool = typer.Option(True, "--mel/--no-mel", help="The content encoder reads the log-mel (--no-mel: only the posteriorgram of --ppg)."),
     w_phone: float = typer.Option(0.0, "--phone-loss", min=0.0, help="Weight of an auxiliary loss: the content encoder, on clips trained without phones, classifies each frame's aligned phone (0: none)."),
 ) -> None:
     """Train the learned audio-to-motion model on prepared shards (GRID split: never on validation/test clips)."""
@@ -164,11 +166,13 @@ def train_motion(
         from talkinghead.train.motion import TrainConfig, train
     except ImportError as e:
         _fail(f"training needs PyTorch: pip install 'talkinghead[train]' ({e})")
+    if not (mel or ppg):
+        _fail("--no-mel needs --ppg: the content encoder must read something")
     if dim < 4 or dim % 4:
         _fail(f"--dim must be a positive multiple of 4 (the attention heads), got {dim}")
     cfg = replace(TrainConfig(), steps=steps, batch=batch, lr=lr, seed=seed, eval_every=eval_every,
                   max_minutes=max_minutes, threads=threads, vtln=vtln, vtln_strength=vtln_strength,
-                  w_phone=w_phone)
+                  w_phone=w_phone, ppg=ppg, mel=mel)
     try:
         s = train(data, out, cfg, model_cfg=LearnedConfig(dim=dim), device=device)
     except InputError as e:

@@ -43,12 +43,14 @@ class Dataset:
                        self.index[k], self.blend[k], self.offsets[k], self.mask[k], self.vtln_reference_hz)
 
 
-def load_shards(data: Path, vtln: bool = False, vtln_strength: float = 1.0) -> Dataset:
+def load_shards(data: Path, vtln: bool = False, vtln_strength: float = 1.0, ppg: bool = False,
+                log_mel: bool = True) -> Dataset:
     """Read every ``shard_*.npz`` under ``data`` into one padded :class:`Dataset`.
 
     ``vtln``: warp each clip's features onto the median formant scale of the training clips
     (:func:`talkinghead.audio.vtln.formant_scale`; kept in ``Dataset.vtln_reference_hz``),
-    ``vtln_strength`` of the way (:func:`talkinghead.audio.vtln.warp_factor`).
+    ``vtln_strength`` of the way (:func:`talkinghead.audio.vtln.warp_factor`). ``ppg``: the content
+    input also carries the phone posteriorgram (:func:`talkinghead.audio.ppg.ppg_features`).
 
     Raises:
         InputError: no shards, or no clips in them.
@@ -79,20 +81,20 @@ def load_shards(data: Path, vtln: bool = False, vtln_strength: float = 1.0) -> D
             raise InputError(f"{data}: no training clip has enough voiced speech for a formant scale")
         reference = float(np.median(scales))
     warp = (reference, vtln_strength)
-    clips = [(name, fps, *encoder_inputs(feats, active, *warp), phone_tokens(phones, len(active)), bl, off)
+    clips = [(name, fps, *encoder_inputs(feats, active, *warp, ppg=ppg, log_mel=log_mel), phone_tokens(phones, len(active)), bl, off)
              for name, fps, feats, active, phones, bl, off in raw]
     del raw
-    clips += augmented_clips(data, {c[0]: c for c in clips}, *warp)
+    clips += augmented_clips(data, {c[0]: c for c in clips}, *warp, ppg=ppg, log_mel=log_mel)
     return pack(clips, reference)
 
 
 def pack(clips: Sequence[tuple], vtln_reference_hz: float = 0.0) -> Dataset:
-    """Clips ``(name, fps, content [T, 80], dynamics [T, 8], tokens [T], blendshapes [F, 52], offsets [F, 478, 3])``
-    padded to the longest into one :class:`Dataset` (``mask`` marks the real frames)."""
+    """Clips ``(name, fps, content [T, C], dynamics [T, 8], tokens [T], blendshapes [F, 52], offsets [F, 478, 3])``
+    padded to the longest into one :class:`Dataset` (``mask`` marks the real frames; C is 80 or 122)."""
     tmax = max(len(c[2]) for c in clips)
     fmax = max(len(c[5]) for c in clips)
     n = len(clips)
-    ds = Dataset(names=[c[0] for c in clips], content=np.zeros((n, tmax, 80), np.float32),
+    ds = Dataset(names=[c[0] for c in clips], content=np.zeros((n, tmax, clips[0][2].shape[1]), np.float32),
                  dynamics=np.zeros((n, tmax, 8), np.float32), tokens=np.zeros((n, tmax), np.int64),
                  index=np.zeros((n, fmax, 4), np.int64), blend=np.zeros((n, fmax, 52), np.float32),
                  offsets=np.zeros((n, fmax, 478, 3), np.float32), mask=np.zeros((n, fmax), bool),
@@ -113,15 +115,16 @@ def shard_features(arr: dict[str, np.ndarray], a0: int, a1: int) -> tuple[AudioF
 
 
 def encoder_inputs(feats: AudioFeatures, active: np.ndarray, vtln_reference_hz: float,
-                    vtln_strength: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """Content ``[T, 80]`` and dynamics ``[T, 8]`` inputs, warped toward ``vtln_reference_hz`` when it is positive."""
+                    vtln_strength: float = 1.0, ppg: bool = False, log_mel: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Content ``[T, 80]`` (``[T, 122]`` with ``ppg``) and dynamics ``[T, 8]`` inputs, warped toward
+    ``vtln_reference_hz`` when it is positive."""
     if vtln_reference_hz > 0:
         feats = normalise(feats, active, vtln_reference_hz, vtln_strength)[0]
-    return content_features(feats.mel), dynamics_features(feats.energy, feats.f0, feats.formants, active)
+    return content_features(feats.mel, ppg=ppg, log_mel=log_mel), dynamics_features(feats.energy, feats.f0, feats.formants, active)
 
 
 def augmented_clips(data: Path, base: dict[str, tuple], vtln_reference_hz: float = 0.0,
-                    vtln_strength: float = 1.0) -> list[tuple]:
+                    vtln_strength: float = 1.0, ppg: bool = False, log_mel: bool = True) -> list[tuple]:
     """Clips of the ``aug_*.npz`` files in ``data`` (:mod:`talkinghead.train.augment`), as ``load_shards`` rows.
 
     Each altered copy ``NAME#aK`` has its own audio features and the phones and face motion
@@ -138,7 +141,7 @@ def augmented_clips(data: Path, base: dict[str, tuple], vtln_reference_hz: float
                 if b is None:
                     continue
                 a0, a1 = ai[c], ai[c + 1]
-                out.append((str(name), b[1], *encoder_inputs(*shard_features(arr, a0, a1), vtln_reference_hz, vtln_strength),
+                out.append((str(name), b[1], *encoder_inputs(*shard_features(arr, a0, a1), vtln_reference_hz, vtln_strength, ppg, log_mel),
                             b[4], b[5], b[6]))
     return out
 

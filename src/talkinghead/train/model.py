@@ -90,7 +90,7 @@ def build_model(config: LearnedConfig) -> Any:
             self.cfg = c
             n_lip = len(c.lip_index)
             self.phone_emb = nn.Embedding(len(PHONE_SET), c.phone_dim)
-            self.content_in = nn.Conv1d(80 + c.phone_dim, c.dim, 1)
+            self.content_in = nn.Conv1d(c.n_content + c.phone_dim, c.dim, 1)
             # One layer at 100 Hz keeps sub-frame timing in the channels; the rest run at the frame rate.
             self.content = ConvStack(c.dim, 1)
             self.content_frames = ConvStack(c.dim, c.enc_layers - 1, tuple(2 ** i for i in range(c.enc_layers - 1)))
@@ -286,7 +286,7 @@ def export_onnx(model: Any, path: str | os.PathLike[str], meta: dict[str, str] |
     model = model.cpu().eval()
     t, f = 400, 100
     index = torch.clamp(torch.arange(f)[None, :, None] * 4 + torch.arange(-2, 2)[None, None], 0, t - 1)
-    args = (torch.zeros(1, t, 80), torch.zeros(1, t, dtype=torch.long), torch.zeros(1, t, N_DYNAMICS), index)
+    args = (torch.zeros(1, t, model.cfg.n_content), torch.zeros(1, t, dtype=torch.long), torch.zeros(1, t, N_DYNAMICS), index)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path, suffix=".onnx") as tmp:
         with warnings.catch_warnings():  # the TorchScript exporter's deprecation and constant-folding notes

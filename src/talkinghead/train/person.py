@@ -80,7 +80,8 @@ def person_clip(landmarks: np.ndarray, blendshapes: np.ndarray, fps: float, spee
 
 
 def windows(clips: Sequence[PersonClip], vtln_reference_hz: float = 0.0,
-            vtln_strength: float = 1.0, max_windows: int = MAX_WINDOWS) -> tuple[object, object]:
+            vtln_strength: float = 1.0, max_windows: int = MAX_WINDOWS, ppg: bool = False,
+            log_mel: bool = True) -> tuple[object, object]:
     """Training and held-out :class:`~talkinghead.train.dataset.Dataset` of windows of up to :data:`WINDOW_S`.
 
     Held out: when every video is short (under two windows, like GRID's 3 s sentences) and there
@@ -89,7 +90,7 @@ def windows(clips: Sequence[PersonClip], vtln_reference_hz: float = 0.0,
     back to back (held out); a part's last window may be shorter, down to 80% of
     :data:`WINDOW_S`, and a part shorter than that (at least 1 s) is one window. Windows with a
     face in under 80% of their frames are skipped. A window's audio starts at its first video
-    frame's time. Features are warped as the model's configuration says (``vtln_*``). At most
+    frame's time. Features are made as the model's configuration says (``vtln_*``, ``ppg``, ``log_mel``). At most
     ``max_windows`` training and as many held-out windows are kept, evenly spread (memory).
 
     Raises:
@@ -124,7 +125,7 @@ def windows(clips: Sequence[PersonClip], vtln_reference_hz: float = 0.0,
                     continue
                 out.append((f"{c}:{t0:.1f}", clip.fps,
                             *encoder_inputs(clip.features.slice(a0, a1), clip.active[a0:a1], vtln_reference_hz,
-                                            vtln_strength),
+                                            vtln_strength, ppg, log_mel),
                             phone_tokens((), a1 - a0), clip.blendshapes[f0:f1], clip.offsets[f0:f1]))
                 if out is train:
                     covered += f1 / clip.fps - max(end, f0 / clip.fps)
@@ -226,7 +227,8 @@ def fine_tune(clips: Sequence[PersonClip], members: str | os.PathLike[str] | Non
     threads_before = torch.get_num_threads()
     models = load_members(members)
     cfg0 = models[0].cfg
-    train_ds, held_ds = windows(clips, cfg0.vtln_reference_hz, cfg0.vtln_strength)
+    train_ds, held_ds = windows(clips, cfg0.vtln_reference_hz, cfg0.vtln_strength,
+                               ppg=cfg0.ppg, log_mel=cfg0.mel)
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
     cfg = TrainConfig(steps=steps, batch=batch, lr=lr, seed=seed, phone_dropout=1.0)
