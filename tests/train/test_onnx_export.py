@@ -36,7 +36,7 @@ def _torch_predict(model: object, features: AudioFeatures, phones: PhoneSegments
                    num_frames: int) -> tuple[np.ndarray, np.ndarray]:
     """The torch model on exactly the inputs :meth:`LearnedMotion.predict` builds."""
     t = features.num_frames
-    cont = content_features(features.mel, ppg=model.cfg.ppg, log_mel=model.cfg.mel)
+    cont = content_features(features.mel, ppg=model.cfg.ppg, log_mel=model.cfg.log_mel)
     dyn = dynamics_features(features.energy, features.f0, features.formants, active)
     tok = phone_tokens(phones, t, features.frame_rate)
     idx = frame_index(num_frames, fps, t, features.frame_rate, READ_AHEAD_S)
@@ -108,7 +108,7 @@ def test_read_ahead_shifts_the_motion_in_time() -> None:
     LearnedConfig(dim=16, phone_dim=4, enc_layers=1, dec_layers=1, heads=2, attn_window=2, latent_dim=4,
                   n_lip_basis=4, n_face_basis=3, ppg=True),  # log-mel + phone posteriorgram (122 channels)
     LearnedConfig(dim=16, phone_dim=4, enc_layers=1, dec_layers=1, heads=2, attn_window=2, latent_dim=4,
-                  n_lip_basis=4, n_face_basis=3, ppg=True, mel=False),  # posteriorgram only (42)
+                  n_lip_basis=4, n_face_basis=3, ppg=True, log_mel=False),  # posteriorgram only (42)
 ])
 def test_export_equals_torch_for_other_dimensions(cfg: LearnedConfig) -> None:
     model = _randomised(cfg)

@@ -120,12 +120,14 @@ def sphinx_cepstra(mel: np.ndarray) -> np.ndarray:
     Args:
         mel: float ``[T, 80]``, natural log of mel power (:func:`talkinghead.audio.features.compute_features`).
     """
+    n = len(mel)
+    if not n:
+        return np.zeros((0, 3, _N_CEP), np.float32)
     rebin, dct = _rebin_and_dct()
     power = np.exp(np.asarray(mel, dtype=np.float64))
     cep = np.log(np.maximum(power @ rebin.T, 1e-30)) @ dct.T
-    cep -= cep.mean(0, keepdims=True) if len(cep) else 0.0
-    pad = np.concatenate([cep[:1].repeat(3, 0), cep, cep[-1:].repeat(3, 0)]) if len(cep) else cep
-    n = len(cep)
+    cep -= cep.mean(0, keepdims=True)
+    pad = np.concatenate([cep[:1].repeat(3, 0), cep, cep[-1:].repeat(3, 0)])
     delta = pad[5:5 + n] - pad[1:1 + n]                       # c[t+2] - c[t-2]
     dd = (pad[6:6 + n] - pad[2:2 + n]) - (pad[4:4 + n] - pad[:n])  # d[t+1] - d[t-1]
     return np.stack([cep, delta, dd], axis=1).astype(np.float32)
@@ -135,13 +137,11 @@ def phone_loglik(mel: np.ndarray) -> np.ndarray:
     """Log-likelihood of each frame under each CI phone's codebooks (uniform weights, three streams summed):
     float32 ``[T, 42]`` (phones in :data:`CI_PHONES` order)."""
     x = sphinx_cepstra(mel)
-    total = np.zeros((len(x), N_PPG), np.float32)
-    if not len(x):
-        return total
     a, b, c = _codebooks()
+    total = np.zeros((len(x), N_PPG), np.float32)
     for s in range(x.shape[1]):
         ll = (x[:, s] ** 2) @ a[s] + x[:, s] @ b[s] + c[s]            # [T, 42 * 128]
-        ll = ll.reshape(len(x), N_PPG, -1)
+        ll = ll.reshape(len(x), N_PPG, c.shape[1] // N_PPG)
         m = ll.max(-1, keepdims=True)
         total += (m + np.log(np.exp(ll - m).sum(-1, keepdims=True)))[..., 0]
     return total
@@ -151,14 +151,12 @@ def ppg_features(mel: np.ndarray) -> np.ndarray:
     """The phone posteriorgram as a network input: float32 ``[T, 42]`` in [-1, 0].
 
     Each frame's log posterior over :data:`CI_PHONES` (softmax of :func:`phone_loglik` / :data:`TEMPERATURE`),
-    clipped at :data:`FLOOR` and divided by ``-FLOOR``. Costs about 10 ms of CPU per second of speech.
+    clipped at :data:`FLOOR` and divided by ``-FLOOR``. Costs about 12-14 ms of CPU per second of speech.
 
     Args:
         mel: float ``[T, 80]`` log-mel of one utterance (its cepstral mean is removed over all of it).
     """
     ll = phone_loglik(mel) / TEMPERATURE
-    if not len(ll):
-        return np.zeros((0, N_PPG), np.float32)
     ll -= ll.max(1, keepdims=True)
     logp = ll - np.log(np.exp(ll).sum(1, keepdims=True))
     return (np.maximum(logp, FLOOR) / -FLOOR).astype(np.float32)

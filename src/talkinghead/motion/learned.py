@@ -110,7 +110,7 @@ class LearnedConfig:
         vtln_strength: how far toward the reference (:func:`talkinghead.audio.vtln.warp_factor`).
         ppg: the content encoder also reads a phone posteriorgram from a many-speaker acoustic model
             (:func:`talkinghead.audio.ppg.ppg_features`, 42 channels after the 80 log-mel bands).
-        mel: the content encoder reads the log-mel (``False``: only the posteriorgram; needs ``ppg``).
+        log_mel: the content encoder reads the log-mel (``False``: only the posteriorgram; needs ``ppg``).
     """
 
     dim: int = 64
@@ -127,14 +127,14 @@ class LearnedConfig:
     vtln_reference_hz: float = 0.0
     vtln_strength: float = 1.0
     ppg: bool = False
-    mel: bool = True
+    log_mel: bool = True
 
     @property
     def n_content(self) -> int:
         """Channels of the ``content`` input: 80 log-mel bands (+ 42 posteriorgram channels with ``ppg``)."""
         from talkinghead.audio.ppg import N_PPG
 
-        return (N_MELS if self.mel else 0) + (N_PPG if self.ppg else 0)
+        return (N_MELS if self.log_mel else 0) + (N_PPG if self.ppg else 0)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -376,8 +376,7 @@ class LearnedMotion:
             idx = index[f0:f1]
             a0, a1 = (0, t) if whole else (max(0, int(idx.min()) - _AUDIO_CONTEXT),
                                            min(t, int(idx.max()) + _AUDIO_CONTEXT + 1))
-            content = content_features(warp_mel(features.mel[a0:a1], factor), mel_mean,  # per window: no whole copy
-                                       self.config.ppg, self.config.mel)
+            content = self.content(warp_mel(features.mel[a0:a1], factor), mel_mean)  # per window: no whole copy
             return self.run(content, tokens[a0:a1], dynamics[a0:a1], idx - a0)
 
         margin = max(1, int(round(WINDOW_OVERLAP_S * fps)))
@@ -402,6 +401,11 @@ class LearnedMotion:
             yield lo, b[:keep], o[:keep]
             carry = (lo + keep, b[keep:], o[keep:])
 
+    def content(self, mel: np.ndarray, mean: np.ndarray | None = None) -> np.ndarray:
+        """The ``content`` input this model reads from ``mel`` (float32 ``[T, config.n_content]``):
+        :func:`content_features` with the configuration's ``ppg`` and ``log_mel``."""
+        return content_features(mel, mean, self.config.ppg, self.config.log_mel)
+
     def vtln_factor(self, features: AudioFeatures, active: np.ndarray) -> float:
         """The frequency warp this model applies to an utterance's features before the network
         (:func:`talkinghead.audio.vtln.warp_factor` with its configuration; 1.0 for a model trained without VTLN)."""
@@ -412,7 +416,7 @@ class LearnedMotion:
         """One pass of the network over a stretch of audio: the graph's inputs as they are.
 
         Args:
-            content: float32 ``[T, 80]`` (``[T, 122]`` with ``config.ppg``; :func:`content_features`).
+            content: float32 ``[T, config.n_content]`` (:meth:`content`).
             tokens: int64 ``[T]`` phone ids (:func:`phone_tokens`; all ``UNK`` = 0 without phones).
             dynamics: float32 ``[T, 8]`` (:func:`dynamics_features`).
             index: int64 ``[F, 4]`` 100 Hz frames (of these T) pooled into each video frame (:func:`frame_index`).

@@ -137,12 +137,12 @@ class StreamingMotion:
         """Load and run everything once on silence (imports, the graph's first run), so the first
         real frames are not late; the stream's state is unchanged."""
         from talkinghead.audio.features import compute_features, speech_activity
-        from talkinghead.motion.learned import content_features, dynamics_features, frame_index
+        from talkinghead.motion.learned import dynamics_features, frame_index
 
         f = compute_features(Speech(np.zeros(STREAM_RATE // 2, np.float32), STREAM_RATE))
         active = speech_activity(f)
         index = frame_index(5, self.fps, f.num_frames, FEATURE_RATE)
-        self.model.run(content_features(f.mel, ppg=self.model.config.ppg, log_mel=self.model.config.mel), np.zeros(f.num_frames, np.int64),
+        self.model.run(self.model.content(f.mel), np.zeros(f.num_frames, np.int64),
                        dynamics_features(f.energy, f.f0, f.formants, active), index)
 
     @property
@@ -230,7 +230,7 @@ class StreamingMotion:
         from talkinghead.audio.features import speech_activity
         from talkinghead.audio.vtln import warp_features
         from talkinghead.motion.head_pose import prosody_head_pose
-        from talkinghead.motion.learned import content_features, dynamics_features, frame_index
+        from talkinghead.motion.learned import dynamics_features, frame_index
         from talkinghead.motion.rules import num_video_frames
 
         new = self._features(final)
@@ -253,7 +253,7 @@ class StreamingMotion:
         a0 = max(self._h0, int(first / self.fps * FEATURE_RATE) - int(CONTEXT_S * FEATURE_RATE))
         k = a0 - self._h0
         warped = warp_features(feats, self.model.vtln_factor(feats, active))
-        content = content_features(warped.mel, ppg=self.model.config.ppg, log_mel=self.model.config.mel)[k:]
+        content = self.model.content(warped.mel)[k:]
         dynamics = dynamics_features(warped.energy, warped.f0, warped.formants, active)[k:]
         tokens = np.zeros(len(content), np.int64)
         g0 = min(first, max(0, int(math.ceil((a0 / FEATURE_RATE - self.read_ahead_s) * self.fps - 1e-9))))

@@ -172,7 +172,7 @@ def train_motion(
         _fail(f"--dim must be a positive multiple of 4 (the attention heads), got {dim}")
     cfg = replace(TrainConfig(), steps=steps, batch=batch, lr=lr, seed=seed, eval_every=eval_every,
                   max_minutes=max_minutes, threads=threads, vtln=vtln, vtln_strength=vtln_strength,
-                  w_phone=w_phone, ppg=ppg, mel=mel)
+                  w_phone=w_phone, ppg=ppg, log_mel=mel)
     try:
         s = train(data, out, cfg, model_cfg=LearnedConfig(dim=dim), device=device)
     except InputError as e:

@@ -90,7 +90,7 @@ def load_shards(data: Path, vtln: bool = False, vtln_strength: float = 1.0, ppg:
 
 def pack(clips: Sequence[tuple], vtln_reference_hz: float = 0.0) -> Dataset:
     """Clips ``(name, fps, content [T, C], dynamics [T, 8], tokens [T], blendshapes [F, 52], offsets [F, 478, 3])``
-    padded to the longest into one :class:`Dataset` (``mask`` marks the real frames; C is 80 or 122)."""
+    padded to the longest into one :class:`Dataset` (``mask`` marks the real frames; C: the content channels)."""
     tmax = max(len(c[2]) for c in clips)
     fmax = max(len(c[5]) for c in clips)
     n = len(clips)
@@ -116,8 +116,8 @@ def shard_features(arr: dict[str, np.ndarray], a0: int, a1: int) -> tuple[AudioF
 
 def encoder_inputs(feats: AudioFeatures, active: np.ndarray, vtln_reference_hz: float,
                     vtln_strength: float = 1.0, ppg: bool = False, log_mel: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Content ``[T, 80]`` (``[T, 122]`` with ``ppg``) and dynamics ``[T, 8]`` inputs, warped toward
-    ``vtln_reference_hz`` when it is positive."""
+    """Content ``[T, C]`` (:func:`~talkinghead.motion.learned.content_features` with ``ppg`` and ``log_mel``)
+    and dynamics ``[T, 8]`` inputs, warped toward ``vtln_reference_hz`` when it is positive."""
     if vtln_reference_hz > 0:
         feats = normalise(feats, active, vtln_reference_hz, vtln_strength)[0]
     return content_features(feats.mel, ppg=ppg, log_mel=log_mel), dynamics_features(feats.energy, feats.f0, feats.formants, active)

@@ -65,7 +65,8 @@ class TrainConfig:
             reference and applies the same warp at run time; ``vtln_strength`` how far (0-1, in log
             frequency) toward the reference.
         ppg: the content encoder also reads a phone posteriorgram from pocketsphinx's many-speaker
-            acoustic model (:mod:`talkinghead.audio.ppg`), in training and at run time.
+            acoustic model (:mod:`talkinghead.audio.ppg`), in training and at run time; ``log_mel``
+            False: instead of the log-mel (``ppg`` needed).
     """
 
     steps: int = 3000
@@ -87,7 +88,7 @@ class TrainConfig:
     vtln_strength: float = 1.0
     w_phone: float = 0.0
     ppg: bool = False
-    mel: bool = True
+    log_mel: bool = True
 
 
 def pca_basis(x: np.ndarray, k: int, max_rows: int = 20000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -271,7 +272,7 @@ def train(data: Path, out: Path, cfg: TrainConfig = TrainConfig(), model_cfg: Le
     torch.use_deterministic_algorithms(True)
     rng = np.random.default_rng(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
-    ds = dataset if dataset is not None else load_shards(data, vtln=cfg.vtln, vtln_strength=cfg.vtln_strength, ppg=cfg.ppg, log_mel=cfg.mel)
+    ds = dataset if dataset is not None else load_shards(data, vtln=cfg.vtln, vtln_strength=cfg.vtln_strength, ppg=cfg.ppg, log_mel=cfg.log_mel)
     tr_i, va_i, vaug_i = split_names(ds.names)
     if not va_i:  # not GRID: hold out every 20th clip, by clip (with its altered copies)
         bases = sorted({ds.names[i].split("#")[0] for i in tr_i})
@@ -285,7 +286,7 @@ def train(data: Path, out: Path, cfg: TrainConfig = TrainConfig(), model_cfg: Le
     mc = model_cfg or LearnedConfig(lip_index=default_lip_index())
     if not mc.lip_index:
         mc = replace(mc, lip_index=default_lip_index())
-    mc = replace(mc, vtln_reference_hz=ds.vtln_reference_hz, vtln_strength=cfg.vtln_strength, ppg=cfg.ppg, mel=cfg.mel)
+    mc = replace(mc, vtln_reference_hz=ds.vtln_reference_hz, vtln_strength=cfg.vtln_strength, ppg=cfg.ppg, log_mel=cfg.log_mel)
     model = build_model(mc)
     # Landmark bases from the training offsets (MoDiTalker's lip / non-lip split).
     frames = train_ds.offsets[train_ds.mask]

@@ -228,7 +228,7 @@ def fine_tune(clips: Sequence[PersonClip], members: str | os.PathLike[str] | Non
     models = load_members(members)
     cfg0 = models[0].cfg
     train_ds, held_ds = windows(clips, cfg0.vtln_reference_hz, cfg0.vtln_strength,
-                               ppg=cfg0.ppg, log_mel=cfg0.mel)
+                               ppg=cfg0.ppg, log_mel=cfg0.log_mel)
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
     cfg = TrainConfig(steps=steps, batch=batch, lr=lr, seed=seed, phone_dropout=1.0)
