@@ -151,7 +151,7 @@ def ppg_features(mel: np.ndarray) -> np.ndarray:
     """The phone posteriorgram as a network input: float32 ``[T, 42]`` in [-1, 0].
 
     Each frame's log posterior over :data:`CI_PHONES` (softmax of :func:`phone_loglik` / :data:`TEMPERATURE`),
-    clipped at :data:`FLOOR` and divided by ``-FLOOR``. Costs about 12-14 ms of CPU per second of speech.
+    clipped at :data:`FLOOR` and divided by ``-FLOOR``. Costs about 10 ms of CPU per second of speech (``benchmarks/ppg_check.py``).
 
     Args:
         mel: float ``[T, 80]`` log-mel of one utterance (its cepstral mean is removed over all of it).
